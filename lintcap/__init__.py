@@ -1,0 +1,3 @@
+"""lintcap: a linter for LoRA image-training datasets."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from lintcap.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Caption text: reading files, parsing into spans, lexicon hits."""

@@ -1,0 +1,128 @@
+"""User configuration: ``[tool.lintcap]`` in pyproject.toml or ``lintcap.toml``.
+
+Found by searching upward from the first dataset path (the nearest folder with
+either file wins; ``lintcap.toml`` before ``pyproject.toml`` in one folder, as
+ruff does with ``ruff.toml``). Command-line flags win over the file. Keys are
+written kebab-case, as in ruff; snake_case is accepted too.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lintcap.models import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be read or is invalid."""
+
+
+class SubjectConfig(BaseModel):
+    """What the LoRA is of: its class word and the traits that belong to it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_: str | None = Field(default=None, alias="class")
+    intrinsic: list[str] = []
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+    trigger: str | None = None
+    preset: str = "flux-character"
+    select: list[str] | None = None
+    extend_select: list[str] = []
+    ignore: list[str] = []
+    per_file_ignores: dict[str, list[str]] = {}
+    caption_extension: list[str] = [".txt"]
+    fail_on: Severity = Severity.error
+    subject: SubjectConfig = SubjectConfig()
+    #: Extra lexicon phrases per category, added to the shipped lexicons.
+    lexicons: dict[str, list[str]] = {}
+    #: A trained spaCy pipeline (package name or path); blank English when unset.
+    spacy_model: str | None = None
+    #: More rule files, beside the shipped packs.
+    extend_rules: list[Path] = []
+    #: The file this config came from, if any (not a config key).
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("caption_extension", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [v if not isinstance(v, str) or v.startswith(".") else f".{v}" for v in value]
+        return value
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger_is_a_word(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value != value.strip()):
+            raise ValueError("trigger must be a non-empty word without surrounding spaces")
+        return value
+
+    @property
+    def base_dir(self) -> Path | None:
+        return self.source.parent if self.source else None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``lintcap.toml``, or ``pyproject.toml`` with ``[tool.lintcap]``."""
+    folder = start.resolve()
+    if folder.is_file():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        own = candidate / "lintcap.toml"
+        if own.is_file():
+            return own
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and "lintcap" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    """Load ``path`` (or defaults when None) into a validated :class:`Config`."""
+    if path is None:
+        return Config()
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("lintcap", {})
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    config.source = path.resolve()
+    config.extend_rules = [
+        p if p.is_absolute() else config.source.parent / p for p in config.extend_rules
+    ]
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None

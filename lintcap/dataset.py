@@ -1,0 +1,293 @@
+"""Discovery: find image/caption pairs the way the trainers do.
+
+* sidecar captions: ``img.jpg`` + ``img.txt`` (the extension is configurable;
+  kohya's default is ``.caption``);
+* recursive, hidden files and folders skipped (ai-toolkit);
+* kohya ``N_name`` folders: ``N`` repeats, ``name`` the class tokens;
+* Hugging Face ``metadata.jsonl`` (``file_name`` plus ``text`` or ``caption``).
+
+What does not pair up (a caption without an image, an image without a caption,
+a path that leaves the dataset root) is recorded as a :class:`Problem`, never
+raised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from lintcap.models import Problem
+
+#: Images both ai-toolkit and kohya sd-scripts read.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+#: Image files the trainers skip or cannot read: worth a finding, not silence.
+UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
+    {".gif", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".psd", ".svg", ".ico",
+     ".dng", ".cr2", ".nef", ".arw"}
+)
+METADATA_FILE = "metadata.jsonl"
+_KOHYA_FOLDER = re.compile(r"^(\d+)_(.+)$")
+
+
+class Item(BaseModel):
+    """One training example: an image and where its caption comes from."""
+
+    root: Path
+    image: Path | None = None
+    caption_path: Path | None = None
+    #: For metadata.jsonl captions: the 1-based line and the decoded text.
+    metadata_line: int | None = None
+    metadata_text: str | None = None
+    metadata_raw: str | None = None
+    repeats: int | None = None
+    class_tokens: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable identity for sorting and caching."""
+        return str(self.image or self.caption_path)
+
+
+class Dataset(BaseModel):
+    roots: list[Path]
+    items: list[Item]
+    problems: list[Problem] = []
+
+
+def display_path(path: Path) -> str:
+    """Path as the user should read it: relative to the working directory
+    when below it, like ruff prints paths."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
+    """Find every item under ``paths`` (folders or single files)."""
+    extensions = [e if e.startswith(".") else f".{e}" for e in caption_extensions]
+    items: list[Item] = []
+    problems: list[Problem] = []
+    roots: list[Path] = []
+    for given in paths:
+        root = Path(os.path.abspath(given))
+        if root.is_file():
+            _discover_files(root.parent, [root], extensions, items, problems)
+            roots.append(root.parent)
+            continue
+        roots.append(root)
+        _discover_tree(root, extensions, items, problems)
+    items.sort(key=lambda item: item.key)
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    return Dataset(roots=roots, items=items, problems=problems)
+
+
+def _discover_tree(
+    root: Path, extensions: list[str], items: list[Item], problems: list[Problem]
+) -> None:
+    real_root = root.resolve()
+    files: list[Path] = []
+    for folder, dirnames, filenames in os.walk(root):
+        folder_path = Path(folder)
+        kept_dirs = []
+        for name in sorted(dirnames):
+            if name.startswith("."):
+                continue
+            sub = folder_path / name
+            if sub.is_symlink():
+                if not _inside(sub.resolve(), real_root):
+                    problems.append(
+                        Problem(
+                            kind="outside-root",
+                            path=display_path(sub),
+                            detail=f"folder symlink points outside the dataset root, to {os.readlink(sub)}",
+                        )
+                    )
+                continue
+            kept_dirs.append(name)
+        dirnames[:] = kept_dirs
+        files.extend(folder_path / n for n in sorted(filenames) if not n.startswith("."))
+    _discover_files(root, files, extensions, items, problems)
+
+
+def _discover_files(
+    root: Path,
+    files: list[Path],
+    extensions: list[str],
+    items: list[Item],
+    problems: list[Problem],
+) -> None:
+    """Pair the files found under ``root``: sidecars by folder and stem,
+    metadata.jsonl entries first."""
+    real_root = root.resolve()
+    images: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    captions: dict[tuple[Path, str], Path] = {}
+    metadata_files: list[Path] = []
+    for path in files:
+        if path.is_symlink():
+            target = path.resolve()
+            if not _inside(target, real_root):
+                problems.append(
+                    Problem(
+                        kind="outside-root",
+                        path=display_path(path),
+                        detail=f"symlink points outside the dataset root, to {os.readlink(path)}",
+                    )
+                )
+                continue
+            if not target.exists():
+                problems.append(
+                    Problem(
+                        kind="unreadable",
+                        path=display_path(path),
+                        detail=f"broken symlink to {os.readlink(path)}",
+                    )
+                )
+                continue
+        suffix = path.suffix.lower()
+        if path.name == METADATA_FILE:
+            metadata_files.append(path)
+        elif suffix in IMAGE_EXTENSIONS:
+            images[(path.parent, path.stem)].append(path)
+        elif suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
+            problems.append(
+                Problem(
+                    kind="unsupported-format",
+                    path=display_path(path),
+                    detail=f"{suffix} files are not read by ai-toolkit or kohya sd-scripts",
+                )
+            )
+        elif path.suffix in extensions:
+            captions[(path.parent, path.stem)] = path
+    listed: set[Path] = set()
+    for metadata in metadata_files:
+        listed |= _read_metadata(root, metadata, items, problems)
+    for key, group in images.items():
+        unlisted = [image for image in group if image not in listed]
+        caption = captions.get(key)
+        for image in unlisted:
+            items.append(_item(root, image, caption))
+        if caption is not None and len(unlisted) > 1:
+            problems.append(
+                Problem(
+                    kind="shared-caption",
+                    path=display_path(caption),
+                    detail="captions " + ", ".join(i.name for i in unlisted),
+                )
+            )
+    for key, caption in captions.items():
+        if key not in images:
+            problems.append(
+                Problem(
+                    kind="orphan-caption",
+                    path=display_path(caption),
+                    detail=f"no image named {caption.stem}.*",
+                )
+            )
+
+
+def _item(root: Path, image: Path, caption: Path | None) -> Item:
+    repeats, class_tokens = _kohya_folder(root, image)
+    return Item(
+        root=root, image=image, caption_path=caption, repeats=repeats, class_tokens=class_tokens
+    )
+
+
+def _kohya_folder(root: Path, image: Path) -> tuple[int | None, str | None]:
+    """Repeats and class tokens from the nearest ``N_name`` folder under root."""
+    folder = image.parent
+    while folder != root and root in folder.parents:
+        match = _KOHYA_FOLDER.match(folder.name)
+        if match:
+            return int(match.group(1)), match.group(2)
+        folder = folder.parent
+    match = _KOHYA_FOLDER.match(root.name)
+    if match and image.parent == root:
+        return int(match.group(1)), match.group(2)
+    return None, None
+
+
+def _read_metadata(
+    root: Path, metadata: Path, items: list[Item], problems: list[Problem]
+) -> set[Path]:
+    """Items from a Hugging Face ``metadata.jsonl``; returns the images it lists."""
+    listed: set[Path] = set()
+    folder = metadata.parent
+    shown = display_path(metadata)
+    real_folder = folder.resolve()
+    try:
+        lines = metadata.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(kind="bad-metadata", path=shown, detail=str(exc)))
+        return listed
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(
+                Problem(kind="bad-metadata", path=shown, line=number, detail=f"invalid JSON: {exc.msg}")
+            )
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("file_name"), str):
+            problems.append(
+                Problem(kind="bad-metadata", path=shown, line=number, detail="no file_name string")
+            )
+            continue
+        column = "text" if "text" in record else "caption" if "caption" in record else None
+        text = record.get(column) if column else None
+        if not isinstance(text, str):
+            problems.append(
+                Problem(
+                    kind="bad-metadata",
+                    path=shown,
+                    line=number,
+                    detail="no text or caption string",
+                )
+            )
+            continue
+        name = record["file_name"]
+        image = folder / name
+        if os.path.isabs(name) or not _inside(Path(os.path.abspath(image)), real_folder) or (
+            image.exists() and not _inside(image.resolve(), root.resolve())
+        ):
+            problems.append(
+                Problem(
+                    kind="outside-root",
+                    path=shown,
+                    line=number,
+                    detail=f"file_name {name!r} leaves the dataset folder",
+                )
+            )
+            continue
+        image = Path(os.path.abspath(image))
+        if not image.exists():
+            problems.append(
+                Problem(kind="orphan-caption", path=shown, line=number, detail=f"{name} does not exist")
+            )
+            continue
+        listed.add(image)
+        repeats, class_tokens = _kohya_folder(root, image)
+        items.append(
+            Item(
+                root=root,
+                image=image,
+                caption_path=metadata,
+                metadata_line=number,
+                metadata_text=text,
+                metadata_raw=raw,
+                repeats=repeats,
+                class_tokens=class_tokens,
+            )
+        )
+    return listed
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

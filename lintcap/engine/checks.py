@@ -1,0 +1,526 @@
+"""The check kinds: the only place where rule semantics live in code.
+
+Each kind is a function from facts (and the check's parameters, read from the
+rule file) to findings. Findings carry a span and the values their rule's
+message template may use; the engine turns them into diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from lintcap.caption.lexicon import Lexicon, normalise_phrase
+from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
+from lintcap.caption.tokens import offset_after_tokens
+from lintcap.config import SubjectConfig
+from lintcap.engine.spec import (
+    ConsistencyCheck,
+    FileProblemCheck,
+    ForbidsCheck,
+    FrequencyCheck,
+    LengthCheck,
+    RepetitionCheck,
+    RequiresAnyCheck,
+    SegmentOrderCheck,
+    StartsWithCheck,
+)
+from lintcap.models import Edit, Problem
+
+
+class CheckContext(BaseModel):
+    """What a check may know beyond the facts of one caption."""
+
+    trigger: str | None = None
+    trigger_configured: bool = False
+    subject: SubjectConfig = SubjectConfig()
+    lexicon: Lexicon
+
+
+class Finding(BaseModel):
+    """One hit of a check. ``item`` indexes the run's items for dataset
+    checks; None there means the dataset as a whole."""
+
+    item: int | None = None
+    span: Span | None = None
+    values: dict[str, Any] = {}
+    edits: list[Edit] = []
+
+
+# --- file ------------------------------------------------------------------
+
+
+def file_problems(check: FileProblemCheck, problems: Sequence[Problem]) -> list[Problem]:
+    wanted = set(check.problems)
+    return [problem for problem in problems if problem.kind in wanted]
+
+
+# --- caption ---------------------------------------------------------------
+
+CaptionCheck = Callable[[Any, ParsedCaption, CheckContext], list[Finding]]
+
+
+def _whole(caption: ParsedCaption) -> Span:
+    text = caption.text
+    start = len(text) - len(text.lstrip())
+    return Span(start=start, end=len(text.rstrip()))
+
+
+def _first_word(caption: ParsedCaption, start: int) -> Span:
+    match = re.compile(r"\S+").search(caption.text, start)
+    if match is None:
+        return Span(start=start, end=start)
+    end = match.end()
+    while end > match.start() + 1 and caption.text[end - 1] in ",.;:":
+        end -= 1
+    return Span(start=match.start(), end=end)
+
+
+def starts_with(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+    if check.segment == "trigger":
+        return _trigger_first(check, caption, ctx)
+    if caption.medium is not None or caption.body_start >= len(caption.text.rstrip()):
+        return []
+    return [
+        Finding(
+            span=_first_word(caption, caption.body_start),
+            values={"found": caption.slice(_first_word(caption, caption.body_start))},
+            edits=[Edit(start=caption.body_start, end=caption.body_start, replacement=check.insert)]
+            if check.insert
+            else [],
+        )
+    ]
+
+
+def _trigger_first(
+    check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContext
+) -> list[Finding]:
+    trigger = ctx.trigger
+    if not trigger:
+        return []
+    lead = caption.trigger
+    start = _whole(caption).start
+    if lead is None and any(p.start == start for p in caption.placeholders):
+        return []  # ai-toolkit replaces a leading [trigger] with the trigger word
+    if lead is None:
+        if caption.trigger_mentions:
+            mention = caption.trigger_mentions[0]
+            return [
+                Finding(
+                    span=mention,
+                    values={"problem": f"it comes at column {mention.start + 1}, not first"},
+                    edits=_move_to_front(caption, mention, trigger),
+                )
+            ]
+        return [
+            Finding(
+                span=_first_word(caption, start),
+                values={"problem": "it is missing"},
+                edits=[Edit(start=start, end=start, replacement=f"{trigger}, ")],
+            )
+        ]
+    written = caption.slice(lead)
+    findings = []
+    if check.case_sensitive and written != trigger:
+        findings.append(
+            Finding(
+                span=lead,
+                values={"problem": f"it is written {written!r}"},
+                edits=[Edit(start=lead.start, end=lead.end, replacement=trigger)],
+            )
+        )
+    if caption.trigger_repeats:
+        last = caption.trigger_repeats[-1]
+        findings.append(
+            Finding(
+                span=Span(start=caption.trigger_repeats[0].start, end=last.end),
+                values={"problem": f"it is repeated {len(caption.trigger_repeats) + 1} times"},
+                edits=[Edit(start=lead.end, end=last.end, replacement="")],
+            )
+        )
+    return findings
+
+
+def _move_to_front(caption: ParsedCaption, mention: Span, trigger: str) -> list[Edit]:
+    """Insert the trigger first and delete the late mention with one separator."""
+    text = caption.text
+    start = _whole(caption).start
+    removal_start, removal_end = mention.start, mention.end
+    while removal_end < len(text) and text[removal_end] in " ,":
+        removal_end += 1
+    if removal_end >= len(text.rstrip()):  # last word: take the separator before it
+        removal_end = mention.end
+        while removal_start > start and text[removal_start - 1] in " ,":
+            removal_start -= 1
+    return [
+        Edit(start=start, end=start, replacement=f"{trigger}, "),
+        Edit(start=removal_start, end=removal_end, replacement=""),
+    ]
+
+
+def _phrase_spans(text: str, phrases: Sequence[str], ignore_case: bool = True) -> list[Span]:
+    spans = []
+    flags = re.IGNORECASE if ignore_case else 0
+    for phrase in phrases:
+        words = [re.escape(w) for w in normalise_phrase(phrase).split()]
+        if not words:
+            continue
+        pattern = r"(?<!\w)" + r"[\s_]+".join(words) + r"(?!\w)"
+        spans.extend(Span(start=m.start(), end=m.end()) for m in re.finditer(pattern, text, flags))
+    return spans
+
+
+def requires_any(check: RequiresAnyCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+    if caption.words < check.min_words:
+        return []
+    present = caption.categories()
+    if present.intersection(check.categories):
+        return []
+    if any(getattr(caption, "sentences" if s == "sentence" else "tags") for s in check.segments):
+        return []
+    if check.phrases and _phrase_spans(caption.text, check.phrases):
+        return []
+    wanted = [*check.categories, *check.phrases, *check.segments]
+    return [Finding(span=_whole(caption), values={"missing": " or ".join(wanted)})]
+
+
+def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+    found: list[tuple[Span, str]] = []
+    for hit in caption.hits_in(*check.categories):
+        found.append((hit, hit.category))
+    phrases = list(check.phrases)
+    if "subject.intrinsic" in check.config:
+        phrases.extend(ctx.subject.intrinsic)
+    for span in _phrase_spans(caption.text, phrases, check.ignore_case):
+        found.append((span, "phrase"))
+    flags = re.IGNORECASE if check.ignore_case else 0
+    for pattern in check.patterns:
+        for match in re.finditer(pattern, caption.text, flags):
+            found.append((Span(start=match.start(), end=match.end()), "pattern"))
+    found.sort(key=lambda pair: (pair[0].start, -pair[0].end))
+    findings: list[Finding] = []
+    covered_until = -1
+    for span, category in found:
+        if span.end <= covered_until:
+            continue  # inside a longer hit already reported
+        covered_until = max(covered_until, span.end)
+        findings.append(
+            Finding(
+                span=Span(start=span.start, end=span.end),
+                values={"phrase": caption.slice(span), "category": category},
+            )
+        )
+    return findings
+
+
+def segment_order(
+    check: SegmentOrderCheck, caption: ParsedCaption, ctx: CheckContext
+) -> list[Finding]:
+    rank = {kind: index for index, kind in enumerate(check.order)}
+    findings = []
+    segments = [s for s in caption.segments if s.kind in rank]
+    for index, segment in enumerate(segments):
+        later = next((s for s in segments[index + 1 :] if rank[s.kind] < rank[segment.kind]), None)
+        if later is not None:
+            findings.append(
+                Finding(
+                    span=Span(start=segment.start, end=segment.end),
+                    values={"segment": segment.kind, "before": later.kind},
+                )
+            )
+    return findings
+
+
+def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+    text = caption.text
+    cut: int | None = None
+    if check.unit == "characters":
+        count = len(text.strip())
+        if check.max is not None and count > check.max:
+            cut = _whole(caption).start + check.max
+    elif check.unit == "words":
+        words = list(re.finditer(r"\S+", text))
+        count = len(words)
+        if check.max is not None and count > check.max:
+            cut = words[check.max].start()
+    else:
+        count, cut = offset_after_tokens(text, check.max or 10**9)
+    values = {"count": count, "unit": check.unit.replace("-", " "), "max": check.max, "min": check.min}
+    if check.max is not None and count > check.max and cut is not None:
+        return [Finding(span=Span(start=cut, end=len(text.rstrip())), values=values)]
+    if check.min is not None and count < check.min:
+        return [Finding(span=_whole(caption), values=values)]
+    return []
+
+
+def repetition(check: RepetitionCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+    if check.unit == "tag":
+        return _duplicate_tags(check, caption)
+    words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+", caption.text)]
+    seen: dict[tuple[str, ...], list[int]] = {}
+    for index in range(len(words) - check.n + 1):
+        gram = tuple(w for _, _, w in words[index : index + check.n])
+        seen.setdefault(gram, []).append(index)
+    findings = []
+    for gram, starts in seen.items():
+        # Overlapping occurrences ("a a a a") count once per non-overlapping step.
+        kept = [starts[0]]
+        for start in starts[1:]:
+            if start >= kept[-1] + check.n:
+                kept.append(start)
+        if len(kept) > check.max_count:
+            first = kept[1]
+            last = kept[-1] + check.n - 1
+            findings.append(
+                Finding(
+                    span=Span(start=words[first][0], end=words[last][1]),
+                    values={"phrase": " ".join(gram), "count": len(kept)},
+                )
+            )
+    findings.sort(key=lambda f: f.span.start if f.span else 0)
+    return findings[:1]
+
+
+def _duplicate_tags(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
+    counts: Counter[str] = Counter()
+    findings = []
+    previous_end = None
+    for tag in caption.tags:
+        counts[tag.key] += 1
+        if tag.key and counts[tag.key] > check.max_count:
+            removal_start = previous_end if previous_end is not None else tag.start
+            findings.append(
+                Finding(
+                    span=Span(start=tag.start, end=tag.end),
+                    values={"tag": tag.text, "count": counts[tag.key]},
+                    edits=[Edit(start=removal_start, end=tag.end, replacement="")],
+                )
+            )
+        else:
+            previous_end = tag.end
+    return findings
+
+
+CAPTION_CHECKS: dict[str, CaptionCheck] = {
+    "starts-with": starts_with,
+    "requires-any": requires_any,
+    "forbids": forbids,
+    "segment-order": segment_order,
+    "length": length,
+    "repetition": repetition,
+}
+
+
+# --- dataset ---------------------------------------------------------------
+
+DatasetCheck = Callable[[Any, Sequence[ParsedCaption | None], CheckContext], list[Finding]]
+
+
+def _tag_joiner(tag: Tag) -> str | None:
+    body = tag.text.strip("()[]{}")
+    if "_" in body and " " not in body:
+        return "underscores"
+    if " " in body and "_" not in body:
+        return "spaces"
+    return None
+
+
+def _separator_after(caption: ParsedCaption, tag: Tag) -> str | None:
+    text = caption.text
+    if tag.end < len(text) and text[tag.end] == ",":
+        after = tag.end + 1
+        if after < len(text) and text[after] == " ":
+            return "comma-space"
+        if after < len(text) and not text[after].isspace() and text[after] != ",":
+            return "comma"
+    return None
+
+
+def consistency(
+    check: ConsistencyCheck, captions: Sequence[ParsedCaption | None], ctx: CheckContext
+) -> list[Finding]:
+    if check.property == "tag-style":
+        return _tag_style(check, captions)
+    return _category_order(check, captions)
+
+
+def _dominant(votes: Counter[str], check: ConsistencyCheck) -> tuple[str, int, int] | None:
+    total = sum(votes.values())
+    if total < check.min_captions or not votes:
+        return None
+    choice, count = votes.most_common(1)[0]
+    if count / total < check.min_share:
+        return None
+    return choice, count, total
+
+
+def _tag_style(
+    check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    joiners: Counter[str] = Counter()
+    separators: Counter[str] = Counter()
+    per_caption: list[tuple[dict[str, list[Tag]], dict[str, list[Tag]]]] = []
+    for caption in captions:
+        by_joiner: dict[str, list[Tag]] = {}
+        by_separator: dict[str, list[Tag]] = {}
+        if caption is not None:
+            for tag in caption.tags:
+                joiner = _tag_joiner(tag)
+                if joiner:
+                    by_joiner.setdefault(joiner, []).append(tag)
+                separator = _separator_after(caption, tag)
+                if separator:
+                    by_separator.setdefault(separator, []).append(tag)
+        joiners.update(by_joiner.keys() if len(by_joiner) == 1 else [])
+        separators.update(by_separator.keys() if len(by_separator) == 1 else [])
+        per_caption.append((by_joiner, by_separator))
+    joiner_rule = _dominant(joiners, check)
+    separator_rule = _dominant(separators, check)
+    for index, caption in enumerate(captions):
+        if caption is None:
+            continue
+        for span in caption.empty_tags:
+            findings.append(Finding(item=index, span=span, values={"problem": "double comma (an empty tag)"},
+                                    edits=[Edit(start=span.start, end=span.end, replacement="")]))
+        if caption.trailing_separator is not None:
+            span = caption.trailing_separator
+            findings.append(Finding(item=index, span=span, values={"problem": "trailing comma"},
+                                    edits=[Edit(start=span.start, end=span.end, replacement="")]))
+        by_joiner, by_separator = per_caption[index]
+        if joiner_rule is not None:
+            style, count, total = joiner_rule
+            odd = [tag for joiner, tags in by_joiner.items() if joiner != style for tag in tags]
+            if odd:
+                old, new = ("_", " ") if style == "spaces" else (" ", "_")
+                findings.append(
+                    Finding(
+                        item=index,
+                        span=Span(start=odd[0].start, end=odd[0].end),
+                        values={
+                            "problem": f"tag {odd[0].text!r} joins words with "
+                            f"{'underscores' if style == 'spaces' else 'spaces'}; "
+                            f"{count} of {total} captions use {style}",
+                        },
+                        edits=[
+                            Edit(start=t.start, end=t.end, replacement=t.text.replace(old, new))
+                            for t in odd
+                        ],
+                    )
+                )
+        if separator_rule is not None:
+            style, count, total = separator_rule
+            odd = [tag for sep, tags in by_separator.items() if sep != style for tag in tags]
+            if odd:
+                replacement = ", " if style == "comma-space" else ","
+                findings.append(
+                    Finding(
+                        item=index,
+                        span=Span(start=odd[0].end, end=odd[0].end + 1),
+                        values={
+                            "problem": f"tags separated by {_SEPARATOR_WORDS[style == 'comma']}; "
+                            f"{count} of {total} captions use {_SEPARATOR_WORDS[style != 'comma']}",
+                        },
+                        edits=[
+                            Edit(start=t.end, end=_separator_end(caption.text, t.end), replacement=replacement)
+                            for t in odd
+                        ],
+                    )
+                )
+    return findings
+
+
+_SEPARATOR_WORDS = {True: "', ' (comma and space)", False: "',' (comma alone)"}
+
+
+def _separator_end(text: str, comma: int) -> int:
+    end = comma + 1
+    while end < len(text) and text[end] == " ":
+        end += 1
+    return end
+
+
+def _first_hits(caption: ParsedCaption, categories: Sequence[str]) -> dict[str, LexiconHit]:
+    first: dict[str, LexiconHit] = {}
+    for hit in caption.hits:
+        if hit.category in categories and hit.category not in first:
+            first[hit.category] = hit
+    return first
+
+
+def _category_order(
+    check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]
+) -> list[Finding]:
+    firsts = [_first_hits(c, check.categories) if c is not None else {} for c in captions]
+    before: Counter[tuple[str, str]] = Counter()
+    for first in firsts:
+        ordered = sorted(first, key=lambda cat: first[cat].start)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                before[(a, b)] += 1
+    findings = []
+    for index, first in enumerate(firsts):
+        ordered = sorted(first, key=lambda cat: first[cat].start)
+        for i, a in enumerate(ordered):
+            contradiction = None
+            for b in ordered[i + 1 :]:
+                agree, disagree = before[(a, b)], before[(b, a)]
+                both = agree + disagree
+                if both >= check.min_captions and disagree / both >= check.min_share:
+                    contradiction = (b, disagree, both)
+                    break
+            if contradiction is not None:
+                b, count, total = contradiction
+                findings.append(
+                    Finding(
+                        item=index,
+                        span=Span(start=first[a].start, end=first[a].end),
+                        values={"first": a, "second": b, "count": count, "total": total},
+                    )
+                )
+                break
+    return findings
+
+
+def frequency(
+    check: FrequencyCheck, captions: Sequence[ParsedCaption | None], ctx: CheckContext
+) -> list[Finding]:
+    present = [c for c in captions if c is not None]
+    if len(present) < check.min_captions:
+        return []
+    excluded = {normalise_phrase(p) for p in check.exclude}
+    if ctx.trigger:
+        excluded.add(ctx.trigger.lower())
+    if ctx.subject.class_:
+        excluded.add(ctx.subject.class_.lower())
+    counts: Counter[str] = Counter()
+    for caption in present:
+        phrases = {normalise_phrase(h.phrase) for h in caption.hits_in(*check.categories)}
+        if check.include_tags:
+            phrases.update(tag.key for tag in caption.tags)
+        counts.update(p for p in phrases if p and p not in excluded)
+    total = len(present)
+    findings = []
+    for phrase, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if count / total >= check.max_share:
+            findings.append(
+                Finding(
+                    values={
+                        "phrase": phrase,
+                        "count": count,
+                        "total": total,
+                        "share": f"{count / total:.0%}",
+                    }
+                )
+            )
+    return findings
+
+
+DATASET_CHECKS: dict[str, DatasetCheck] = {
+    "consistency": consistency,
+    "frequency": frequency,
+}

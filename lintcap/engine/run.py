@@ -1,0 +1,241 @@
+"""The lint run: discover → read → parse → check → diagnostics.
+
+Only the facts that the selected rules need are computed: a caption-only
+selection never opens an image, an image-only one never parses a caption.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from lintcap.analyse import ItemFacts, Needs, parse_item, read_item
+from lintcap.caption.lexicon import Lexicon, load_lexicon
+from lintcap.caption.nlp import CaptionNLP
+from lintcap.caption.parse import CaptionParser
+from lintcap.caption.trigger import infer_trigger
+from lintcap.config import Config
+from lintcap.dataset import Dataset, discover, display_path
+from lintcap.engine import checks
+from lintcap.engine.select import select_rules
+from lintcap.engine.spec import FileProblemCheck, Rule, RuleBook, load_rule_files
+from lintcap.models import Diagnostic, Location, Problem
+from lintcap.resources import rules_dir
+
+_IMAGE_PROBLEMS = frozenset({"undecodable", "too-many-pixels", "unsupported-format"})
+_CAPTION_PROBLEMS = frozenset(
+    {"empty-caption", "not-utf8", "bom", "multiline", "caption-too-large", "unreadable"}
+)
+
+
+class TriggerInfo(BaseModel):
+    word: str | None = None
+    source: Literal["configured", "inferred", "none"] = "none"
+    count: int = 0
+    total: int = 0
+
+
+class LintResult(BaseModel):
+    diagnostics: list[Diagnostic]
+    trigger: TriggerInfo
+    images: int
+    captions: int
+    rules: int
+
+
+def load_rulebook(config: Config) -> RuleBook:
+    """The shipped rule packs plus the user's ``extend-rules`` files."""
+    shipped = sorted(rules_dir().glob("*.yaml"))
+    return load_rule_files([*shipped, *config.extend_rules])
+
+
+def needs_for(rules: Sequence[Rule]) -> Needs:
+    needs = Needs()
+    for rule in rules:
+        check = rule.check
+        if isinstance(check, FileProblemCheck):
+            wanted = set(check.problems)
+            needs.caption_text |= bool(wanted & _CAPTION_PROBLEMS)
+            needs.image_header |= bool(wanted & _IMAGE_PROBLEMS)
+            needs.image_decode |= check.decode
+            if check.max_caption_bytes:
+                needs.max_caption_bytes = check.max_caption_bytes
+            if check.max_image_pixels:
+                needs.max_image_pixels = check.max_image_pixels
+        elif rule.scope in {"caption", "dataset"}:
+            needs.caption_text = needs.parse = True
+    return needs
+
+
+def lint(paths: Sequence[Path], config: Config, book: RuleBook | None = None) -> LintResult:
+    book = book or load_rulebook(config)
+    rules = select_rules(book, config.preset, config.select, config.extend_select, config.ignore)
+    needs = needs_for(rules)
+    dataset = discover(list(paths), config.caption_extension)
+    facts = [read_item(item, needs) for item in dataset.items]
+    lexicon = load_lexicon(extra=config.lexicons) if needs.parse else Lexicon(categories={})
+    trigger = _trigger(config, facts, book, lexicon) if needs.parse else _configured(config)
+    if needs.parse:
+        parser = CaptionParser(
+            CaptionNLP(lexicon, config.spacy_model), trigger.word, book.settings.parser
+        )
+        for item_facts in facts:
+            parse_item(item_facts, parser)
+    context = checks.CheckContext(
+        trigger=trigger.word,
+        trigger_configured=trigger.source == "configured",
+        subject=config.subject,
+        lexicon=lexicon,
+    )
+    diagnostics = _diagnose(rules, dataset, facts, context)
+    diagnostics = _apply_per_file_ignores(diagnostics, config)
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return LintResult(
+        diagnostics=diagnostics,
+        trigger=trigger,
+        images=sum(1 for f in facts if f.item.image is not None),
+        captions=sum(1 for f in facts if f.item.caption_path is not None),
+        rules=len(rules),
+    )
+
+
+def _configured(config: Config) -> TriggerInfo:
+    if config.trigger:
+        return TriggerInfo(word=config.trigger, source="configured")
+    return TriggerInfo()
+
+
+def _trigger(config: Config, facts: list[ItemFacts], book: RuleBook, lexicon: Lexicon) -> TriggerInfo:
+    if config.trigger:
+        return _configured(config)
+    common = set(lexicon.phrases("function-words"))
+    for phrase in lexicon.phrases("medium"):
+        common.update(phrase.split())
+    settings = book.settings.trigger_inference
+    guess = infer_trigger(
+        (f.text for f in facts if f.text),
+        settings.min_share,
+        settings.min_captions,
+        frozenset(common),
+    )
+    if guess is None:
+        return TriggerInfo()
+    return TriggerInfo(word=guess.word, source="inferred", count=guess.count, total=guess.total)
+
+
+class _Values(dict):  # type: ignore[type-arg]
+    """Message template values; an unknown ``{name}`` is left as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    return template.format_map(_Values(values))
+
+
+def _diagnostic(rule: Rule, path: str | None, where: Location, message: str, edits: list[Any]) -> Diagnostic:
+    return Diagnostic(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=message,
+        path=path,
+        line=where.line,
+        column=where.column,
+        end_line=where.end_line,
+        end_column=where.end_column,
+        fixable=bool(edits) and rule.fix is not None,
+        edits=edits,
+    )
+
+
+def _applies(rule: Rule, context: checks.CheckContext) -> bool:
+    if rule.when is None or rule.when.trigger is None:
+        return True
+    return (rule.when.trigger == "configured") == context.trigger_configured
+
+
+def _diagnose(
+    rules: list[Rule], dataset: Dataset, facts: list[ItemFacts], context: checks.CheckContext
+) -> list[Diagnostic]:
+    problems: list[Problem] = [*dataset.problems]
+    for item_facts in facts:
+        problems.extend(item_facts.problems)
+    base = {"trigger": context.trigger or "", "class": context.subject.class_ or ""}
+    diagnostics: list[Diagnostic] = []
+    for rule in rules:
+        if not _applies(rule, context):
+            continue
+        check = rule.check
+        if isinstance(check, FileProblemCheck):
+            for problem in checks.file_problems(check, problems):
+                message = render(rule.message, {**base, "detail": problem.detail})
+                if problem.detail and "{detail}" not in rule.message:
+                    message = f"{message}: {problem.detail}"
+                where = Location(line=problem.line, column=problem.column)
+                diagnostics.append(_diagnostic(rule, problem.path, where, message, []))
+        elif rule.scope == "caption":
+            caption_check = checks.CAPTION_CHECKS[check.kind]
+            for item_facts in facts:
+                if item_facts.parsed is None:
+                    continue
+                for finding in caption_check(check, item_facts.parsed, context):
+                    diagnostics.append(
+                        _diagnostic(
+                            rule,
+                            item_facts.display,
+                            item_facts.locate(finding.span),
+                            render(rule.message, {**base, **finding.values}),
+                            finding.edits,
+                        )
+                    )
+        elif rule.scope == "dataset":
+            dataset_check = checks.DATASET_CHECKS[check.kind]
+            captions = [f.parsed for f in facts]
+            for finding in dataset_check(check, captions, context):
+                message = render(rule.message, {**base, **finding.values})
+                if finding.item is None:
+                    root = dataset.roots[0] if dataset.roots else Path.cwd()
+                    path = display_path(root).rstrip("/") + "/"
+                    diagnostics.append(_diagnostic(rule, path, Location(), message, []))
+                else:
+                    item_facts = facts[finding.item]
+                    diagnostics.append(
+                        _diagnostic(
+                            rule,
+                            item_facts.display,
+                            item_facts.locate(finding.span),
+                            message,
+                            finding.edits,
+                        )
+                    )
+    return diagnostics
+
+
+def _apply_per_file_ignores(diagnostics: list[Diagnostic], config: Config) -> list[Diagnostic]:
+    if not config.per_file_ignores:
+        return diagnostics
+    base = config.base_dir or Path.cwd()
+    kept = []
+    for diagnostic in diagnostics:
+        if diagnostic.path is None:
+            kept.append(diagnostic)
+            continue
+        absolute = (Path.cwd() / diagnostic.path).resolve()
+        try:
+            relative = absolute.relative_to(base).as_posix()
+        except ValueError:
+            relative = absolute.as_posix()
+        ignored = any(
+            (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(absolute.name, pattern))
+            and any(diagnostic.code.startswith(code) for code in codes)
+            for pattern, codes in config.per_file_ignores.items()
+        )
+        if not ignored:
+            kept.append(diagnostic)
+    return kept

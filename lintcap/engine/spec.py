@@ -1,0 +1,331 @@
+"""Rule files as pydantic models: rules, check kinds and their parameters,
+presets, and the analysis settings that live beside the rules.
+
+A rule file is YAML with any of three top-level keys::
+
+    rules:     [ {code, name, scope, severity, check: {kind, ...}, message, fix?, why, when?} ]
+    presets:   { name: {description, ignore, severity, params} }
+    settings:  { parser: {...}, trigger-inference: {...} }
+
+Loading is strict (unknown keys are errors) and every error names the file,
+the rule and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lintcap.caption.parse import ParserSettings
+from lintcap.models import Severity
+
+Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
+SegmentKind = Literal["sentence", "tags"]
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+
+class _Check(_Strict):
+    """Base of every check kind; ``scopes`` says where the kind may be used."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset()
+
+
+class FileProblemCheck(_Check):
+    """Fires for each discovery/reading problem of the listed kinds."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"file"})
+    kind: Literal["file-problem"]
+    problems: list[str] = Field(min_length=1)
+    #: Limits used while reading; they belong to the rule that reports them.
+    max_caption_bytes: int | None = Field(default=None, gt=0)
+    max_image_pixels: int | None = Field(default=None, gt=0)
+    #: Whether a full decode is needed to find these problems.
+    decode: bool = False
+
+
+class StartsWithCheck(_Check):
+    """The caption must open with the trigger, or the medium phrase after it."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["starts-with"]
+    segment: Literal["trigger", "medium"]
+    case_sensitive: bool = True
+    insert: str | None = None
+
+
+class RequiresAnyCheck(_Check):
+    """At least one of: a lexicon category hit, a phrase, a segment kind."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["requires-any"]
+    categories: list[str] = []
+    phrases: list[str] = []
+    segments: list[SegmentKind] = []
+    #: Captions with fewer words are not judged (a bare trigger is another rule's finding).
+    min_words: int = 0
+
+    @model_validator(mode="after")
+    def _something_required(self) -> RequiresAnyCheck:
+        if not (self.categories or self.phrases or self.segments):
+            raise ValueError("requires-any needs categories, phrases or segments")
+        return self
+
+
+class ForbidsCheck(_Check):
+    """None of: a lexicon category hit, a phrase, a regex, a configured phrase list."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["forbids"]
+    categories: list[str] = []
+    phrases: list[str] = []
+    patterns: list[str] = []
+    config: list[Literal["subject.intrinsic"]] = []
+    ignore_case: bool = True
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        return patterns
+
+
+class SegmentOrderCheck(_Check):
+    """Segments must come in this order (sentences first, then tags)."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["segment-order"]
+    order: list[SegmentKind] = Field(min_length=2)
+
+
+class LengthCheck(_Check):
+    """Caption length in words, characters or (estimated) encoder tokens."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["length"]
+    unit: Literal["words", "characters", "clip-tokens", "t5-tokens"]
+    max: int | None = Field(default=None, gt=0)
+    min: int | None = Field(default=None, ge=0)
+    encoder: str = ""
+
+
+class RepetitionCheck(_Check):
+    """Repeated tags, or a word n-gram repeated like a looping captioner."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
+    kind: Literal["repetition"]
+    unit: Literal["tag", "ngram"]
+    n: int = Field(default=4, ge=1)
+    max_count: int = Field(default=1, ge=1)
+
+
+class ConsistencyCheck(_Check):
+    """Each caption must follow the dataset's dominant style or order."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["consistency"]
+    property: Literal["tag-style", "category-order"]
+    categories: list[str] = []
+    #: The dominant choice is enforced only when this share of captions makes it.
+    min_share: float = Field(default=0.6, gt=0, le=1)
+    min_captions: int = Field(default=5, ge=1)
+
+
+class FrequencyCheck(_Check):
+    """A phrase present in too large a share of captions."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["frequency"]
+    categories: list[str] = []
+    include_tags: bool = True
+    max_share: float = Field(default=0.8, gt=0, le=1)
+    min_captions: int = Field(default=5, ge=1)
+    exclude: list[str] = []
+
+
+Check = Annotated[
+    FileProblemCheck
+    | StartsWithCheck
+    | RequiresAnyCheck
+    | ForbidsCheck
+    | SegmentOrderCheck
+    | LengthCheck
+    | RepetitionCheck
+    | ConsistencyCheck
+    | FrequencyCheck,
+    Field(discriminator="kind"),
+]
+
+
+class FixSpec(_Strict):
+    safety: Literal["safe", "unsafe"] = "safe"
+    description: str
+
+
+class When(_Strict):
+    """Conditions on the run under which a rule applies."""
+
+    trigger: Literal["configured", "absent"] | None = None
+
+
+class Rule(_Strict):
+    code: str = Field(pattern=r"^[A-Z]\d{3}$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    scope: Scope
+    severity: Severity
+    check: Check
+    message: str
+    fix: FixSpec | None = None
+    why: str = Field(min_length=20)
+    when: When | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits_scope(self) -> Rule:
+        if self.scope not in self.check.scopes:
+            allowed = ", ".join(sorted(self.check.scopes))
+            raise ValueError(
+                f"check kind {self.check.kind!r} cannot be used in scope {self.scope!r} "
+                f"(allowed: {allowed})"
+            )
+        return self
+
+
+class Preset(_Strict):
+    description: str
+    ignore: list[str] = []
+    severity: dict[str, Severity] = {}
+    params: dict[str, dict[str, Any]] = {}
+
+
+class TriggerInference(_Strict):
+    """When no trigger is configured: the most common first word is taken as
+    the trigger if it leads at least ``min_share`` of at least ``min_captions``."""
+
+    min_share: float = Field(default=0.6, gt=0, le=1)
+    min_captions: int = Field(default=3, ge=1)
+
+
+class Settings(_Strict):
+    parser: ParserSettings = ParserSettings()
+    trigger_inference: TriggerInference = TriggerInference()
+
+
+class RuleFileError(Exception):
+    """A rule file is unreadable or invalid; the message names file, rule, field."""
+
+
+class RuleBook(BaseModel):
+    """Everything loaded from the rule files."""
+
+    rules: list[Rule]
+    presets: dict[str, Preset]
+    settings: Settings
+    sources: dict[str, str] = {}
+
+    def rule(self, code: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.code == code), None)
+
+
+def _format_error(error: Any) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{location}: {error['msg']}" if location else error["msg"]
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(_format_error(e) for e in exc.errors())
+
+
+def load_rule_files(paths: list[Path]) -> RuleBook:
+    """Load and merge rule files; later files may not redefine a code."""
+    rules: list[Rule] = []
+    presets: dict[str, Preset] = {}
+    settings: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for path in paths:
+        data = _read_yaml(path)
+        unknown = set(data) - {"rules", "presets", "settings"}
+        if unknown:
+            raise RuleFileError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+        raw_rules = data.get("rules") or []
+        if not isinstance(raw_rules, list):
+            raise RuleFileError(f"{path}: 'rules' must be a list")
+        for index, raw in enumerate(raw_rules, start=1):
+            label = raw.get("code", f"#{index}") if isinstance(raw, dict) else f"#{index}"
+            try:
+                rule = Rule.model_validate(raw)
+            except ValidationError as exc:
+                raise RuleFileError(f"{path}: rule {label}: {_validation_message(exc)}") from None
+            if rule.code in sources:
+                raise RuleFileError(
+                    f"{path}: rule {rule.code}: code already defined in {sources[rule.code]}"
+                )
+            sources[rule.code] = str(path)
+            rules.append(rule)
+        for name, raw in (data.get("presets") or {}).items():
+            try:
+                presets[name] = Preset.model_validate(raw)
+            except ValidationError as exc:
+                raise RuleFileError(f"{path}: preset {name}: {_validation_message(exc)}") from None
+        settings.update(data.get("settings") or {})
+    try:
+        parsed_settings = Settings.model_validate(settings)
+    except ValidationError as exc:
+        raise RuleFileError(f"settings: {_validation_message(exc)}") from None
+    book = RuleBook(rules=rules, presets=presets, settings=parsed_settings, sources=sources)
+    _check_presets(book)
+    return book
+
+
+def _check_presets(book: RuleBook) -> None:
+    codes = {rule.code for rule in book.rules}
+    for name, preset in book.presets.items():
+        for code in [*preset.severity, *preset.params]:
+            if code not in codes:
+                raise RuleFileError(f"preset {name}: unknown rule code {code}")
+        for code, params in preset.params.items():
+            rule = book.rule(code)
+            assert rule is not None
+            try:
+                apply_params(rule, params)
+            except ValidationError as exc:
+                raise RuleFileError(
+                    f"preset {name}: params for {code}: {_validation_message(exc)}"
+                ) from None
+
+
+def apply_params(rule: Rule, params: dict[str, Any]) -> Rule:
+    """A copy of ``rule`` whose check has ``params`` applied, re-validated."""
+    merged = {**rule.check.model_dump(by_alias=True), **params}
+    check = type(rule.check).model_validate(merged)
+    return rule.model_copy(update={"check": check})
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise RuleFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"{path}: invalid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(f"{path}: not UTF-8: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RuleFileError(f"{path}: expected a mapping at the top level")
+    return data

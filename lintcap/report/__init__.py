@@ -1,0 +1,16 @@
+"""Report formats: one module per format, each a function of the lint result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO
+
+from lintcap.engine.run import LintResult
+from lintcap.report import json_format, text
+
+Writer = Callable[[LintResult, IO[str]], None]
+
+FORMATS: dict[str, Writer] = {
+    "text": text.write,
+    "json": json_format.write,
+}

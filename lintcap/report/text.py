@@ -1,0 +1,69 @@
+"""Default text output: ``path:line:col: CODE message``, grouped by file,
+coloured on a terminal (rich), then a summary."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import IO
+
+from rich.console import Console
+from rich.text import Text
+
+from lintcap.engine.run import LintResult
+from lintcap.models import Diagnostic, Severity
+
+_SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+
+
+def _location(diagnostic: Diagnostic) -> str:
+    parts = [diagnostic.path or "."]
+    if diagnostic.line is not None:
+        parts.append(str(diagnostic.line))
+        if diagnostic.column is not None:
+            parts.append(str(diagnostic.column))
+    return ":".join(parts)
+
+
+def write(result: LintResult, stream: IO[str]) -> None:
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    for _, group in groupby(result.diagnostics, key=lambda d: d.path):
+        for diagnostic in group:
+            line = Text()
+            line.append(_location(diagnostic), style="bold")
+            line.append(": ")
+            line.append(diagnostic.code, style=_SEVERITY_STYLE[diagnostic.severity])
+            line.append(f" {diagnostic.message}")
+            console.print(line)
+        console.print()
+    console.print(_summary(result))
+
+
+def _summary(result: LintResult) -> Text:
+    summary = Text()
+    trigger = result.trigger
+    if trigger.source == "inferred":
+        summary.append(
+            f"Trigger '{trigger.word}' inferred: it leads {trigger.count} of {trigger.total} "
+            "captions (set `trigger` in lintcap.toml to make it explicit).\n",
+            style="dim",
+        )
+    elif trigger.source == "none" and result.captions:
+        summary.append(
+            "No trigger configured and none could be inferred: trigger rules did not run.\n",
+            style="dim",
+        )
+    counts = {severity: 0 for severity in Severity}
+    for diagnostic in result.diagnostics:
+        counts[diagnostic.severity] += 1
+    scanned = f"{result.images} images, {result.captions} captions, {result.rules} rules"
+    if not result.diagnostics:
+        summary.append(f"All checks passed ({scanned}).", style="bold green")
+        return summary
+    total = len(result.diagnostics)
+    detail = ", ".join(
+        f"{counts[s]} {s.value}{'s' if counts[s] != 1 and s != Severity.info else ''}"
+        for s in (Severity.error, Severity.warning, Severity.info)
+        if counts[s]
+    )
+    summary.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {scanned}.", style="bold")
+    return summary
