@@ -31,7 +31,7 @@ def test_house_style_caption(parse: Parse) -> None:
         ("sentence", "She is smiling."),
         ("tags", "close-up, soft lighting, from side"),
     ]
-    assert [tag.key for tag in caption.tags] == ["close-up", "soft lighting", "from side"]
+    assert [tag.key for tag in caption.tags] == ["close up", "soft lighting", "from side"]
     assert {"clothing", "expression", "framing", "lighting", "angle"} <= caption.categories()
 
 
@@ -131,7 +131,7 @@ def test_trained_pipeline_path_is_used_when_configured(tmp_path, nlp: CaptionNLP
     spacy.blank("en").to_disk(saved)
     custom = CaptionNLP(load_lexicon(), model=str(saved))
     caption = CaptionParser(custom, "ohwx").parse("ohwx, a photo of a man. close-up")
-    assert caption.medium is not None and [t.key for t in caption.tags] == ["close-up"]
+    assert caption.medium is not None and [t.key for t in caption.tags] == ["close up"]
 
 
 def test_missing_pipeline_is_a_clear_error() -> None:

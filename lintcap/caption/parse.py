@@ -105,9 +105,9 @@ _SENTENCE_POS = frozenset({"AUX", "DET", "PRON"})
 
 
 def tag_key(tag: str) -> str:
-    """Comparison key of a tag: lower case, underscores as spaces, emphasis
+    """Comparison key of a tag: lower case, underscores and hyphens as spaces, emphasis
     weights ``(tag:1.2)`` and escapes ``\\(`` removed."""
-    key = tag.replace("\\", "").replace("_", " ").strip().lower()
+    key = tag.replace("\\", "").replace("_", " ").replace("-", " ").strip().lower()
     weighted = _WEIGHT.match(key)
     if weighted:
         key = weighted.group(1)
