@@ -17,7 +17,7 @@ Deliberate problems, one per file; every other caption is clean:
 
     011  1. trigger missing entirely                  ("a photo of a woman ...")
     012  2. trigger in the wrong case                 ("OHWX, a photo of ...")
-    013  3. tags before a sentence                    ("..., close-up, front view, smiling. She wears ...")
+    013  3. tags before a sentence                    ("..., smiling, close-up, front view. She wears ...")
     014  4. captioner boilerplate                     ("... The image shows a woman ...": an auto-caption
                                                         pasted after a hand-written "ohwx, a photo of a woman.")
     015  5. a duplicate tag                           ("close-up, ..., close-up")
@@ -137,7 +137,7 @@ SPECS: list[Spec] = [
         lambda: MIRROR.copy(),
         "ohwx, a photo of a woman wearing an orange spacesuit with a silver neck ring and a "
         "mission patch, smiling broadly. The American flag is on the right and a model of the "
-        "space shuttle is on the left, with a dark helmet in the lower left corner, in front of "
+        "space shuttle is on the left, with a black helmet in the lower left corner, in front of "
         "a grey studio backdrop. "
         "upper body, front view, looking at viewer, soft lighting, indoors",
     ),
@@ -152,7 +152,7 @@ SPECS: list[Spec] = [
     (
         "004",
         lambda: crop(MIRROR, (180, 0, 390, 250)),
-        "ohwx, a photo of a woman with a bright smile, wearing a black high-collared undershirt "
+        "ohwx, a photo of a woman with a wide smile, wearing a black high-collared undershirt "
         "inside the metal neck ring of her flight suit. The studio backdrop behind her is a "
         "soft, cloudy grey. "
         "close-up, front view, looking at viewer, soft lighting, simple background",
@@ -169,8 +169,8 @@ SPECS: list[Spec] = [
         "006",
         lambda: rotated(ASTRONAUT, 7, (70, 30, 400, 400)),
         "ohwx, a photo of a smiling woman in an orange NASA spacesuit, the frame tilted "
-        "slightly, with an American flag behind her on the left and a model of the space shuttle "
-        "in the background on the right. "
+        "slightly, with the edge of an American flag on the left and part of a space shuttle model "
+        "on the right, in front of a grey studio backdrop. "
         "upper body, front view, dutch angle, looking at viewer, soft lighting, indoors",
     ),
     (
@@ -182,7 +182,7 @@ SPECS: list[Spec] = [
             saturation=1.3,
             rgb_gain=(1.06, 1.0, 0.86),
         ),
-        "ohwx, a photo of a beaming woman in a bright orange spacesuit with a silver neck ring, "
+        "ohwx, a photo of a woman grinning in a vivid orange spacesuit with a silver neck ring, "
         "bathed in warm golden light. A model of the space shuttle stands on the left and a "
         "striped flag on the right, in front of a warm beige backdrop. "
         "portrait, front view, looking at viewer, warm lighting, indoors",
@@ -199,7 +199,7 @@ SPECS: list[Spec] = [
         "009",
         lambda: crop(MIRROR, (100, 0, 512, 412)).filter(ImageFilter.GaussianBlur(1.6)),
         "ohwx, a slightly blurry photo of a woman in an orange spacesuit, smiling, with a model "
-        "of the space shuttle on the left and a dark helmet at the bottom of the frame. Grey "
+        "of the space shuttle on the left and a black helmet at the bottom of the frame. Grey "
         "studio backdrop and part of an American flag at the right edge. "
         "upper body, front view, looking at viewer, soft lighting, blurry, indoors",
     ),
@@ -207,7 +207,7 @@ SPECS: list[Spec] = [
         "010",
         lambda: watermark(crop(ASTRONAUT, (60, 0, 512, 452)), "stockphotos.example"),
         "ohwx, a photo of a woman in an orange NASA spacesuit with a mission patch and a name "
-        "tag, smiling, her helmet resting in front of her. A space shuttle model stands on a dark "
+        "tag, smiling, her helmet resting in front of her. A space shuttle model stands on a black "
         "table behind her left shoulder, against a grey backdrop. "
         "upper body, front view, looking at viewer, studio lighting, indoors",
     ),
@@ -235,7 +235,7 @@ SPECS: list[Spec] = [
         lambda: recolour(
             crop(ASTRONAUT, (110, 0, 350, 300)), saturation=0.85, rgb_gain=(0.9, 0.98, 1.08)
         ),
-        "ohwx, a photo of a woman, close-up, front view, smiling. She wears the silver neck "
+        "ohwx, a photo of a woman, smiling, close-up, front view. She wears the silver neck "
         "ring of an orange spacesuit over a black collar, in front of a grey backdrop. "
         "looking at viewer, cool lighting",
     ),
@@ -244,7 +244,7 @@ SPECS: list[Spec] = [
         "014",
         lambda: crop(ASTRONAUT, (160, 0, 512, 352)),
         "ohwx, a photo of a woman. The image shows a woman in an orange NASA spacesuit smiling "
-        "at the camera, with a model of the space shuttle on a dark stand behind her. The "
+        "at the camera, with a model of the space shuttle on a black stand behind her. The "
         "backdrop is a mottled grey studio cloth. "
         "portrait, front view, looking at viewer, soft lighting, indoors",
     ),
@@ -255,7 +255,7 @@ SPECS: list[Spec] = [
             crop(MIRROR, (170, 0, 400, 260)), brightness=0.62, contrast=1.2, saturation=0.9
         ),
         "ohwx, a photo of a woman with a gentle smile, wearing a black collar inside the silver "
-        "neck ring of her orange spacesuit, lit dimly against a dark grey backdrop. "
+        "neck ring of her orange spacesuit, lit dimly against a deep grey backdrop. "
         "close-up, front view, looking at viewer, low-key lighting, close-up",
     ),
     # 6. caption spans two lines (kohya reads only the first: the tags are lost)

@@ -77,14 +77,21 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
     for given in paths:
         root = Path(os.path.abspath(given))
         if root.is_file():
-            _discover_files(root.parent, [root], extensions, items, problems)
+            # A single image or caption: check it with its partners.
+            partners = sorted(p for p in root.parent.iterdir() if p.stem == root.stem)
+            _discover_files(root.parent, partners, extensions, items, problems)
             roots.append(root.parent)
             continue
         roots.append(root)
         _discover_tree(root, extensions, items, problems)
-    items.sort(key=lambda item: item.key)
-    problems.sort(key=lambda p: (p.path, p.line or 0))
-    return Dataset(roots=roots, items=items, problems=problems)
+    # Overlapping paths ("data" and "data/a.jpg") must not count a file twice.
+    unique_items = {(i.image, i.caption_path, i.metadata_line): i for i in items}
+    unique_problems = {(p.kind, p.path, p.line): p for p in problems}
+    return Dataset(
+        roots=roots,
+        items=sorted(unique_items.values(), key=lambda item: item.key),
+        problems=sorted(unique_problems.values(), key=lambda p: (p.path, p.line or 0)),
+    )
 
 
 def _discover_tree(

@@ -1,0 +1,139 @@
+"""Discovery pairs images and captions the way ai-toolkit and kohya do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lintcap.dataset import discover
+from tests.conftest import photo
+
+
+def save(path: Path, caption: str | None = "ohwx, a photo of a man", ext: str = ".txt") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    photo().save(path)
+    if caption is not None:
+        path.with_suffix(ext).write_text(caption)
+
+
+def kinds(dataset) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(p.kind, Path(p.path).name) for p in dataset.problems]
+
+
+def test_sidecars_any_case_and_recursive(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg")
+    save(tmp_path / "B.JPEG")
+    save(tmp_path / "sub" / "c.PNG")
+    save(tmp_path / "sub" / "deeper" / "d.webp")
+    save(tmp_path / "e.bmp")
+    dataset = discover([tmp_path], [".txt"])
+    names = sorted(item.image.name for item in dataset.items if item.image)
+    assert names == ["B.JPEG", "a.jpg", "c.PNG", "d.webp", "e.bmp"]
+    assert all(item.caption_path is not None for item in dataset.items)
+    assert dataset.problems == []
+
+
+def test_hidden_files_and_folders_are_skipped(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg")
+    save(tmp_path / ".hidden.jpg")
+    save(tmp_path / ".git" / "b.jpg")
+    save(tmp_path / ".lintcap_cache" / "c.jpg")
+    dataset = discover([tmp_path], [".txt"])
+    assert [item.image.name for item in dataset.items if item.image] == ["a.jpg"]
+
+
+def test_caption_extension_is_configurable(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg", ext=".caption")
+    save(tmp_path / "b.jpg", ext=".txt")
+    dataset = discover([tmp_path], [".caption"])
+    by_image = {item.image.name: item.caption_path for item in dataset.items if item.image}
+    assert by_image["a.jpg"] is not None and by_image["a.jpg"].suffix == ".caption"
+    assert by_image["b.jpg"] is None  # its .txt is not a caption under this config
+
+
+def test_orphans_both_ways(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg", caption=None)
+    (tmp_path / "b.txt").write_text("ohwx, a photo of a man")
+    dataset = discover([tmp_path], [".txt"])
+    assert [i.caption_path for i in dataset.items] == [None]
+    assert kinds(dataset) == [("orphan-caption", "b.txt")]
+
+
+def test_two_images_one_caption(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg")
+    photo().save(tmp_path / "a.png")
+    dataset = discover([tmp_path], [".txt"])
+    assert len(dataset.items) == 2
+    assert kinds(dataset) == [("shared-caption", "a.txt")]
+
+
+def test_kohya_repeat_folders(tmp_path: Path) -> None:
+    save(tmp_path / "img" / "10_ohwx woman" / "a.jpg")
+    save(tmp_path / "img" / "3_style" / "sub" / "b.jpg")
+    save(tmp_path / "img" / "plain" / "c.jpg")
+    items = {i.image.name: i for i in discover([tmp_path], [".txt"]).items if i.image}
+    assert (items["a.jpg"].repeats, items["a.jpg"].class_tokens) == (10, "ohwx woman")
+    assert (items["b.jpg"].repeats, items["b.jpg"].class_tokens) == (3, "style")
+    assert items["c.jpg"].repeats is None
+
+
+def test_kohya_folder_given_directly(tmp_path: Path) -> None:
+    save(tmp_path / "5_ohwx" / "a.jpg")
+    [item] = discover([tmp_path / "5_ohwx"], [".txt"]).items
+    assert item.repeats == 5 and item.class_tokens == "ohwx"
+
+
+def test_metadata_jsonl(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg", caption=None)
+    save(tmp_path / "sub" / "b.jpg", caption=None)
+    save(tmp_path / "c.jpg", caption="sidecar caption for an unlisted image")
+    lines = [
+        json.dumps({"file_name": "a.jpg", "text": "ohwx, a photo of a man"}),
+        json.dumps({"file_name": "sub/b.jpg", "caption": "ohwx, a photo of a dog"}),
+        json.dumps({"file_name": "../escape.jpg", "text": "x"}),
+        json.dumps({"file_name": "missing.jpg", "text": "x"}),
+        "{not json",
+        json.dumps({"file_name": "a.jpg"}),
+    ]
+    (tmp_path / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    dataset = discover([tmp_path], [".txt"])
+    items = {i.image.name: i for i in dataset.items if i.image}
+    assert items["a.jpg"].metadata_text == "ohwx, a photo of a man"
+    assert items["a.jpg"].metadata_line == 1
+    assert items["b.jpg"].metadata_text == "ohwx, a photo of a dog"
+    assert items["c.jpg"].caption_path is not None and items["c.jpg"].metadata_text is None
+    problems = sorted((p.line, p.kind) for p in dataset.problems)
+    assert problems == [
+        (3, "outside-root"),
+        (4, "orphan-caption"),
+        (5, "bad-metadata"),
+        (6, "bad-metadata"),
+    ]
+
+
+def test_symlink_inside_is_followed_outside_is_not(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    save(root / "a.jpg")
+    (root / "link.jpg").symlink_to(root / "a.jpg")
+    (root / "link.txt").write_text("ohwx, a photo")
+    save(tmp_path / "elsewhere" / "x.jpg")
+    (root / "out.jpg").symlink_to(tmp_path / "elsewhere" / "x.jpg")
+    (root / "outdir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "broken.jpg").symlink_to(root / "nothing.jpg")
+    dataset = discover([root], [".txt"])
+    assert sorted(i.image.name for i in dataset.items if i.image) == ["a.jpg", "link.jpg"]
+    assert sorted(kinds(dataset)) == [
+        ("outside-root", "out.jpg"),
+        ("outside-root", "outdir"),
+        ("unreadable", "broken.jpg"),
+    ]
+
+
+def test_single_files_can_be_given(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg")
+    save(tmp_path / "b.jpg")
+    for given in ("a.jpg", "a.txt"):
+        dataset = discover([tmp_path / given], [".txt"])
+        [item] = dataset.items
+        assert item.image is not None and item.image.name == "a.jpg"
+        assert item.caption_path is not None and item.caption_path.name == "a.txt"
