@@ -15,20 +15,22 @@ expected on every file.
 
 Deliberate problems, one per file; every other caption is clean:
 
-    011  1. trigger missing entirely                  ("a photo of a woman ...")
-    012  2. trigger in the wrong case                 ("OHWX, a photo of ...")
-    013  3. tags before a sentence                    ("..., smiling, close-up, front view. She wears ...")
-    014  4. captioner boilerplate                     ("... The image shows a woman ...": an auto-caption
-                                                        pasted after a hand-written "ohwx, a photo of a woman.")
-    015  5. a duplicate tag                           ("close-up, ..., close-up")
-    016  6. caption spans two lines                   (kohya reads only the first: the tags are lost)
+    011  1. trigger missing entirely: "a photo of a woman ..."
+    012  2. trigger in the wrong case: "OHWX, a photo of ..."
+    013  3. tags before a sentence: "ohwx, a photo of a woman, smiling, close-up,
+            front view. She wears ..."
+    014  4. captioner boilerplate: "ohwx, a photo of a woman. The image shows a
+            woman ..." (an auto-caption pasted after a hand-written prefix)
+    015  5. a duplicate tag: "close-up, ..., close-up"
+    016  6. caption spans two lines (kohya reads only the first: the tags are lost)
     017  7. image with no caption file at all
-    018  8. names the intrinsic trait "short brown hair" (lintcap.toml: subject.intrinsic)
+    018  8. names the intrinsic trait "short brown hair" (lintcap.toml:
+            subject.intrinsic)
 
 Also deliberate, but in the image rather than the caption:
 
     010  semi-transparent text watermark over the photo (caption clean)
-    009  slightly blurred (caption says so: "slightly blurry photo", tag "blurry")
+    009  slightly blurred (the caption says so: "slightly blurry photo", "blurry")
 """
 
 from __future__ import annotations

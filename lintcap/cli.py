@@ -98,25 +98,46 @@ def cli() -> None:
     """lintcap: lint LoRA training datasets before GPU money is spent."""
 
 
-_codes_option = {"multiple": True, "metavar": "CODES"}
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Config file (lintcap.toml or pyproject.toml); default: searched upward.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Config file (lintcap.toml or pyproject.toml); default: searched upward.",
+)
 @click.option("--isolated", is_flag=True, help="Ignore every config file.")
 @click.option("--preset", help="Rule preset: flux-character (default), flux-style, sdxl-tags.")
 @click.option("--trigger", help="Trigger word (default: from config, else inferred).")
-@click.option("--select", **_codes_option, help="Only these codes or prefixes (replaces the preset's selection).")
-@click.option("--extend-select", **_codes_option, help="Add these codes or prefixes.")
-@click.option("--ignore", **_codes_option, help="Skip these codes or prefixes.")
-@click.option("--caption-extension", multiple=True, metavar="EXT",
-              help="Caption file extension (default .txt; kohya's default is .caption).")
-@click.option("--format", "output_format", type=click.Choice(sorted(FORMATS)), default="text",
-              show_default=True)
-@click.option("--fail-on", type=click.Choice(_SEVERITIES), default=None,
-              help="Lowest severity that fails the run (default: error).")
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Only these codes or prefixes (replaces the preset's selection).",
+)
+@click.option(
+    "--extend-select", multiple=True, metavar="CODES", help="Add these codes or prefixes."
+)
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
+@click.option(
+    "--caption-extension",
+    multiple=True,
+    metavar="EXT",
+    help="Caption file extension (default .txt; kohya's default is .caption).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(_SEVERITIES),
+    default=None,
+    help="Lowest severity that fails the run (default: error).",
+)
 @click.option("--statistics", is_flag=True, help="Also print the number of findings per code.")
 def check(
     paths: tuple[Path, ...],
@@ -144,7 +165,7 @@ def check(
         caption_extension=caption_extension,
     )
     result = lint(list(paths), config)
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     FORMATS[output_format](result, stream)
     if statistics and output_format == "text":
         _print_statistics(result.diagnostics, stream)
@@ -173,7 +194,9 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--preset", help="Mark which rules this preset runs (default: from config).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def rules_list(preset: str | None, config_path: Path | None) -> None:
     """Every rule: code, name, scope, severity, and whether the preset runs it."""
     config = _load_config((), config_path, isolated=False)
@@ -194,7 +217,7 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
             rule.fix.safety if rule.fix else "",
             rule.message,
         )
-    Console(file=click.get_text_stream("stdout"), width=200).print(table)
+    Console(file=sys.stdout, width=200).print(table)
 
 
 @rules.command("explain")
@@ -205,7 +228,7 @@ def rules_explain(code: str) -> None:
     rule = book.rule(code.upper())
     if rule is None:
         raise UserError(f"no rule {code!r}; see `lintcap rules list`")
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     out.write(f"{rule.code} {rule.name} ({rule.scope}, {rule.severity.value})\n\n")
     out.write(f"Message: {rule.message}\n")
     if rule.fix:

@@ -27,8 +27,22 @@ from lintcap.models import Problem
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 #: Image files the trainers skip or cannot read: worth a finding, not silence.
 UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
-    {".gif", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jxl", ".psd", ".svg", ".ico",
-     ".dng", ".cr2", ".nef", ".arw"}
+    {
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".jxl",
+        ".psd",
+        ".svg",
+        ".ico",
+        ".dng",
+        ".cr2",
+        ".nef",
+        ".arw",
+    }
 )
 METADATA_FILE = "metadata.jsonl"
 _KOHYA_FOLDER = re.compile(r"^(\d+)_(.+)$")
@@ -62,10 +76,11 @@ class Dataset(BaseModel):
 def display_path(path: Path) -> str:
     """Path as the user should read it: relative to the working directory
     when below it, like ruff prints paths."""
-    try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    text = os.fspath(path)
+    cwd = os.getcwd()
+    if text.startswith(cwd + os.sep):
+        return text[len(cwd) + 1 :].replace(os.sep, "/")
+    return text.replace(os.sep, "/")
 
 
 def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
@@ -112,7 +127,8 @@ def _discover_tree(
                         Problem(
                             kind="outside-root",
                             path=display_path(sub),
-                            detail=f"folder symlink points outside the dataset root, to {os.readlink(sub)}",
+                            detail="folder symlink points outside the dataset root, "
+                            f"to {os.readlink(sub)}",
                         )
                     )
                 continue
@@ -239,7 +255,9 @@ def _read_metadata(
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
             problems.append(
-                Problem(kind="bad-metadata", path=shown, line=number, detail=f"invalid JSON: {exc.msg}")
+                Problem(
+                    kind="bad-metadata", path=shown, line=number, detail=f"invalid JSON: {exc.msg}"
+                )
             )
             continue
         if not isinstance(record, dict) or not isinstance(record.get("file_name"), str):
@@ -261,8 +279,10 @@ def _read_metadata(
             continue
         name = record["file_name"]
         image = folder / name
-        if os.path.isabs(name) or not _inside(Path(os.path.abspath(image)), real_folder) or (
-            image.exists() and not _inside(image.resolve(), root.resolve())
+        if (
+            os.path.isabs(name)
+            or not _inside(Path(os.path.abspath(image)), real_folder)
+            or (image.exists() and not _inside(image.resolve(), root.resolve()))
         ):
             problems.append(
                 Problem(
@@ -276,7 +296,9 @@ def _read_metadata(
         image = Path(os.path.abspath(image))
         if not image.exists():
             problems.append(
-                Problem(kind="orphan-caption", path=shown, line=number, detail=f"{name} does not exist")
+                Problem(
+                    kind="orphan-caption", path=shown, line=number, detail=f"{name} does not exist"
+                )
             )
             continue
         listed.add(image)

@@ -74,7 +74,9 @@ def make_dataset(tmp_path: Path) -> MakeDataset:
     return build
 
 
-def run_lintcap(*args: str | os.PathLike[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_lintcap(
+    *args: str | os.PathLike[str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command in a subprocess, so stdout, stderr and the exit
     code are exactly what a user sees."""
     return subprocess.run(

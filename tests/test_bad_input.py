@@ -68,7 +68,7 @@ def bad_dataset(tmp_path: Path) -> Path:
     frames[0].save(root / "anim.gif", save_all=True, append_images=frames[1:])
     frames[0].save(root / "gif_in_disguise.png", format="GIF")
     (root / "gif_in_disguise.txt").write_text(GOOD)
-    pair("huge", (GOOD + " lorem") .encode() * 3000)
+    pair("huge", (GOOD + " lorem").encode() * 3000)
     return root
 
 

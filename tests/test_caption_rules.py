@@ -27,7 +27,9 @@ def codes_for(diagnostics: list[Diagnostic], name: str) -> list[str]:
     return [d.code for d in diagnostics if d.path and Path(d.path).name == name]
 
 
-def single(make_dataset: MakeDataset, caption: str, code: str, **config: object) -> list[Diagnostic]:
+def single(
+    make_dataset: MakeDataset, caption: str, code: str, **config: object
+) -> list[Diagnostic]:
     """Findings of ``code`` for one caption in an otherwise clean set."""
     captions = {f"{i:03d}": CLEAN for i in range(1, 5)}
     captions["bad"] = caption
@@ -53,7 +55,9 @@ def test_clean_caption_has_no_caption_findings(make_dataset: MakeDataset) -> Non
         ("ohwx, ohwx, a photo of a woman in a coat. close-up", "repeated 2 times", 7),
     ],
 )
-def test_c001_trigger_first(make_dataset: MakeDataset, caption: str, problem: str, column: int) -> None:
+def test_c001_trigger_first(
+    make_dataset: MakeDataset, caption: str, problem: str, column: int
+) -> None:
     [finding] = single(make_dataset, caption, "C001")
     assert problem in finding.message
     assert finding.column == column
@@ -132,7 +136,10 @@ def test_c007_boilerplate(make_dataset: MakeDataset, caption: str, phrase: str) 
 
 
 def test_c007_passes_on_ordinary_words(make_dataset: MakeDataset) -> None:
-    assert single(make_dataset, "ohwx, a photo of a woman showing her image in a mirror.", "C007") == []
+    assert (
+        single(make_dataset, "ohwx, a photo of a woman showing her image in a mirror.", "C007")
+        == []
+    )
 
 
 def test_c008_looping_captioner(make_dataset: MakeDataset) -> None:
@@ -174,7 +181,9 @@ def test_c011_length_flux_and_sdxl(make_dataset: MakeDataset) -> None:
 
 
 def test_c012_attribute_order(make_dataset: MakeDataset) -> None:
-    captions = {f"{i}": "ohwx, a photo of a woman. close-up, from side, soft lighting" for i in range(6)}
+    captions = {
+        f"{i}": "ohwx, a photo of a woman. close-up, from side, soft lighting" for i in range(6)
+    }
     captions["odd"] = "ohwx, a photo of a woman. soft lighting, from side, close-up"
     diagnostics = run(make_dataset, captions, select=["C012"])
     assert [Path(d.path or "").name for d in diagnostics] == ["odd.txt"]
@@ -192,13 +201,18 @@ def test_a001_to_a006_missing_descriptions(make_dataset: MakeDataset) -> None:
 def test_a002_intrinsic_trait(make_dataset: MakeDataset) -> None:
     caption = "ohwx, a photo of a woman with freckles and short_brown_hair in a coat."
     findings = single(
-        make_dataset, caption, "A002", subject=SubjectConfig(intrinsic=["freckles", "short brown hair"])
+        make_dataset,
+        caption,
+        "A002",
+        subject=SubjectConfig(intrinsic=["freckles", "short brown hair"]),
     )
     assert sorted(f.message.split("'")[1] for f in findings) == ["freckles", "short_brown_hair"]
 
 
 def test_a007_identity_leak(make_dataset: MakeDataset) -> None:
-    captions = {f"{i}": f"ohwx, a photo of a woman with blue eyes in a coat number {i}." for i in range(5)}
+    captions = {
+        f"{i}": f"ohwx, a photo of a woman with blue eyes in a coat number {i}." for i in range(5)
+    }
     captions["x"] = "ohwx, a photo of a woman in a dress."
     captions["y"] = "ohwx, a photo of a woman with blue eyes in a dress."
     root = make_dataset(captions, config=None)

@@ -49,8 +49,16 @@ def test_shipped_rules_load_and_have_unique_codes_and_a_why() -> None:
         ("", ("kind: forbids", "kind: forbidz"), "rule X001: check: Input tag 'forbidz'"),
         ("", ("severity: warning", "severity: fatal"), "rule X001: severity: Input should be"),
         ("", ("scope: caption", "scope: dataset"), "cannot be used in scope 'dataset'"),
-        ("", ("phrases: [beautiful]", "patterns: ['(']"), "rule X001: check.forbids.patterns: Value error, invalid regex"),
-        ("", ("name: custom-rule", "name: custom-rule\n    colour: red"), "rule X001: colour: Extra inputs"),
+        (
+            "",
+            ("phrases: [beautiful]", "patterns: ['(']"),
+            "rule X001: check.forbids.patterns: Value error, invalid regex",
+        ),
+        (
+            "",
+            ("name: custom-rule", "name: custom-rule\n    colour: red"),
+            "rule X001: colour: Extra inputs",
+        ),
         ("", ("code: X001", "code: bad"), "rule bad: code: String should match pattern"),
     ],
 )
@@ -123,7 +131,9 @@ def test_thresholds_live_in_the_rule_files() -> None:
     assert f"max-image-pixels: {needs.max_image_pixels}" in text
 
 
-def test_caption_only_run_decodes_no_image(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_caption_only_run_decodes_no_image(
+    make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_dataset({"a": "ohwx, a photo of a man", "b": "ohwx, a photo of a dog"})
 
     def forbidden(*args: object, **kwargs: object) -> None:
@@ -134,7 +144,9 @@ def test_caption_only_run_decodes_no_image(make_dataset: MakeDataset, monkeypatc
     assert lint([root], config.model_copy(update={"select": ["C", "A"]})).images == 2
 
 
-def test_image_only_run_parses_no_caption(make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_only_run_parses_no_caption(
+    make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_dataset({"a": "ohwx, a photo of a man"})
     monkeypatch.setattr(analyse, "read_caption_file", lambda *a, **k: pytest.fail("caption read"))
     assert lint([root], Config(select=["F006", "F007"])).diagnostics == []
@@ -164,7 +176,7 @@ def test_pyproject_without_lintcap_table_is_skipped(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ('trigger = "ohwx"\ntriger = "x"\n', "triger: Extra inputs are not permitted"),
-        ('preset = 3\n', "preset: Input should be a valid string"),
+        ("preset = 3\n", "preset: Input should be a valid string"),
         ('trigger = "two words "\n', "trigger must be a non-empty word"),
         ('trigger = "ohwx\n', "invalid TOML"),
         ('[subject]\nclass = "woman"\ntraits = []\n', "subject.traits: Extra inputs"),
@@ -182,7 +194,8 @@ def test_kebab_and_snake_case_keys(tmp_path: Path) -> None:
     path = tmp_path / "lintcap.toml"
     path.write_text(
         'caption-extension = ".caption"\nfail_on = "warning"\n'
-        '[per-file-ignores]\n"closeups/*" = ["A005"]\n[subject]\nclass = "man"\nintrinsic = ["scar"]\n'
+        '[per-file-ignores]\n"closeups/*" = ["A005"]\n'
+        '[subject]\nclass = "man"\nintrinsic = ["scar"]\n'
     )
     config = load_config(path)
     assert config.caption_extension == [".caption"]
@@ -197,7 +210,9 @@ def test_per_file_ignores(make_dataset: MakeDataset) -> None:
         config=f'trigger = "{TRIGGER}"\n[per-file-ignores]\n"skip/*" = ["C001"]\n',
     )
     config = load_config(find_config(root))
-    paths = [Path(d.path or "").parent.name for d in lint([root], config).diagnostics if d.code == "C001"]
+    paths = [
+        Path(d.path or "").parent.name for d in lint([root], config).diagnostics if d.code == "C001"
+    ]
     assert paths == ["keep"]
 
 
@@ -212,7 +227,9 @@ def test_trigger_is_inferred_when_not_configured(make_dataset: MakeDataset) -> N
 
 
 def test_no_trigger_inferred_from_articles_or_weak_majorities(make_dataset: MakeDataset) -> None:
-    articles = make_dataset({f"{i}": f"A photo of a man {i}" for i in range(5)}, config=None, folder="x")
+    articles = make_dataset(
+        {f"{i}": f"A photo of a man {i}" for i in range(5)}, config=None, folder="x"
+    )
     assert lint([articles], Config(select=["C001"])).trigger.source == "none"
     split = make_dataset(
         {"1": "aa, x", "2": "aa, y", "3": "bb, z", "4": "cc, w"}, config=None, folder="y"

@@ -52,7 +52,13 @@ def test_unterminated_sentence_then_tags(parse: Parse) -> None:
 def test_tags_only_caption(parse: Parse) -> None:
     caption = parse("ohwx, 1girl, solo, long_hair, looking_at_viewer, smile")
     assert caption.sentences == []
-    assert [t.key for t in caption.tags] == ["1girl", "solo", "long hair", "looking at viewer", "smile"]
+    assert [t.key for t in caption.tags] == [
+        "1girl",
+        "solo",
+        "long hair",
+        "looking at viewer",
+        "smile",
+    ]
     assert "gaze" in caption.categories()  # underscores read as spaces
 
 
@@ -166,7 +172,7 @@ def _assert_spans_inside(caption: ParsedCaption) -> None:
 
 
 caption_alphabet = st.sampled_from(
-    list("ohwx ,.;!?_-()[]:\n\r\t\u00a0\u2028é😀\\\"'") + ["ohwx", "a photo of", "close-up", "[trigger]"]
+    [*"ohwx ,.;!?_-()[]:\n\r\t\u00a0\u2028é😀\\\"'", "ohwx", "a photo of", "close-up", "[trigger]"]
 )
 
 

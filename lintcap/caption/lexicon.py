@@ -51,5 +51,7 @@ def load_lexicon(
     for category, phrases in (extra or {}).items():
         categories.setdefault(category, []).extend(normalise_phrase(p) for p in phrases)
     return Lexicon(
-        categories={name: list(dict.fromkeys(p for p in items if p)) for name, items in categories.items()}
+        categories={
+            name: list(dict.fromkeys(p for p in items if p)) for name, items in categories.items()
+        }
     )

@@ -8,13 +8,12 @@ configured; then part-of-speech tags sharpen the sentence/tag split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import spacy
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from lintcap.caption.lexicon import Lexicon
+from lintcap.caption.spans import LexiconHit
 
 #: Lexicon files that are word lists for the parser, not phrase categories.
 WORD_LIST_CATEGORIES = frozenset({"function-words"})
@@ -22,16 +21,6 @@ WORD_LIST_CATEGORIES = frozenset({"function-words"})
 
 class ModelLoadError(Exception):
     """The configured spaCy pipeline could not be loaded."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A lexicon phrase found in a caption, by character offsets."""
-
-    category: str
-    start: int
-    end: int
-    phrase: str
 
 
 class CaptionNLP:
@@ -62,17 +51,25 @@ class CaptionNLP:
         flat = text.replace("_", " ")
         return self.nlp(flat) if self.trained else self.nlp.make_doc(flat)
 
-    def hits(self, doc: Doc) -> list[Hit]:
-        found = []
-        for match_id, start, end in self.matcher(doc):
-            span = doc[start:end]
-            found.append(
-                Hit(
-                    category=self._labels[match_id],
-                    start=span.start_char,
-                    end=span.end_char,
-                    phrase=span.text.lower(),
-                )
+    def hits(self, doc: Doc, text: str) -> list[LexiconHit]:
+        """Lexicon phrases in ``doc`` (the tokens of ``text``) by character
+        offsets, in order; a phrase inside a longer one of its category
+        ("image shows" in "the image shows") is dropped."""
+        labels = self._labels
+        found = [
+            LexiconHit(
+                span.start_char,
+                span.end_char,
+                labels[span.label],
+                text[span.start_char : span.end_char].lower(),
             )
+            for span in self.matcher(doc, as_spans=True)
+        ]
         found.sort(key=lambda h: (h.start, -h.end))
-        return found
+        reach: dict[str, int] = {}
+        kept = []
+        for hit in found:
+            if hit.end > reach.get(hit.category, -1):
+                kept.append(hit)
+                reach[hit.category] = hit.end
+        return kept

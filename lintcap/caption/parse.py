@@ -23,36 +23,21 @@ dress.`` stays one sentence although it has a comma.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from lintcap.caption.nlp import CaptionNLP
+from lintcap.caption.spans import LexiconHit, Segment, Span, Tag
 
-
-class Span(BaseModel):
-    """Characters ``start:end`` of the caption text."""
-
-    start: int
-    end: int
-
-
-class Tag(Span):
-    """One comma-separated tag as written, and its comparison key."""
-
-    text: str
-    key: str
-
-
-class Segment(Span):
-    """A run of the caption that is either one sentence or a list of tags."""
-
-    kind: Literal["sentence", "tags"]
-
-
-class LexiconHit(Span):
-    category: str
-    phrase: str
+__all__ = [
+    "CaptionParser",
+    "LexiconHit",
+    "ParsedCaption",
+    "ParserSettings",
+    "Segment",
+    "Span",
+    "Tag",
+]
 
 
 class ParserSettings(BaseModel):
@@ -66,7 +51,8 @@ class ParserSettings(BaseModel):
 
 
 class ParsedCaption(BaseModel):
-    """A caption's structure. Every span lies inside ``text``."""
+    """A caption's structure. Every span lies inside ``text``; spans are the
+    named tuples of :mod:`lintcap.caption.spans`."""
 
     text: str
     trigger: Span | None = None
@@ -97,10 +83,11 @@ class ParsedCaption(BaseModel):
 
 _UNIT_END = re.compile(r"[.!?;]+(?=\s|$)|(?:\r?\n)+")
 _LEAD_SEPARATORS = re.compile(r"[\s,:;|\-]*")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_MEDIUM_PREFIX = re.compile(r"(?:(?:a|an|the)\s+)?(?:[\w'’-]+\s+){0,2}", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_MEDIUM_PREFIX = re.compile(r"(?:(?:a|an|the)\s+)?(?:[\w'\u2019-]+\s+){0,4}", re.IGNORECASE)
 _WEIGHT = re.compile(r"^[(\[{]+(.*?)(?::[\d.]+)?[)\]}]+$")
 _PLACEHOLDER = re.compile(r"\[trigger\]", re.IGNORECASE)
+_BRACKETS = re.compile(r"[(\[{]")
 _SENTENCE_POS = frozenset({"AUX", "DET", "PRON"})
 
 
@@ -135,12 +122,7 @@ class CaptionParser:
 
     def parse(self, text: str) -> ParsedCaption:
         doc = self.nlp.doc(text)
-        hits = [
-            LexiconHit.model_construct(
-                start=h.start, end=h.end, category=h.category, phrase=h.phrase
-            )
-            for h in self.nlp.hits(doc)
-        ]
+        hits = self.nlp.hits(doc, text)
         pos = len(text) - len(text.lstrip())
         mentions = (
             [_span(m.start(), m.end()) for m in self._trigger_re.finditer(text)]
@@ -180,16 +162,25 @@ class CaptionParser:
 
     def _medium(self, text: str, body_start: int, hits: list[LexiconHit]) -> Span | None:
         """The medium phrase, if one opens the body: an optional article and up
-        to two modifiers, then a ``medium`` lexicon phrase."""
+        to four modifiers ("a black and white photo of"), then a ``medium``
+        lexicon phrase."""
         for hit in hits:
             if hit.category != "medium" or hit.start < body_start:
                 continue
             prefix = _MEDIUM_PREFIX.match(text, body_start, hit.start)
-            if prefix and prefix.end() == hit.start:
+            if prefix and prefix.end() == hit.start and self._modifiers_only(prefix.group()):
                 return _span(body_start, hit.end)
             if hit.start > body_start + 40:
                 break
         return None
+
+    def _modifiers_only(self, prefix: str) -> bool:
+        """True when the words between the article and the medium are
+        modifiers ("black and white"), not a clause ("man holding a")."""
+        words = prefix.lower().split()
+        if words and words[0] in ("a", "an", "the"):
+            words = words[1:]
+        return not any(word in self.nlp.function_words for word in words)
 
     def _segment(
         self, caption: ParsedCaption, medium: Span | None, pos_tags: dict[int, str] | None
@@ -206,9 +197,7 @@ class CaptionParser:
             chunks = _chunks(text, unit_start, unit_end, caption)
             if not chunks:
                 continue
-            tag_like = [
-                self._tag_like(text, s, e, medium, pos_tags) for s, e in chunks
-            ]
+            tag_like = [self._tag_like(text, s, e, medium, pos_tags) for s, e in chunks]
             count = len(chunks)
             split = count
             while split > 0 and tag_like[split - 1]:
@@ -221,18 +210,11 @@ class CaptionParser:
                     end = _terminator_end(text, unit_end)
                 sentence = _span(chunks[0][0], end)
                 caption.sentences.append(sentence)
-                caption.segments.append(
-                    Segment.model_construct(start=sentence.start, end=sentence.end, kind="sentence")
-                )
+                caption.segments.append(Segment(sentence.start, sentence.end, "sentence"))
             if split < len(chunks):
-                tags = [
-                    Tag.model_construct(start=s, end=e, text=text[s:e], key=tag_key(text[s:e]))
-                    for s, e in chunks[split:]
-                ]
+                tags = [Tag(s, e, text[s:e], tag_key(text[s:e])) for s, e in chunks[split:]]
                 caption.tags.extend(tags)
-                caption.segments.append(
-                    Segment.model_construct(start=tags[0].start, end=tags[-1].end, kind="tags")
-                )
+                caption.segments.append(Segment(tags[0].start, tags[-1].end, "tags"))
 
     def _tag_like(
         self,
@@ -258,7 +240,7 @@ class CaptionParser:
 
 
 def _span(start: int, end: int) -> Span:
-    return Span.model_construct(start=start, end=end)
+    return Span(start, end)
 
 
 def _terminator_end(text: str, unit_end: int) -> int:
@@ -269,24 +251,29 @@ def _terminator_end(text: str, unit_end: int) -> int:
     return end
 
 
-def _chunks(
-    text: str, start: int, end: int, caption: ParsedCaption
-) -> list[tuple[int, int]]:
+def _chunks(text: str, start: int, end: int, caption: ParsedCaption) -> list[tuple[int, int]]:
     """Comma-separated chunks of ``text[start:end]``, stripped, outside
     brackets; empty chunks are recorded on ``caption`` as double commas or a
     trailing separator."""
     pieces: list[tuple[int, int]] = []
-    depth = 0
     piece_start = start
-    for i in range(start, end):
-        char = text[i]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth = max(0, depth - 1)
-        elif char == "," and depth == 0:
-            pieces.append((piece_start, i))
-            piece_start = i + 1
+    if _BRACKETS.search(text, start, end) is None:
+        comma = text.find(",", start, end)
+        while comma != -1:
+            pieces.append((piece_start, comma))
+            piece_start = comma + 1
+            comma = text.find(",", piece_start, end)
+    else:
+        depth = 0
+        for i in range(start, end):
+            char = text[i]
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth = max(0, depth - 1)
+            elif char == "," and depth == 0:
+                pieces.append((piece_start, i))
+                piece_start = i + 1
     pieces.append((piece_start, end))
     chunks: list[tuple[int, int]] = []
     last = len(pieces) - 1

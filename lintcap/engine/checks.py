@@ -61,6 +61,8 @@ def file_problems(check: FileProblemCheck, problems: Sequence[Problem]) -> list[
 
 # --- caption ---------------------------------------------------------------
 
+_WORD = re.compile(r"\w+")
+
 CaptionCheck = Callable[[Any, ParsedCaption, CheckContext], list[Finding]]
 
 
@@ -163,7 +165,7 @@ def _move_to_front(caption: ParsedCaption, mention: Span, trigger: str) -> list[
 
 
 def _phrase_spans(text: str, phrases: Sequence[str], ignore_case: bool = True) -> list[Span]:
-    spans = []
+    spans: list[Span] = []
     flags = re.IGNORECASE if ignore_case else 0
     for phrase in phrases:
         words = [re.escape(w) for w in normalise_phrase(phrase).split()]
@@ -174,7 +176,9 @@ def _phrase_spans(text: str, phrases: Sequence[str], ignore_case: bool = True) -
     return spans
 
 
-def requires_any(check: RequiresAnyCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
+def requires_any(
+    check: RequiresAnyCheck, caption: ParsedCaption, ctx: CheckContext
+) -> list[Finding]:
     if caption.words < check.min_words:
         return []
     present = caption.categories()
@@ -191,7 +195,7 @@ def requires_any(check: RequiresAnyCheck, caption: ParsedCaption, ctx: CheckCont
 def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
     found: list[tuple[Span, str]] = []
     for hit in caption.hits_in(*check.categories):
-        found.append((hit, hit.category))
+        found.append((Span(hit.start, hit.end), hit.category))
     phrases = list(check.phrases)
     if "subject.intrinsic" in check.config:
         phrases.extend(ctx.subject.intrinsic)
@@ -249,7 +253,12 @@ def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> lis
             cut = words[check.max].start()
     else:
         count, cut = offset_after_tokens(text, check.max or 10**9)
-    values = {"count": count, "unit": check.unit.replace("-", " "), "max": check.max, "min": check.min}
+    values = {
+        "count": count,
+        "unit": check.unit.replace("-", " "),
+        "max": check.max,
+        "min": check.min,
+    }
     if check.max is not None and count > check.max and cut is not None:
         return [Finding(span=Span(start=cut, end=len(text.rstrip())), values=values)]
     if check.min is not None and count < check.min:
@@ -260,29 +269,30 @@ def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> lis
 def repetition(check: RepetitionCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
     if check.unit == "tag":
         return _duplicate_tags(check, caption)
-    words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+", caption.text)]
-    seen: dict[tuple[str, ...], list[int]] = {}
-    for index in range(len(words) - check.n + 1):
-        gram = tuple(w for _, _, w in words[index : index + check.n])
-        seen.setdefault(gram, []).append(index)
-    findings = []
-    for gram, starts in seen.items():
-        # Overlapping occurrences ("a a a a") count once per non-overlapping step.
-        kept = [starts[0]]
-        for start in starts[1:]:
-            if start >= kept[-1] + check.n:
-                kept.append(start)
-        if len(kept) > check.max_count:
-            first = kept[1]
-            last = kept[-1] + check.n - 1
-            findings.append(
-                Finding(
-                    span=Span(start=words[first][0], end=words[last][1]),
-                    values={"phrase": " ".join(gram), "count": len(kept)},
-                )
-            )
-    findings.sort(key=lambda f: f.span.start if f.span else 0)
-    return findings[:1]
+    words = _WORD.findall(caption.text.lower())
+    n = check.n
+    grams = Counter(zip(*(words[i:] for i in range(n)), strict=False))
+    if not grams or max(grams.values()) <= check.max_count:
+        return []  # the common case, counted in C; positions only when needed
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(caption.text)]
+    starts: dict[tuple[str, ...], list[int]] = {}
+    for index in range(len(words) - n + 1):
+        gram = tuple(words[index : index + n])
+        if grams[gram] > check.max_count:
+            # Overlapping occurrences ("a a a a") count once per non-overlapping step.
+            kept = starts.setdefault(gram, [])
+            if not kept or index >= kept[-1] + n:
+                kept.append(index)
+    looping = [(gram, kept) for gram, kept in starts.items() if len(kept) > check.max_count]
+    if not looping:
+        return []
+    gram, kept = min(looping, key=lambda pair: pair[1][1])
+    return [
+        Finding(
+            span=Span(start=spans[kept[1]][0], end=spans[kept[-1] + n - 1][1]),
+            values={"phrase": " ".join(gram), "count": len(kept)},
+        )
+    ]
 
 
 def _duplicate_tags(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
@@ -358,9 +368,7 @@ def _dominant(votes: Counter[str], check: ConsistencyCheck) -> tuple[str, int, i
     return choice, count, total
 
 
-def _tag_style(
-    check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]
-) -> list[Finding]:
+def _tag_style(check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]) -> list[Finding]:
     findings: list[Finding] = []
     joiners: Counter[str] = Counter()
     separators: Counter[str] = Counter()
@@ -385,12 +393,24 @@ def _tag_style(
         if caption is None:
             continue
         for span in caption.empty_tags:
-            findings.append(Finding(item=index, span=span, values={"problem": "double comma (an empty tag)"},
-                                    edits=[Edit(start=span.start, end=span.end, replacement="")]))
+            findings.append(
+                Finding(
+                    item=index,
+                    span=span,
+                    values={"problem": "double comma (an empty tag)"},
+                    edits=[Edit(start=span.start, end=span.end, replacement="")],
+                )
+            )
         if caption.trailing_separator is not None:
             span = caption.trailing_separator
-            findings.append(Finding(item=index, span=span, values={"problem": "trailing comma"},
-                                    edits=[Edit(start=span.start, end=span.end, replacement="")]))
+            findings.append(
+                Finding(
+                    item=index,
+                    span=span,
+                    values={"problem": "trailing comma"},
+                    edits=[Edit(start=span.start, end=span.end, replacement="")],
+                )
+            )
         by_joiner, by_separator = per_caption[index]
         if joiner_rule is not None:
             style, count, total = joiner_rule
@@ -426,7 +446,11 @@ def _tag_style(
                             f"{count} of {total} captions use {_SEPARATOR_WORDS[style != 'comma']}",
                         },
                         edits=[
-                            Edit(start=t.end, end=_separator_end(caption.text, t.end), replacement=replacement)
+                            Edit(
+                                start=t.end,
+                                end=_separator_end(caption.text, t.end),
+                                replacement=replacement,
+                            )
                             for t in odd
                         ],
                     )
@@ -445,9 +469,13 @@ def _separator_end(text: str, comma: int) -> int:
 
 
 def _first_hits(caption: ParsedCaption, categories: Sequence[str]) -> dict[str, LexiconHit]:
+    """First hit of each category among the tags: attribute order is the
+    order of the tags; sentences mention light or framing wherever they like."""
+    segments = [s for s in caption.segments if s.kind == "tags"]
     first: dict[str, LexiconHit] = {}
     for hit in caption.hits:
-        if hit.category in categories and hit.category not in first:
+        in_tags = any(s.start <= hit.start < s.end for s in segments)
+        if in_tags and hit.category in categories and hit.category not in first:
             first[hit.category] = hit
     return first
 
@@ -501,7 +529,12 @@ def frequency(
     for caption in present:
         phrases = {normalise_phrase(h.phrase) for h in caption.hits_in(*check.categories)}
         if check.include_tags:
-            phrases.update(tag.key for tag in caption.tags)
+            skipped = [h for h in caption.hits_in(*check.exclude_categories)]
+            phrases.update(
+                tag.key
+                for tag in caption.tags
+                if not any(tag.start <= h.start < tag.end for h in skipped)
+            )
         counts.update(p for p in phrases if p and p not in excluded)
     total = len(present)
     findings = []

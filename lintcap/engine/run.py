@@ -109,7 +109,9 @@ def _configured(config: Config) -> TriggerInfo:
     return TriggerInfo()
 
 
-def _trigger(config: Config, facts: list[ItemFacts], book: RuleBook, lexicon: Lexicon) -> TriggerInfo:
+def _trigger(
+    config: Config, facts: list[ItemFacts], book: RuleBook, lexicon: Lexicon
+) -> TriggerInfo:
     if config.trigger:
         return _configured(config)
     common = set(lexicon.phrases("function-words"))
@@ -138,7 +140,9 @@ def render(template: str, values: dict[str, Any]) -> str:
     return template.format_map(_Values(values))
 
 
-def _diagnostic(rule: Rule, path: str | None, where: Location, message: str, edits: list[Any]) -> Diagnostic:
+def _diagnostic(
+    rule: Rule, path: str | None, where: Location, message: str, edits: list[Any]
+) -> Diagnostic:
     return Diagnostic(
         code=rule.code,
         name=rule.name,

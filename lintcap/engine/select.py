@@ -39,7 +39,11 @@ def select_rules(
         known = ", ".join(sorted(book.presets))
         raise SelectionError(f"unknown preset {preset!r} (known: {known})")
     chosen = book.presets[preset]
-    for what, selectors in (("select", select or []), ("extend-select", extend_select), ("ignore", ignore)):
+    for what, selectors in (
+        ("select", select or []),
+        ("extend-select", extend_select),
+        ("ignore", ignore),
+    ):
         _validate(selectors, book, what)
     rules = []
     for rule in book.rules:

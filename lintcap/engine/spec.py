@@ -152,6 +152,9 @@ class FrequencyCheck(_Check):
     kind: Literal["frequency"]
     categories: list[str] = []
     include_tags: bool = True
+    #: Tags that hold a hit of these categories are not counted (a constant
+    #: "front view" is a variety problem, not a description bound to the subject).
+    exclude_categories: list[str] = []
     max_share: float = Field(default=0.8, gt=0, le=1)
     min_captions: int = Field(default=5, ge=1)
     exclude: list[str] = []

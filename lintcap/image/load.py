@@ -108,4 +108,3 @@ def _reason(exc: BaseException) -> str:
     if "truncated" in text:
         return f"truncated: {text}"
     return f"cannot be decoded: {text}"
-

@@ -11,7 +11,18 @@ from typing import IO
 
 from lintcap.engine.run import LintResult
 
-FIELDS = ("code", "name", "severity", "path", "line", "column", "end_line", "end_column", "message", "fixable")
+FIELDS = (
+    "code",
+    "name",
+    "severity",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "message",
+    "fixable",
+)
 
 
 def write(result: LintResult, stream: IO[str]) -> None:

@@ -65,5 +65,7 @@ def _summary(result: LintResult) -> Text:
         for s in (Severity.error, Severity.warning, Severity.info)
         if counts[s]
     )
-    summary.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {scanned}.", style="bold")
+    summary.append(
+        f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {scanned}.", style="bold"
+    )
     return summary
