@@ -17,7 +17,9 @@ import json
 import os
 import re
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -93,14 +95,19 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
         root = Path(os.path.abspath(given))
         if root.is_file():
             # A single image or caption: check it with its partners.
-            partners = sorted(p for p in root.parent.iterdir() if p.stem == root.stem)
+            folder = str(root.parent)
+            partners = [
+                _Entry(folder, entry.name, entry.is_symlink())
+                for entry in sorted(os.scandir(folder), key=lambda e: e.name)
+                if os.path.splitext(entry.name)[0] == root.stem
+            ]
             _discover_files(root.parent, partners, extensions, items, problems)
             roots.append(root.parent)
             continue
         roots.append(root)
-        _discover_tree(root, extensions, items, problems)
+        _discover_files(root, _walk(root, problems), extensions, items, problems)
     # Overlapping paths ("data" and "data/a.jpg") must not count a file twice.
-    unique_items = {(i.image, i.caption_path, i.metadata_line): i for i in items}
+    unique_items = {(str(i.image), str(i.caption_path), i.metadata_line): i for i in items}
     unique_problems = {(p.kind, p.path, p.line): p for p in problems}
     return Dataset(
         roots=roots,
@@ -109,38 +116,56 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
     )
 
 
-def _discover_tree(
-    root: Path, extensions: list[str], items: list[Item], problems: list[Problem]
-) -> None:
+class _Entry(NamedTuple):
+    """A file found by the walk; strings, not Paths: discovery touches every
+    file of the tree and pathlib would dominate its cost."""
+
+    folder: str
+    name: str
+    symlink: bool
+
+
+def _walk(root: Path, problems: list[Problem]) -> list[_Entry]:
+    """Every non-hidden file below ``root``; symlinked folders are not
+    followed (one pointing outside the root is a problem)."""
     real_root = root.resolve()
-    files: list[Path] = []
-    for folder, dirnames, filenames in os.walk(root):
-        folder_path = Path(folder)
-        kept_dirs = []
-        for name in sorted(dirnames):
-            if name.startswith("."):
+    entries: list[_Entry] = []
+    folders = [str(root)]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as scan:
+                listing = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    kind="unreadable", path=display_path(Path(folder)), detail=exc.strerror or ""
+                )
+            )
+            continue
+        for entry in listing:
+            if entry.name.startswith("."):
                 continue
-            sub = folder_path / name
-            if sub.is_symlink():
-                if not _inside(sub.resolve(), real_root):
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+            elif entry.is_symlink() and entry.is_dir():
+                if not _inside(Path(entry.path).resolve(), real_root):
                     problems.append(
                         Problem(
                             kind="outside-root",
-                            path=display_path(sub),
+                            path=display_path(Path(entry.path)),
                             detail="folder symlink points outside the dataset root, "
-                            f"to {os.readlink(sub)}",
+                            f"to {os.readlink(entry.path)}",
                         )
                     )
-                continue
-            kept_dirs.append(name)
-        dirnames[:] = kept_dirs
-        files.extend(folder_path / n for n in sorted(filenames) if not n.startswith("."))
-    _discover_files(root, files, extensions, items, problems)
+            else:
+                entries.append(_Entry(folder, entry.name, entry.is_symlink()))
+    return entries
 
 
 def _discover_files(
     root: Path,
-    files: list[Path],
+    files: list[_Entry],
     extensions: list[str],
     items: list[Item],
     problems: list[Problem],
@@ -148,17 +173,18 @@ def _discover_files(
     """Pair the files found under ``root``: sidecars by folder and stem,
     metadata.jsonl entries first."""
     real_root = root.resolve()
-    images: dict[tuple[Path, str], list[Path]] = defaultdict(list)
-    captions: dict[tuple[Path, str], Path] = {}
+    images: dict[tuple[str, str], list[str]] = defaultdict(list)
+    captions: dict[tuple[str, str], str] = {}
     metadata_files: list[Path] = []
-    for path in files:
-        if path.is_symlink():
-            target = path.resolve()
+    for folder, name, symlink in files:
+        path = os.path.join(folder, name)
+        if symlink:
+            target = Path(path).resolve()
             if not _inside(target, real_root):
                 problems.append(
                     Problem(
                         kind="outside-root",
-                        path=display_path(path),
+                        path=display_path(Path(path)),
                         detail=f"symlink points outside the dataset root, to {os.readlink(path)}",
                     )
                 )
@@ -167,40 +193,42 @@ def _discover_files(
                 problems.append(
                     Problem(
                         kind="unreadable",
-                        path=display_path(path),
+                        path=display_path(Path(path)),
                         detail=f"broken symlink to {os.readlink(path)}",
                     )
                 )
                 continue
-        suffix = path.suffix.lower()
-        if path.name == METADATA_FILE:
-            metadata_files.append(path)
+        stem, extension = os.path.splitext(name)
+        suffix = extension.lower()
+        if name == METADATA_FILE:
+            metadata_files.append(Path(path))
         elif suffix in IMAGE_EXTENSIONS:
-            images[(path.parent, path.stem)].append(path)
+            images[(folder, stem)].append(path)
         elif suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
             problems.append(
                 Problem(
                     kind="unsupported-format",
-                    path=display_path(path),
+                    path=display_path(Path(path)),
                     detail=f"{suffix} files are not read by ai-toolkit or kohya sd-scripts",
                 )
             )
-        elif path.suffix in extensions:
-            captions[(path.parent, path.stem)] = path
-    listed: set[Path] = set()
+        elif extension in extensions:
+            captions[(folder, stem)] = path
+    listed: set[str] = set()
     for metadata in metadata_files:
-        listed |= _read_metadata(root, metadata, items, problems)
+        listed |= {str(p) for p in _read_metadata(root, metadata, items, problems)}
     for key, group in images.items():
         unlisted = [image for image in group if image not in listed]
         caption = captions.get(key)
+        caption_path = Path(caption) if caption is not None else None
         for image in unlisted:
-            items.append(_item(root, image, caption))
+            items.append(_item(root, Path(image), caption_path))
         if caption is not None and len(unlisted) > 1:
             problems.append(
                 Problem(
                     kind="shared-caption",
-                    path=display_path(caption),
-                    detail="captions " + ", ".join(i.name for i in unlisted),
+                    path=display_path(Path(caption)),
+                    detail="captions " + ", ".join(os.path.basename(i) for i in unlisted),
                 )
             )
     for key, caption in captions.items():
@@ -208,8 +236,8 @@ def _discover_files(
             problems.append(
                 Problem(
                     kind="orphan-caption",
-                    path=display_path(caption),
-                    detail=f"no image named {caption.stem}.*",
+                    path=display_path(Path(caption)),
+                    detail=f"no image named {key[1]}.*",
                 )
             )
 
@@ -222,16 +250,19 @@ def _item(root: Path, image: Path, caption: Path | None) -> Item:
 
 
 def _kohya_folder(root: Path, image: Path) -> tuple[int | None, str | None]:
-    """Repeats and class tokens from the nearest ``N_name`` folder under root."""
-    folder = image.parent
-    while folder != root and root in folder.parents:
-        match = _KOHYA_FOLDER.match(folder.name)
+    """Repeats and class tokens from the nearest ``N_name`` folder at or under root."""
+    return _kohya_folder_of(str(root), os.path.dirname(str(image)))
+
+
+@cache
+def _kohya_folder_of(root: str, folder: str) -> tuple[int | None, str | None]:
+    if folder != root and not folder.startswith(root + os.sep):
+        return None, None
+    below = folder[len(root) :].split(os.sep)
+    for name in [*reversed(below), os.path.basename(root)]:
+        match = _KOHYA_FOLDER.match(name)
         if match:
             return int(match.group(1)), match.group(2)
-        folder = folder.parent
-    match = _KOHYA_FOLDER.match(root.name)
-    if match and image.parent == root:
-        return int(match.group(1)), match.group(2)
     return None, None
 
 

@@ -392,22 +392,15 @@ def _tag_style(check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]
     for index, caption in enumerate(captions):
         if caption is None:
             continue
-        for span in caption.empty_tags:
-            findings.append(
-                Finding(
-                    item=index,
-                    span=span,
-                    values={"problem": "double comma (an empty tag)"},
-                    edits=[Edit(start=span.start, end=span.end, replacement="")],
-                )
-            )
+        stray = [(span, "double comma (an empty tag)") for span in caption.empty_tags]
         if caption.trailing_separator is not None:
-            span = caption.trailing_separator
+            stray.append((caption.trailing_separator, "trailing comma"))
+        for span, problem in stray:
             findings.append(
                 Finding(
                     item=index,
                     span=span,
-                    values={"problem": "trailing comma"},
+                    values={"problem": problem},
                     edits=[Edit(start=span.start, end=span.end, replacement="")],
                 )
             )
