@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lintcap.caption.lexicon import Lexicon, normalise_phrase
+from lintcap.caption.lexicon import normalise_phrase
 from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
 from lintcap.caption.tokens import offset_after_tokens
 from lintcap.config import SubjectConfig
@@ -38,7 +38,6 @@ class CheckContext(BaseModel):
     trigger: str | None = None
     trigger_configured: bool = False
     subject: SubjectConfig = SubjectConfig()
-    lexicon: Lexicon
 
 
 class Finding(BaseModel):
@@ -87,15 +86,11 @@ def starts_with(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContex
         return _trigger_first(check, caption, ctx)
     if caption.medium is not None or caption.body_start >= len(caption.text.rstrip()):
         return []
-    return [
-        Finding(
-            span=_first_word(caption, caption.body_start),
-            values={"found": caption.slice(_first_word(caption, caption.body_start))},
-            edits=[Edit(start=caption.body_start, end=caption.body_start, replacement=check.insert)]
-            if check.insert
-            else [],
-        )
-    ]
+    first = _first_word(caption, caption.body_start)
+    edits = (
+        [Edit(start=first.start, end=first.start, replacement=check.insert)] if check.insert else []
+    )
+    return [Finding(span=first, values={"found": caption.slice(first)}, edits=edits)]
 
 
 def _trigger_first(

@@ -77,9 +77,10 @@ def lint(paths: Sequence[Path], config: Config, book: RuleBook | None = None) ->
     needs = needs_for(rules)
     dataset = discover(list(paths), config.caption_extension)
     facts = [read_item(item, needs) for item in dataset.items]
-    lexicon = load_lexicon(extra=config.lexicons) if needs.parse else Lexicon(categories={})
-    trigger = _trigger(config, facts, book, lexicon) if needs.parse else _configured(config)
+    trigger = _configured(config)
     if needs.parse:
+        lexicon = load_lexicon(extra=config.lexicons)
+        trigger = _trigger(config, facts, book, lexicon)
         parser = CaptionParser(
             CaptionNLP(lexicon, config.spacy_model), trigger.word, book.settings.parser
         )
@@ -89,7 +90,6 @@ def lint(paths: Sequence[Path], config: Config, book: RuleBook | None = None) ->
         trigger=trigger.word,
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
-        lexicon=lexicon,
     )
     diagnostics = _diagnose(rules, dataset, facts, context)
     diagnostics = _apply_per_file_ignores(diagnostics, config)
