@@ -68,6 +68,7 @@ class ParsedCaption(BaseModel):
     empty_tags: list[Span] = []
     trailing_separator: Span | None = None
     hits: list[LexiconHit] = []
+    #: Whitespace-separated words.
     words: int = 0
 
     def slice(self, span: Span) -> str:
@@ -83,10 +84,11 @@ class ParsedCaption(BaseModel):
 
 _UNIT_END = re.compile(r"[.!?;]+(?=\s|$)|(?:\r?\n)+")
 _LEAD_SEPARATORS = re.compile(r"[\s,:;|\-]*")
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _MEDIUM_PREFIX = re.compile(r"(?:(?:a|an|the)\s+)?(?:[\w'\u2019-]+\s+){0,4}", re.IGNORECASE)
 _WEIGHT = re.compile(r"^[(\[{]+(.*?)(?::[\d.]+)?[)\]}]+$")
 _PLACEHOLDER = re.compile(r"\[trigger\]", re.IGNORECASE)
+#: What separates the words of a chunk when counting them ("long_hair" is two).
+_WORD_SEPARATORS = re.compile(r"[^\w'\u2019]+|_")
 _BRACKETS = re.compile(r"[(\[{]")
 _SENTENCE_POS = frozenset({"AUX", "DET", "PRON"})
 
@@ -150,7 +152,7 @@ class CaptionParser:
             medium=medium,
             body_start=body_start,
             hits=hits,
-            words=len(_WORD.findall(text)),
+            words=len(text.split()),
             sentences=[],
             tags=[],
             segments=[],
@@ -197,10 +199,9 @@ class CaptionParser:
             chunks = _chunks(text, unit_start, unit_end, caption)
             if not chunks:
                 continue
-            tag_like = [self._tag_like(text, s, e, medium, pos_tags) for s, e in chunks]
             count = len(chunks)
-            split = count
-            while split > 0 and tag_like[split - 1]:
+            split = count  # the trailing run of tag-like chunks starts here
+            while split > 0 and self._tag_like(text, *chunks[split - 1], medium, pos_tags):
                 split -= 1
             if terminated and count - split < 2:
                 split = count
@@ -226,16 +227,13 @@ class CaptionParser:
     ) -> bool:
         if medium is not None and start <= medium.start < end:
             return False
-        words = _WORD.findall(text, start, end)
+        words = _WORD_SEPARATORS.sub(" ", text[start:end]).lower().split()
         if len(words) > self.settings.max_tag_words:
             return False
-        function_words = self.nlp.function_words
-        if any(word.lower() in function_words for word in words):
+        if not self.nlp.function_words.isdisjoint(words):
             return False
         if pos_tags is not None:
-            return not any(
-                pos_tags.get(i) in _SENTENCE_POS for i in range(start, end) if i in pos_tags
-            )
+            return not any(pos_tags.get(i) in _SENTENCE_POS for i in range(start, end))
         return True
 
 
