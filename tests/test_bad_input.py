@@ -10,7 +10,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from lintcap.config import Config
+from lintcap.engine.run import lint
 from tests.conftest import TRIGGER, photo, run_lintcap
 
 GOOD = f"{TRIGGER}, a photo of a woman in a white spacesuit, smiling. close-up, soft lighting"
@@ -141,3 +145,26 @@ def test_caption_rules_still_run_on_the_good_files(bad_dataset: Path) -> None:
     assert result.stderr == ""
     codes = {f["code"] for f in json.loads(result.stdout)}
     assert codes >= {"F001", "F003", "F004", "F006", "F009"}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    caption=st.binary(max_size=300),
+    image=st.one_of(st.binary(max_size=200), st.just(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)),
+)
+def test_lint_never_raises_on_arbitrary_file_contents(
+    tmp_path_factory: pytest.TempPathFactory, caption: bytes, image: bytes
+) -> None:
+    """Whatever bytes a caption or image holds, the run ends in findings."""
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "a.jpg").write_bytes(image)
+    (root / "a.txt").write_bytes(caption)
+    photo().save(root / "b.jpg")
+    (root / "b.txt").write_bytes(caption)
+    result = lint([root], Config(trigger=TRIGGER))
+    codes = {d.code for d in result.diagnostics if d.path and d.path.endswith("a.jpg")}
+    assert codes & {"F006", "F007"}, result.diagnostics  # garbage is never a valid image
+    for diagnostic in result.diagnostics:
+        assert diagnostic.message

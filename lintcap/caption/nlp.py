@@ -9,6 +9,7 @@ configured; then part-of-speech tags sharpen the sentence/tag split.
 from __future__ import annotations
 
 import spacy
+from spacy.attrs import IDX
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
@@ -55,16 +56,20 @@ class CaptionNLP:
         """Lexicon phrases in ``doc`` (the tokens of ``text``) by character
         offsets, in order; a phrase inside a longer one of its category
         ("image shows" in "the image shows") is dropped."""
+        matches = self.matcher(doc)
+        if not matches:
+            return []
+        # Token starts in one C call; creating Token or Span objects per match
+        # costs twice the matching itself.
+        starts = doc.to_array(IDX).tolist()
+        starts.append(len(text))
         labels = self._labels
-        found = [
-            LexiconHit(
-                span.start_char,
-                span.end_char,
-                labels[span.label],
-                text[span.start_char : span.end_char].lower(),
-            )
-            for span in self.matcher(doc, as_spans=True)
-        ]
+        found = []
+        for match_id, start, end in matches:
+            first, last = starts[start], starts[end]
+            while last > first and (text[last - 1].isspace() or text[last - 1] == "_"):
+                last -= 1
+            found.append(LexiconHit(first, last, labels[match_id], text[first:last].lower()))
         found.sort(key=lambda h: (h.start, -h.end))
         reach: dict[str, int] = {}
         kept = []
