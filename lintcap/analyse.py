@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from lintcap.caption.parse import CaptionParser, ParsedCaption, Span
-from lintcap.caption.read import CaptionText, check_caption_text, position_of, read_caption_file
+from lintcap.caption.read import (
+    CaptionText,
+    check_caption_text,
+    decode_caption,
+    position_of,
+    read_caption_file,
+)
 from lintcap.dataset import Item, display_path
 from lintcap.image.load import ImageHeader, probe_image
 from lintcap.models import Location, Problem
@@ -38,6 +45,7 @@ class ItemFacts(BaseModel):
     caption_display: str | None = None
     image_display: str | None = None
     text: str | None = None
+    had_bom: bool = False
     parsed: ParsedCaption | None = None
     image: ImageHeader | None = None
     problems: list[Problem] = []
@@ -64,8 +72,9 @@ class ItemFacts(BaseModel):
         return Location(line=line, column=column, end_line=end_line, end_column=end_column)
 
 
-def read_item(item: Item, needs: Needs) -> ItemFacts:
-    """Read what ``needs`` asks for; problems become facts, never exceptions."""
+def read_item(item: Item, needs: Needs, overrides: Mapping[Path, bytes] | None = None) -> ItemFacts:
+    """Read what ``needs`` asks for; problems become facts, never exceptions.
+    ``overrides`` gives caption bytes to use instead of the file's."""
     facts = ItemFacts(item=item)
     if item.image is not None:
         facts.image_display = display_path(item.image)
@@ -74,7 +83,7 @@ def read_item(item: Item, needs: Needs) -> ItemFacts:
     if item.caption_path is None and item.image is not None:
         facts.problems.append(_missing_caption(item.image, facts.image_display or ""))
     elif needs.caption_text:
-        _read_text(facts, needs)
+        _read_text(facts, needs, overrides or {})
     if item.image is not None and (needs.image_header or needs.image_decode):
         probe = probe_image(
             item.image, facts.image_display or "", needs.max_image_pixels, needs.image_decode
@@ -89,7 +98,7 @@ def parse_item(facts: ItemFacts, parser: CaptionParser) -> None:
         facts.parsed = parser.parse(facts.text)
 
 
-def _read_text(facts: ItemFacts, needs: Needs) -> None:
+def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) -> None:
     item = facts.item
     display = facts.caption_display or ""
     if item.metadata_text is not None:
@@ -100,8 +109,12 @@ def _read_text(facts: ItemFacts, needs: Needs) -> None:
         facts.column_map = _json_column_map(item.metadata_raw or "", item.metadata_text)
     else:
         assert item.caption_path is not None
-        caption = read_caption_file(item.caption_path, display, needs.max_caption_bytes)
+        if item.caption_path in overrides:
+            caption = decode_caption(overrides[item.caption_path], display)
+        else:
+            caption = read_caption_file(item.caption_path, display, needs.max_caption_bytes)
     facts.text = caption.text
+    facts.had_bom = caption.had_bom
     facts.problems.extend(caption.problems)
 
 

@@ -23,6 +23,7 @@ from lintcap.config import Config, ConfigError, find_config, load_config
 from lintcap.engine.run import lint, load_rulebook
 from lintcap.engine.select import SelectionError, select_rules
 from lintcap.engine.spec import RuleFileError
+from lintcap.fix.run import MAX_ROUNDS, fix
 from lintcap.models import Severity
 from lintcap.report import FORMATS
 
@@ -98,33 +99,70 @@ def cli() -> None:
     """lintcap: lint LoRA training datasets before GPU money is spent."""
 
 
+_DATASET_OPTIONS = [
+    click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Config file (lintcap.toml or pyproject.toml); default: searched upward.",
+    ),
+    click.option("--isolated", is_flag=True, help="Ignore every config file."),
+    click.option("--preset", help="Rule preset: flux-character (default), flux-style, sdxl-tags."),
+    click.option("--trigger", help="Trigger word (default: from config, else inferred)."),
+    click.option(
+        "--select",
+        multiple=True,
+        metavar="CODES",
+        help="Only these codes or prefixes (replaces the preset's selection).",
+    ),
+    click.option(
+        "--extend-select", multiple=True, metavar="CODES", help="Add these codes or prefixes."
+    ),
+    click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes."),
+    click.option(
+        "--caption-extension",
+        multiple=True,
+        metavar="EXT",
+        help="Caption file extension (default .txt; kohya's default is .caption).",
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice(_SEVERITIES),
+        default=None,
+        help="Lowest severity that fails the run (default: error).",
+    ),
+]
+
+
+def _dataset_options(command: Any) -> Any:
+    """The options every command that reads a dataset takes (check, fix)."""
+    for option in reversed(_DATASET_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _config_from(options: dict[str, Any]) -> Config:
+    """The config file's settings with the command line's flags on top."""
+    return _override(
+        _load_config(options["paths"], options["config_path"], options["isolated"]),
+        trigger=options["trigger"],
+        preset=options["preset"],
+        fail_on=options["fail_on"],
+        select=_codes(options["select"]) or None,
+        extend_select=_codes(options["extend_select"]),
+        ignore=_codes(options["ignore"]),
+        caption_extension=options["caption_extension"],
+    )
+
+
+def _failed(diagnostics: list[Any], config: Config) -> bool:
+    threshold = Severity(config.fail_on).rank
+    return any(d.severity.rank >= threshold for d in diagnostics)
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Config file (lintcap.toml or pyproject.toml); default: searched upward.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore every config file.")
-@click.option("--preset", help="Rule preset: flux-character (default), flux-style, sdxl-tags.")
-@click.option("--trigger", help="Trigger word (default: from config, else inferred).")
-@click.option(
-    "--select",
-    multiple=True,
-    metavar="CODES",
-    help="Only these codes or prefixes (replaces the preset's selection).",
-)
-@click.option(
-    "--extend-select", multiple=True, metavar="CODES", help="Add these codes or prefixes."
-)
-@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
-@click.option(
-    "--caption-extension",
-    multiple=True,
-    metavar="EXT",
-    help="Caption file extension (default .txt; kohya's default is .caption).",
-)
+@_dataset_options
 @click.option(
     "--format",
     "output_format",
@@ -132,45 +170,48 @@ def cli() -> None:
     default="text",
     show_default=True,
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(_SEVERITIES),
-    default=None,
-    help="Lowest severity that fails the run (default: error).",
-)
 @click.option("--statistics", is_flag=True, help="Also print the number of findings per code.")
-def check(
-    paths: tuple[Path, ...],
-    config_path: Path | None,
-    isolated: bool,
-    preset: str | None,
-    trigger: str | None,
-    select: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    caption_extension: tuple[str, ...],
-    output_format: str,
-    fail_on: str | None,
-    statistics: bool,
-) -> None:
+def check(output_format: str, statistics: bool, **options: Any) -> None:
     """Check the datasets at PATHS (folders, or single images and captions)."""
-    config = _override(
-        _load_config(paths, config_path, isolated),
-        trigger=trigger,
-        preset=preset,
-        fail_on=fail_on,
-        select=_codes(select) or None,
-        extend_select=_codes(extend_select),
-        ignore=_codes(ignore),
-        caption_extension=caption_extension,
-    )
-    result = lint(list(paths), config)
-    stream = sys.stdout
-    FORMATS[output_format](result, stream)
+    config = _config_from(options)
+    result = lint(list(options["paths"]), config)
+    FORMATS[output_format](result, sys.stdout)
     if statistics and output_format == "text":
-        _print_statistics(result.diagnostics, stream)
-    threshold = Severity(config.fail_on).rank
-    failed = any(d.severity.rank >= threshold for d in result.diagnostics)
+        _print_statistics(result.diagnostics, sys.stdout)
+    sys.exit(EXIT_FINDINGS if _failed(result.diagnostics, config) else EXIT_CLEAN)
+
+
+@cli.command("fix")
+@_dataset_options
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
+@click.option("--diff", is_flag=True, help="Print a unified diff and write nothing.")
+def fix_command(unsafe_fixes: bool, diff: bool, **options: Any) -> None:
+    """Fix what can be fixed in the captions at PATHS, atomically, in place.
+
+    Exit 1 when findings at or above --fail-on remain, a file could not be
+    written, or (with --diff) when there is something to change."""
+    config = _config_from(options)
+    result = fix(list(options["paths"]), config, unsafe=unsafe_fixes, write=not diff)
+    out = sys.stdout
+    if diff:
+        for file_fix in result.files:
+            out.write(file_fix.diff())
+        count = len(result.files)
+        out.write(
+            f"\n{result.fixes} fix{'es' if result.fixes != 1 else ''} would change "
+            f"{count} file{'s' if count != 1 else ''}.\n"
+        )
+        sys.exit(EXIT_FINDINGS if result.files else EXIT_CLEAN)
+    FORMATS["text"](result.remaining, out)
+    written = [f for f in result.files if f.written]
+    out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
+    for file_fix in result.files:
+        if file_fix.refused:
+            out.write(f"{file_fix.display}: not written: {file_fix.refused}\n")
+    for display in result.unsettled:
+        out.write(f"{display}: fixes did not settle after {MAX_ROUNDS} rounds\n")
+    refused = any(f.refused for f in result.files)
+    failed = refused or _failed(result.remaining.diagnostics, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 

@@ -48,6 +48,8 @@ class Problem(BaseModel):
     detail: str = ""
     line: int | None = None
     column: int | None = None
+    #: Edits to the caption text that would remove the problem (F005: join lines).
+    edits: list[Edit] = []
 
 
 class Location(BaseModel):
@@ -72,6 +74,8 @@ class Diagnostic(BaseModel):
     end_line: int | None = None
     end_column: int | None = None
     fixable: bool = False
+    #: "safe" or "unsafe" when fixable: unsafe fixes apply only with --unsafe-fixes.
+    applicability: str | None = None
     edits: list[Edit] = []
 
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -38,6 +38,7 @@ class CaptionNLP:
         self.trained = bool(model) and any(
             name in self.nlp.pipe_names for name in ("tagger", "morphologizer")
         )
+        self.lexicon = lexicon
         self.function_words = frozenset(lexicon.phrases("function-words"))
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for category, phrases in lexicon.categories.items():

@@ -15,10 +15,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lintcap.models import Problem
+from lintcap.models import Edit, Problem
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Everything str.splitlines() breaks on: a trainer reading "the first line" may split on any.
+#: A run of line breaks with the spaces around it: joined into one space.
+_LINE_BREAKS = re.compile(
+    "[ \t]*[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029][\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029 \t]*"
+)
 _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
@@ -92,6 +96,9 @@ def decode_caption(data: bytes, display: str) -> CaptionText:
                 "as part of the first word",
                 line=1,
                 column=1,
+                # The BOM is not part of the text: writing the text back drops it.
+                # This empty edit is what marks the finding as fixable.
+                edits=[Edit(start=0, end=0, replacement="")],
             )
         )
     try:
@@ -124,6 +131,10 @@ def check_caption_text(text: str, display: str) -> list[Problem]:
     if newline is not None:
         line, column = position_of(text, newline)
         lines = len(stripped.splitlines())
+        joins = [
+            Edit(start=match.start(), end=match.end(), replacement=" ")
+            for match in _LINE_BREAKS.finditer(text, start, start + len(stripped))
+        ]
         return [
             Problem(
                 kind="multiline",
@@ -131,6 +142,7 @@ def check_caption_text(text: str, display: str) -> list[Problem]:
                 detail=f"{lines} lines",
                 line=line,
                 column=column,
+                edits=joins,
             )
         ]
     return []

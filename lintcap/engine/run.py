@@ -7,11 +7,13 @@ selection never opens an image, an image-only one never parses a caption.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lintcap.analyse import ItemFacts, Needs, parse_item, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
@@ -45,6 +47,8 @@ class LintResult(BaseModel):
     images: int
     captions: int
     rules: int
+    #: The facts behind the findings (for fix); not part of any report.
+    items: list[ItemFacts] = Field(default=[], exclude=True)
 
 
 def load_rulebook(config: Config) -> RuleBook:
@@ -71,19 +75,24 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
     return needs
 
 
-def lint(paths: Sequence[Path], config: Config, book: RuleBook | None = None) -> LintResult:
+def lint(
+    paths: Sequence[Path],
+    config: Config,
+    book: RuleBook | None = None,
+    overrides: Mapping[Path, bytes] | None = None,
+) -> LintResult:
+    """Lint the datasets at ``paths``. ``overrides`` replaces the bytes of
+    caption files (by path) without touching the disk: how fix re-lints."""
     book = book or load_rulebook(config)
     rules = select_rules(book, config.preset, config.select, config.extend_select, config.ignore)
     needs = needs_for(rules)
     dataset = discover(list(paths), config.caption_extension)
-    facts = [read_item(item, needs) for item in dataset.items]
+    facts = [read_item(item, needs, overrides) for item in dataset.items]
     trigger = _configured(config)
     if needs.parse:
-        lexicon = load_lexicon(extra=config.lexicons)
-        trigger = _trigger(config, facts, book, lexicon)
-        parser = CaptionParser(
-            CaptionNLP(lexicon, config.spacy_model), trigger.word, book.settings.parser
-        )
+        nlp = _caption_nlp(json.dumps(config.lexicons, sort_keys=True), config.spacy_model)
+        trigger = _trigger(config, facts, book, nlp.lexicon)
+        parser = CaptionParser(nlp, trigger.word, book.settings.parser)
         for item_facts in facts:
             parse_item(item_facts, parser)
     context = checks.CheckContext(
@@ -100,7 +109,15 @@ def lint(paths: Sequence[Path], config: Config, book: RuleBook | None = None) ->
         images=sum(1 for f in facts if f.item.image is not None),
         captions=sum(1 for f in facts if f.item.caption_path is not None),
         rules=len(rules),
+        items=facts,
     )
+
+
+@lru_cache(maxsize=4)
+def _caption_nlp(extra_lexicons: str, model: str | None) -> CaptionNLP:
+    """One pipeline and matcher per lexicon set: building the matcher takes
+    most of a second, and fix lints the same dataset several times."""
+    return CaptionNLP(load_lexicon(extra=json.loads(extra_lexicons)), model)
 
 
 def _configured(config: Config) -> TriggerInfo:
@@ -154,6 +171,7 @@ def _diagnostic(
         end_line=where.end_line,
         end_column=where.end_column,
         fixable=bool(edits) and rule.fix is not None,
+        applicability=rule.fix.safety if edits and rule.fix is not None else None,
         edits=edits,
     )
 
@@ -182,7 +200,7 @@ def _diagnose(
                 if problem.detail and "{detail}" not in rule.message:
                     message = f"{message}: {problem.detail}"
                 where = Location(line=problem.line, column=problem.column)
-                diagnostics.append(_diagnostic(rule, problem.path, where, message, []))
+                diagnostics.append(_diagnostic(rule, problem.path, where, message, problem.edits))
         elif rule.scope == "caption":
             caption_check = checks.CAPTION_CHECKS[check.kind]
             for item_facts in facts:
