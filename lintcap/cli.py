@@ -24,8 +24,11 @@ from lintcap.engine.run import lint, load_rulebook
 from lintcap.engine.select import SelectionError, select_rules
 from lintcap.engine.spec import RuleFileError
 from lintcap.fix.run import MAX_ROUNDS, fix
+from lintcap.gate.run import gate
+from lintcap.gate.trainers import TrainerConfigError, split_args
 from lintcap.models import Severity
 from lintcap.report import FORMATS
+from lintcap.report.gate import print_gate
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _SEVERITIES = [s.value for s in Severity]
@@ -226,6 +229,66 @@ def _print_statistics(diagnostics: list[Any], stream: Any) -> None:
     for (code, name, severity), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         table.add_row(str(count), code, name, severity)
     Console(file=stream).print(table)
+
+
+@cli.command("gate", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--trainer", type=click.Choice(["ai-toolkit", "kohya"]), required=True, help="Whose config."
+)
+@click.argument("trainer_config", type=click.Path(exists=True, path_type=Path))
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--args", "train_args", help="kohya training arguments, quoted as one string.")
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--preset", help="Rule preset (default: from config).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
+@click.option("--fail-on", type=click.Choice(_SEVERITIES), default=None)
+@click.option("--no-gpu-check", is_flag=True, help="Do not check the GPU (T011).")
+@click.option("--dry-run", is_flag=True, help="Print the verdict and the plan; run nothing.")
+def gate_command(
+    trainer: str,
+    trainer_config: Path,
+    command: tuple[str, ...],
+    train_args: str | None,
+    config_path: Path | None,
+    preset: str | None,
+    ignore: tuple[str, ...],
+    fail_on: str | None,
+    no_gpu_check: bool,
+    dry_run: bool,
+) -> None:
+    """Lint a training run (TRAINER_CONFIG and its datasets), then run COMMAND.
+
+    \b
+    lintcap gate --trainer ai-toolkit config.yaml -- python run.py config.yaml
+    lintcap gate --trainer kohya dataset.toml -- accelerate launch flux_train_network.py ...
+
+    COMMAND replaces lintcap (no shell) only when the verdict is pass."""
+    found = config_path or find_config(trainer_config)
+    config = _override(load_config(found), preset=preset, fail_on=fail_on, ignore=_codes(ignore))
+    run_command = list(command[1:] if command[:1] == ("--",) else command)
+    try:
+        result = gate(
+            trainer,  # type: ignore[arg-type]
+            trainer_config,
+            config,
+            args=split_args(train_args),
+            command=run_command,
+            gpu_check=not no_gpu_check,
+        )
+    except TrainerConfigError as exc:
+        raise UserError(str(exc)) from None
+    print_gate(result, sys.stdout, plan_table=dry_run)
+    if result.verdict == "fail":
+        sys.exit(EXIT_FINDINGS)
+    if dry_run or not run_command:
+        sys.exit(EXIT_CLEAN)
+    sys.stdout.flush()
+    try:
+        os.execvp(run_command[0], run_command)
+    except OSError as exc:
+        raise UserError(f"cannot run {run_command[0]!r}: {exc.strerror or exc}") from None
 
 
 @cli.group()

@@ -84,7 +84,13 @@ def lint(
     """Lint the datasets at ``paths``. ``overrides`` replaces the bytes of
     caption files (by path) without touching the disk: how fix re-lints."""
     book = book or load_rulebook(config)
-    rules = select_rules(book, config.preset, config.select, config.extend_select, config.ignore)
+    rules = [
+        rule
+        for rule in select_rules(
+            book, config.preset, config.select, config.extend_select, config.ignore
+        )
+        if rule.scope != "training"  # trainer configs are read by `lintcap gate`
+    ]
     needs = needs_for(rules)
     dataset = discover(list(paths), config.caption_extension)
     facts = [read_item(item, needs, overrides) for item in dataset.items]

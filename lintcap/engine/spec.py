@@ -160,6 +160,35 @@ class FrequencyCheck(_Check):
     exclude: list[str] = []
 
 
+TrainingProperty = Literal[
+    "caption-extension",
+    "trigger-case",
+    "shuffle-trigger",
+    "repeats",
+    "learning-rate",
+    "rank",
+    "image-size",
+    "multiline",
+    "te-cache-shuffle",
+    "missing-captions",
+    "gpu",
+    "disk",
+]
+
+
+class TrainingCheck(_Check):
+    """A property of the trainer's config, alone or against its data and GPU."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"training"})
+    kind: Literal["training"]
+    property: TrainingProperty
+    min: float | None = None
+    max: float | None = None
+    #: GPU memory a Flux LoRA needs, full precision and quantised / low-VRAM.
+    memory_gb: float = 24.0
+    low_memory_gb: float = 16.0
+
+
 Check = Annotated[
     FileProblemCheck
     | StartsWithCheck
@@ -169,7 +198,8 @@ Check = Annotated[
     | LengthCheck
     | RepetitionCheck
     | ConsistencyCheck
-    | FrequencyCheck,
+    | FrequencyCheck
+    | TrainingCheck,
     Field(discriminator="kind"),
 ]
 

@@ -26,7 +26,13 @@ def _location(diagnostic: Diagnostic) -> str:
 
 def write(result: LintResult, stream: IO[str]) -> None:
     console = Console(file=stream, highlight=False, soft_wrap=True)
-    for _, group in groupby(result.diagnostics, key=lambda d: d.path):
+    write_diagnostics(result.diagnostics, console)
+    console.print(_summary(result))
+
+
+def write_diagnostics(diagnostics: list[Diagnostic], console: Console) -> None:
+    """One line per finding, a blank line after each file's group."""
+    for _, group in groupby(diagnostics, key=lambda d: d.path):
         for diagnostic in group:
             line = Text()
             line.append(_location(diagnostic), style="bold")
@@ -35,7 +41,6 @@ def write(result: LintResult, stream: IO[str]) -> None:
             line.append(f" {diagnostic.message}")
             console.print(line)
         console.print()
-    console.print(_summary(result))
 
 
 def _summary(result: LintResult) -> Text:

@@ -1,0 +1,1 @@
+"""The gate in front of the GPU: trainer config + dataset + GPU, then exec."""
