@@ -94,14 +94,23 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
     for given in paths:
         root = Path(os.path.abspath(given))
         if root.is_file():
-            # A single image or caption: check it with its partners.
+            # A single image or caption: check it with its partners (a
+            # metadata.jsonl beside it may hold its caption).
             folder = str(root.parent)
             partners = [
                 _Entry(folder, entry.name, entry.is_symlink())
                 for entry in sorted(os.scandir(folder), key=lambda e: e.name)
-                if os.path.splitext(entry.name)[0] == root.stem
+                if os.path.splitext(entry.name)[0] == root.stem or entry.name == METADATA_FILE
             ]
-            _discover_files(root.parent, partners, extensions, items, problems)
+            found: list[Item] = []
+            _discover_files(root.parent, partners, extensions, found, problems)
+            items.extend(
+                item
+                for item in found
+                if root.name == METADATA_FILE
+                or (item.image is not None and item.image.stem == root.stem)
+                or item.caption_path == root
+            )
             roots.append(root.parent)
             continue
         roots.append(root)

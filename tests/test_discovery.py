@@ -137,3 +137,13 @@ def test_single_files_can_be_given(tmp_path: Path) -> None:
         [item] = dataset.items
         assert item.image is not None and item.image.name == "a.jpg"
         assert item.caption_path is not None and item.caption_path.name == "a.txt"
+
+
+def test_single_image_finds_its_metadata_caption(tmp_path: Path) -> None:
+    save(tmp_path / "a.jpg", caption=None)
+    save(tmp_path / "b.jpg", caption=None)
+    lines = [json.dumps({"file_name": n, "text": f"caption of {n}"}) for n in ("a.jpg", "b.jpg")]
+    (tmp_path / "metadata.jsonl").write_text("\n".join(lines))
+    [item] = discover([tmp_path / "a.jpg"], [".txt"]).items
+    assert item.metadata_text == "caption of a.jpg"
+    assert len(discover([tmp_path / "metadata.jsonl"], [".txt"]).items) == 2
