@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lintcap.errors import validation_message
 from lintcap.models import Severity
 
 if sys.version_info >= (3, 11):
@@ -106,11 +107,7 @@ def load_config(path: Path | None) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(f"{path}: {validation_message(exc)}") from None
     config.source = path.resolve()
     config.extend_rules = [
         p if p.is_absolute() else config.source.parent / p for p in config.extend_rules

@@ -163,9 +163,11 @@ def render(template: str, values: dict[str, Any]) -> str:
     return template.format_map(_Values(values))
 
 
-def _diagnostic(
+def make_diagnostic(
     rule: Rule, path: str | None, where: Location, message: str, edits: list[Any]
 ) -> Diagnostic:
+    """A finding of ``rule``: its code, name and severity, fixable when the
+    rule declares a fix and the check produced edits."""
     return Diagnostic(
         code=rule.code,
         name=rule.name,
@@ -206,7 +208,9 @@ def _diagnose(
                 if problem.detail and "{detail}" not in rule.message:
                     message = f"{message}: {problem.detail}"
                 where = Location(line=problem.line, column=problem.column)
-                diagnostics.append(_diagnostic(rule, problem.path, where, message, problem.edits))
+                diagnostics.append(
+                    make_diagnostic(rule, problem.path, where, message, problem.edits)
+                )
         elif rule.scope == "caption":
             caption_check = checks.CAPTION_CHECKS[check.kind]
             for item_facts in facts:
@@ -214,7 +218,7 @@ def _diagnose(
                     continue
                 for finding in caption_check(check, item_facts.parsed, context):
                     diagnostics.append(
-                        _diagnostic(
+                        make_diagnostic(
                             rule,
                             item_facts.display,
                             item_facts.locate(finding.span),
@@ -230,11 +234,11 @@ def _diagnose(
                 if finding.item is None:
                     root = dataset.roots[0] if dataset.roots else Path.cwd()
                     path = display_path(root).rstrip("/") + "/"
-                    diagnostics.append(_diagnostic(rule, path, Location(), message, []))
+                    diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
                 else:
                     item_facts = facts[finding.item]
                     diagnostics.append(
-                        _diagnostic(
+                        make_diagnostic(
                             rule,
                             item_facts.display,
                             item_facts.locate(finding.span),

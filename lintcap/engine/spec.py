@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lintcap.caption.parse import ParserSettings
+from lintcap.errors import validation_message
 from lintcap.models import Severity
 
 Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
@@ -273,15 +274,6 @@ class RuleBook(BaseModel):
         return next((rule for rule in self.rules if rule.code == code), None)
 
 
-def _format_error(error: Any) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    return f"{location}: {error['msg']}" if location else error["msg"]
-
-
-def _validation_message(exc: ValidationError) -> str:
-    return "; ".join(_format_error(e) for e in exc.errors())
-
-
 def load_rule_files(paths: list[Path]) -> RuleBook:
     """Load and merge rule files; later files may not redefine a code."""
     rules: list[Rule] = []
@@ -301,7 +293,7 @@ def load_rule_files(paths: list[Path]) -> RuleBook:
             try:
                 rule = Rule.model_validate(raw)
             except ValidationError as exc:
-                raise RuleFileError(f"{path}: rule {label}: {_validation_message(exc)}") from None
+                raise RuleFileError(f"{path}: rule {label}: {validation_message(exc)}") from None
             if rule.code in sources:
                 raise RuleFileError(
                     f"{path}: rule {rule.code}: code already defined in {sources[rule.code]}"
@@ -312,12 +304,12 @@ def load_rule_files(paths: list[Path]) -> RuleBook:
             try:
                 presets[name] = Preset.model_validate(raw)
             except ValidationError as exc:
-                raise RuleFileError(f"{path}: preset {name}: {_validation_message(exc)}") from None
+                raise RuleFileError(f"{path}: preset {name}: {validation_message(exc)}") from None
         settings.update(data.get("settings") or {})
     try:
         parsed_settings = Settings.model_validate(settings)
     except ValidationError as exc:
-        raise RuleFileError(f"settings: {_validation_message(exc)}") from None
+        raise RuleFileError(f"settings: {validation_message(exc)}") from None
     book = RuleBook(rules=rules, presets=presets, settings=parsed_settings, sources=sources)
     _check_presets(book)
     return book
@@ -336,7 +328,7 @@ def _check_presets(book: RuleBook) -> None:
                 apply_params(rule, params)
             except ValidationError as exc:
                 raise RuleFileError(
-                    f"preset {name}: params for {code}: {_validation_message(exc)}"
+                    f"preset {name}: params for {code}: {validation_message(exc)}"
                 ) from None
 
 

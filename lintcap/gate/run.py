@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lintcap.config import Config
 from lintcap.dataset import display_path
-from lintcap.engine.run import LintResult, lint, load_rulebook, render
+from lintcap.engine.run import LintResult, lint, load_rulebook, make_diagnostic, render
 from lintcap.engine.select import select_rules
 from lintcap.engine.spec import TrainingCheck
 from lintcap.gate.checks import TRAINING_CHECKS, GateContext, repeats_per_image
@@ -26,7 +26,7 @@ from lintcap.gate.trainers import (
     load_ai_toolkit,
     load_kohya,
 )
-from lintcap.models import Diagnostic, Severity
+from lintcap.models import Diagnostic, Location, Severity
 
 
 class GateResult(BaseModel):
@@ -83,15 +83,8 @@ def gate(
         if rule.check.property == "gpu" and not gpu_check:
             continue
         for path, detail in TRAINING_CHECKS[rule.check.property](rule.check, context):
-            training.append(
-                Diagnostic(
-                    code=rule.code,
-                    name=rule.name,
-                    severity=rule.severity,
-                    message=render(rule.message, {"detail": detail}),
-                    path=path,
-                )
-            )
+            message = render(rule.message, {"detail": detail})
+            training.append(make_diagnostic(rule, path, Location(), message, []))
     threshold = Severity(config.fail_on).rank
     everything = [d for r in results for d in r.diagnostics] + training
     blocking = [d for d in everything if d.severity.rank >= threshold]

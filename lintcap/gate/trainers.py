@@ -20,6 +20,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lintcap.errors import validation_message
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -142,7 +144,9 @@ def load_ai_toolkit(path: Path) -> TrainingPlan:
     try:
         job = _AiJob.model_validate(data)
     except ValidationError as exc:
-        raise TrainerConfigError(f"{path}: not an ai-toolkit config: {_errors(exc)}") from None
+        raise TrainerConfigError(
+            f"{path}: not an ai-toolkit config: {validation_message(exc)}"
+        ) from None
     process = job.config.process[0]
     datasets = []
     for dataset in process.datasets:
@@ -387,12 +391,6 @@ def _load_toml(path: Path) -> Any:
             return tomllib.load(handle)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TrainerConfigError(f"{path}: invalid TOML: {exc}") from None
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-    )
 
 
 def split_args(value: str | None) -> list[str]:
