@@ -50,6 +50,9 @@ JPEG_QUALITY = 85
 CONFIG = """\
 trigger = "ohwx"
 preset = "flux-character"
+# The example images are kept small (512 px at most) so that the repository
+# stays light; a real set would not ignore the size rules.
+ignore = ["I001", "I002"]
 
 [subject]
 class = "woman"

@@ -22,6 +22,7 @@ from lintcap.caption.read import (
     read_caption_file,
 )
 from lintcap.dataset import Item, display_path
+from lintcap.image.facts import ImageFacts
 from lintcap.image.load import ImageHeader, probe_image
 from lintcap.models import Location, Problem
 
@@ -36,6 +37,8 @@ class Needs(BaseModel):
     parse: bool = False
     image_header: bool = False
     image_decode: bool = False
+    #: Every image measurement (quality, overlays, people, hashes).
+    image_analysis: bool = False
     max_caption_bytes: int = DEFAULT_MAX_CAPTION_BYTES
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
@@ -48,6 +51,7 @@ class ItemFacts(BaseModel):
     had_bom: bool = False
     parsed: ParsedCaption | None = None
     image: ImageHeader | None = None
+    image_facts: ImageFacts | None = None
     problems: list[Problem] = []
     #: For metadata.jsonl captions: raw column of each decoded character.
     column_map: list[int] | None = None
@@ -84,13 +88,25 @@ def read_item(item: Item, needs: Needs, overrides: Mapping[Path, bytes] | None =
         facts.problems.append(_missing_caption(item.image, facts.image_display or ""))
     elif needs.caption_text:
         _read_text(facts, needs, overrides or {})
-    if item.image is not None and (needs.image_header or needs.image_decode):
+    probe_needed = needs.image_header or needs.image_decode
+    if item.image is not None and probe_needed and not needs.image_analysis:
         probe = probe_image(
             item.image, facts.image_display or "", needs.max_image_pixels, needs.image_decode
         )
         facts.image = probe.header
         facts.problems.extend(probe.problems)
     return facts
+
+
+def attach_image_facts(facts: ItemFacts, image_facts: ImageFacts) -> None:
+    """Take the analysis' facts (and its reading problems) into the item's."""
+    facts.image_facts = image_facts
+    facts.problems.extend(image_facts.problems)
+    info = image_facts.info
+    if info is not None:
+        facts.image = ImageHeader(
+            format=info.format, width=info.width, height=info.height, mode=info.mode
+        )
 
 
 def parse_item(facts: ItemFacts, parser: CaptionParser) -> None:

@@ -27,6 +27,7 @@ from lintcap.fix.run import MAX_ROUNDS, fix
 from lintcap.gate.run import gate
 from lintcap.gate.trainers import TrainerConfigError, split_args
 from lintcap.models import Severity
+from lintcap.image.people import PeopleBackendUnavailable
 from lintcap.report import FORMATS
 from lintcap.report.gate import print_gate
 
@@ -66,6 +67,10 @@ def _override(config: Config, **flags: Any) -> Config:
         update["ignore"] = [*config.ignore, *flags["ignore"]]
     if flags.get("caption_extension"):
         update["caption_extension"] = list(flags["caption_extension"])
+    if flags.get("no_cache"):
+        update["cache"] = False
+    if flags.get("jobs"):
+        update["jobs"] = flags["jobs"]
     merged = {**config.model_dump(), **update}
     try:
         result = Config.model_validate(merged)
@@ -81,7 +86,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ConfigError, RuleFileError, SelectionError, ModelLoadError) as exc:
+        except (
+            ConfigError,
+            RuleFileError,
+            SelectionError,
+            ModelLoadError,
+            PeopleBackendUnavailable,
+        ) as exc:
             raise UserError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -135,6 +146,14 @@ _DATASET_OPTIONS = [
         default=None,
         help="Lowest severity that fails the run (default: error).",
     ),
+    click.option(
+        "--no-cache", is_flag=True, help="Analyse every image again; read and write no cache."
+    ),
+    click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Processes for image analysis (default: one per core).",
+    ),
 ]
 
 
@@ -156,6 +175,8 @@ def _config_from(options: dict[str, Any]) -> Config:
         extend_select=_codes(options["extend_select"]),
         ignore=_codes(options["ignore"]),
         caption_extension=options["caption_extension"],
+        no_cache=options["no_cache"],
+        jobs=options["jobs"],
     )
 
 

@@ -58,6 +58,12 @@ class Config(BaseModel):
     spacy_model: str | None = None
     #: More rule files, beside the shipped packs.
     extend_rules: list[Path] = []
+    #: Where image facts are cached (default: .lintcap_cache beside the config,
+    #: else in the first dataset folder); ``cache = false`` turns it off.
+    cache_dir: Path | None = None
+    cache: bool = True
+    #: Processes for image analysis (default: one per available core).
+    jobs: int | None = Field(default=None, ge=1)
     #: The file this config came from, if any (not a config key).
     source: Path | None = Field(default=None, exclude=True)
 
@@ -112,6 +118,8 @@ def load_config(path: Path | None) -> Config:
     config.extend_rules = [
         p if p.is_absolute() else config.source.parent / p for p in config.extend_rules
     ]
+    if config.cache_dir is not None and not config.cache_dir.is_absolute():
+        config.cache_dir = config.source.parent / config.cache_dir
     return config
 
 

@@ -17,8 +17,14 @@ CLEAN = (
 )
 
 
+#: The photos here are thumbnails: image rules would fire on every one.
+IMAGE_RULES = ["I", "W", "D002", "D003"]
+
+
 def run(make_dataset: MakeDataset, captions: dict[str, str], **config: object) -> list[Diagnostic]:
     root = make_dataset(captions, config=None)
+    config.setdefault("ignore", [])
+    config["ignore"] = [*config["ignore"], *IMAGE_RULES]  # type: ignore[list-item]
     settings = Config.model_validate({"trigger": TRIGGER, **config})
     return lint([root], settings).diagnostics
 

@@ -15,16 +15,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from lintcap.analyse import ItemFacts, Needs, parse_item, read_item
+from lintcap.analyse import ItemFacts, Needs, attach_image_facts, parse_item, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
 from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.parse import CaptionParser
 from lintcap.caption.trigger import infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
-from lintcap.engine import checks
+from lintcap.engine import checks, image_checks
 from lintcap.engine.select import select_rules
-from lintcap.engine.spec import FileProblemCheck, Rule, RuleBook, load_rule_files
+from lintcap.engine.spec import (
+    DuplicatesCheck,
+    FileProblemCheck,
+    ImageMeasureCheck,
+    Rule,
+    RuleBook,
+    load_rule_files,
+)
+from lintcap.image.cache import CACHE_DIR_NAME, FactCache
+from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.resources import rules_dir
 
@@ -47,6 +56,9 @@ class LintResult(BaseModel):
     images: int
     captions: int
     rules: int
+    #: Images analysed in this run, and those whose facts came from the cache.
+    images_analysed: int = 0
+    images_cached: int = 0
     #: The facts behind the findings (for fix); not part of any report.
     items: list[ItemFacts] = Field(default=[], exclude=True)
 
@@ -70,6 +82,8 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_caption_bytes = check.max_caption_bytes
             if check.max_image_pixels:
                 needs.max_image_pixels = check.max_image_pixels
+        elif isinstance(check, ImageMeasureCheck | DuplicatesCheck):
+            needs.image_analysis = True
         elif rule.scope in {"caption", "dataset"}:
             needs.caption_text = needs.parse = True
     return needs
@@ -94,6 +108,9 @@ def lint(
     needs = needs_for(rules)
     dataset = discover(list(paths), config.caption_extension)
     facts = [read_item(item, needs, overrides) for item in dataset.items]
+    stats = PoolStats()
+    if needs.image_analysis:
+        stats = _analyse_images(facts, dataset, config, book, needs)
     trigger = _configured(config)
     if needs.parse:
         nlp = _caption_nlp(json.dumps(config.lexicons, sort_keys=True), config.spacy_model)
@@ -115,8 +132,41 @@ def lint(
         images=sum(1 for f in facts if f.item.image is not None),
         captions=sum(1 for f in facts if f.item.caption_path is not None),
         rules=len(rules),
+        images_analysed=stats.analysed,
+        images_cached=stats.cached,
         items=facts,
     )
+
+
+def _analyse_images(
+    facts: list[ItemFacts], dataset: Dataset, config: Config, book: RuleBook, needs: Needs
+) -> PoolStats:
+    settings = book.settings.image_analysis.model_copy(
+        update={"max_pixels": needs.max_image_pixels}
+    )
+    with_images = [f for f in facts if f.item.image is not None]
+    images = [(f.item.image, f.image_display or "") for f in with_images]
+    cache = None
+    if config.cache:
+        folder = config.cache_dir or _default_cache_dir(config, dataset)
+        cache = FactCache(folder, settings.cache_key())
+    results, stats = analyse_all(
+        [(path, display) for path, display in images if path is not None],
+        settings,
+        cache,
+        config.jobs or default_jobs(),
+    )
+    for item_facts, image_facts in zip(with_images, results, strict=True):
+        attach_image_facts(item_facts, image_facts)
+    return stats
+
+
+def _default_cache_dir(config: Config, dataset: Dataset) -> Path:
+    """Beside the config file, like ruff; else in the (first) dataset folder."""
+    if config.base_dir is not None:
+        return config.base_dir / CACHE_DIR_NAME
+    root = dataset.roots[0] if dataset.roots else Path.cwd()
+    return (root if root.is_dir() else root.parent) / CACHE_DIR_NAME
 
 
 @lru_cache(maxsize=4)
@@ -226,6 +276,23 @@ def _diagnose(
                             finding.edits,
                         )
                     )
+        elif isinstance(check, ImageMeasureCheck):
+            for item_facts in facts:
+                if item_facts.image_facts is None or item_facts.image_facts.info is None:
+                    continue
+                finding = image_checks.image_measure(check, item_facts.image_facts)
+                if finding is not None:
+                    message = render(rule.message, {**base, **finding.values})
+                    path = item_facts.image_display
+                    diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
+        elif isinstance(check, DuplicatesCheck):
+            images = [(i, f.image_facts) for i, f in enumerate(facts) if f.image_facts is not None]
+            displays = [f.image_display or f.display for f in facts]
+            for finding in image_checks.duplicates(check, images, displays):
+                assert finding.item is not None
+                message = render(rule.message, {**base, **finding.values})
+                path = displays[finding.item]
+                diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
         elif rule.scope == "dataset":
             dataset_check = checks.DATASET_CHECKS[check.kind]
             captions = [f.parsed for f in facts]

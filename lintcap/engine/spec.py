@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lintcap.caption.parse import ParserSettings
 from lintcap.errors import validation_message
+from lintcap.image.analyser import AnalysisSettings
+from lintcap.image.facts import MEASURE_NAMES
 from lintcap.models import Severity
 
 Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
@@ -161,6 +163,59 @@ class FrequencyCheck(_Check):
     exclude: list[str] = []
 
 
+class Bound(_Strict):
+    """Bounds on one measurement: the case matches when the value is above
+    ``above`` and/or below ``below``, or (for a label) one of ``in``."""
+
+    above: float | None = None
+    below: float | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+
+    @model_validator(mode="after")
+    def _something(self) -> Bound:
+        if self.above is None and self.below is None and self.in_ is None:
+            raise ValueError("a bound needs above, below or in")
+        return self
+
+
+class MeasureCase(_Strict):
+    """One way an image can fail a rule: every bound in ``when`` must hold."""
+
+    label: str
+    when: dict[str, Bound] = Field(min_length=1)
+
+    @field_validator("when")
+    @classmethod
+    def _known(cls, when: dict[str, Bound]) -> dict[str, Bound]:
+        unknown = sorted(set(when) - MEASURE_NAMES)
+        if unknown:
+            raise ValueError(
+                f"unknown measurement(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(MEASURE_NAMES))}"
+            )
+        return when
+
+
+class ImageMeasureCheck(_Check):
+    """Fires for an image whose measurements match any case (the first one
+    that matches names the finding)."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"image"})
+    kind: Literal["image-measure"]
+    cases: list[MeasureCase] = Field(min_length=1)
+
+
+class DuplicatesCheck(_Check):
+    """Images with the same bytes (exact) or nearly the same picture (perceptual)."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["duplicates"]
+    method: Literal["exact", "perceptual"]
+    #: Hamming distance between 64-bit perceptual hashes at or below which two
+    #: images are the same picture.
+    max_distance: int = Field(default=6, ge=0, le=64)
+
+
 TrainingProperty = Literal[
     "caption-extension",
     "trigger-case",
@@ -200,6 +255,8 @@ Check = Annotated[
     | RepetitionCheck
     | ConsistencyCheck
     | FrequencyCheck
+    | ImageMeasureCheck
+    | DuplicatesCheck
     | TrainingCheck,
     Field(discriminator="kind"),
 ]
@@ -256,6 +313,7 @@ class TriggerInference(_Strict):
 class Settings(_Strict):
     parser: ParserSettings = ParserSettings()
     trigger_inference: TriggerInference = TriggerInference()
+    image_analysis: AnalysisSettings = AnalysisSettings()
 
 
 class RuleFileError(Exception):

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel
 
+from lintcap.image.facts import ImageInfo
 from lintcap.models import Problem
 
 #: Formats both ai-toolkit and kohya sd-scripts decode.
@@ -77,6 +82,122 @@ def _probe(path: Path, display: str, max_pixels: int, decode: bool) -> ImageProb
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, struct.error) as exc:
         reason = _reason(exc)
     return ImageProbe(problems=[Problem(kind="undecodable", path=display, detail=reason)])
+
+
+#: Pixel measurements (compression blocks, upscaling) use the decoded
+#: resolution up to this many pixels; larger JPEGs decode at a reduced scale.
+FULL_RESOLUTION_PIXELS = 4_194_304
+
+
+@dataclass
+class LoadedImage:
+    """One decode of an image, upright, in the forms the measurements want."""
+
+    info: ImageInfo
+    #: RGB, long side at most the analysis size: what the trainer sees.
+    working: NDArray[np.uint8]
+    #: Luminance at the decoded resolution (full, or reduced for huge JPEGs).
+    full_gray: NDArray[np.uint8]
+    #: The decoded image, for the perceptual hash.
+    picture: Image.Image
+    jpeg_quantization: dict[int, list[int]] | None
+
+
+@dataclass
+class LoadFailure:
+    problems: list[Problem]
+
+
+def load_image(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage | LoadFailure:
+    """Decode ``path`` once for analysis: header checks first (pixel limit
+    before any decode), then EXIF orientation, alpha and mode facts."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _load(path, display, max_pixels, size)
+    except UnidentifiedImageError:
+        reason = "not an image Pillow can identify"
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        problem = Problem(kind="unreadable", path=display, detail=exc.strerror or str(exc))
+        return LoadFailure([problem])
+    except Image.DecompressionBombError as exc:
+        return LoadFailure([Problem(kind="too-many-pixels", path=display, detail=str(exc))])
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, struct.error) as exc:
+        reason = _reason(exc)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    return LoadFailure([Problem(kind="undecodable", path=display, detail=reason)])
+
+
+def _load(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage | LoadFailure:
+    with Image.open(path) as image:
+        header = ImageHeader(
+            format=image.format,
+            width=image.width,
+            height=image.height,
+            mode=image.mode,
+            frames=getattr(image, "n_frames", 1),
+        )
+        problem = _header_problem(header, display, max_pixels)
+        if problem is not None:
+            return LoadFailure([problem])
+        orientation = int(image.getexif().get(0x0112, 1) or 1)
+        quantization = dict(image.quantization) if image.format == "JPEG" else None
+        mode = image.mode
+        pixels = image.width * image.height
+        if image.format == "JPEG" and pixels > FULL_RESOLUTION_PIXELS:
+            scale = max((FULL_RESOLUTION_PIXELS / pixels) ** 0.5, size / max(image.size))
+            image.draft("RGB", (int(image.width * scale) + 1, int(image.height * scale) + 1))
+        image.load()
+        info = ImageInfo(
+            format=image.format,
+            width=header.width,
+            height=header.height,
+            mode=mode,
+            exif_orientation=orientation if 1 <= orientation <= 8 else 1,
+            bits_per_channel=16 if mode.startswith("I;16") or mode in {"I", "F"} else 8,
+        )
+        rgb_image = _to_rgb(image, info)
+    upright = ImageOps.exif_transpose(rgb_image) if info.exif_orientation != 1 else rgb_image
+    if info.exif_orientation in {5, 6, 7, 8}:
+        info.width, info.height = info.height, info.width
+    rgb = np.asarray(upright, dtype=np.uint8)
+    full_gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    return LoadedImage(
+        info=info,
+        working=_resize_long(rgb, size),
+        full_gray=full_gray,
+        picture=upright,
+        jpeg_quantization=quantization,
+    )
+
+
+def _to_rgb(image: Image.Image, info: ImageInfo) -> Image.Image:
+    """RGB pixels, with alpha facts taken on the way."""
+    if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        gray = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"))
+        info.has_alpha = True
+        info.transparent_share = round(float(np.mean(alpha < 255)), 4)
+        return rgba.convert("RGB")
+    return image.convert("RGB")
+
+
+def _resize_long(rgb: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
+    height, width = rgb.shape[:2]
+    scale = size / max(height, width)
+    if scale >= 1:
+        return rgb
+    dims = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def _header_problem(header: ImageHeader, display: str, max_pixels: int) -> Problem | None:

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from typing import IO
 
 from lintcap.engine.run import LintResult
-from lintcap.report import json_format, text
+from lintcap.report import github, json_format, junit, sarif, text
 
 Writer = Callable[[LintResult, IO[str]], None]
 
 FORMATS: dict[str, Writer] = {
     "text": text.write,
     "json": json_format.write,
+    "sarif": sarif.write,
+    "github": github.write,
+    "junit": junit.write,
 }

@@ -1,0 +1,111 @@
+"""Time lintcap's image analysis against cleanvision's on the same images.
+
+Generates N images (default 1,000; 1024 x 768 JPEGs: crops of scikit-image's
+photographs with random edits, and synthetic scenes), then times, cold (no
+cache), in one run:
+
+* ``lintcap check --select I,W,D --no-cache`` (quality, overlays, people,
+  hashes, duplicates: every image rule);
+* cleanvision's default ``Imagelab(data_path=...).find_issues()``, run by
+  another Python that has cleanvision installed (it is not a dependency):
+
+    python3 -m venv /tmp/venv-cleanvision
+    /tmp/venv-cleanvision/bin/pip install cleanvision
+    .venv/bin/python bench/images.py --cleanvision-python /tmp/venv-cleanvision/bin/python
+
+and a warm lintcap run (everything from the cache). Prints a table and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from imageset import COLOUR, base_photo, blur, generated, sepia, watermark  # noqa: E402
+
+CLEANVISION = """
+import sys
+from cleanvision import Imagelab
+lab = Imagelab(data_path=sys.argv[1])
+lab.find_issues()
+print(int(lab.issues.filter(like="is_").any(axis=1).sum()))
+"""
+
+
+def make_images(folder: Path, count: int, seed: int = 0) -> None:
+    generator = np.random.default_rng(seed)
+    photos = [base_photo(name) for name in COLOUR]
+    for index in range(count):
+        if index % 4 == 3:
+            rgb = generated(index, (768, 1024))
+        else:
+            photo = photos[index % len(photos)]
+            height, width = photo.shape[:2]
+            top = int(generator.integers(0, height // 6))
+            left = int(generator.integers(0, width // 6))
+            crop = photo[top : top + height * 5 // 6, left : left + width * 5 // 6]
+            rgb = cv2.resize(crop, (1024, 768), interpolation=cv2.INTER_CUBIC)
+            edit = index % 7
+            if edit == 1:
+                rgb = blur(3.0)(rgb)
+            elif edit == 2:
+                rgb = sepia(rgb)
+            elif edit == 3:
+                rgb = watermark("SAMPLE", cv2.FONT_HERSHEY_DUPLEX, 2.0, 0.5, "centre", 30)(rgb)
+            rgb = np.clip(rgb + generator.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"{index:04d}.jpg", quality=90)
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--cleanvision-python", help="a Python with cleanvision installed")
+    args = parser.parse_args()
+    lintcap = [sys.executable, "-m", "lintcap", "check", "--isolated", "--select", "I,W,D"]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "images"
+        folder.mkdir()
+        make_images(folder, args.count)
+        rows = []
+        cold, out = timed([*lintcap, "--no-cache", "--format", "json", str(folder)])
+        rows.append(("lintcap (cold, no cache)", cold, out.count('"code"')))
+        timed([*lintcap, "--format", "json", str(folder)])  # fills the cache
+        warm, out = timed([*lintcap, "--format", "json", str(folder)])
+        rows.append(("lintcap (warm cache)", warm, out.count('"code"')))
+        cleanvision = None
+        if args.cleanvision_python:
+            script = Path(scratch) / "cleanvision_run.py"
+            script.write_text(CLEANVISION)
+            env = {**os.environ, "MPLBACKEND": "Agg"}
+            cleanvision, out = timed([args.cleanvision_python, str(script), str(folder)], env)
+            rows.append(("cleanvision find_issues()", cleanvision, int(out.split()[-1])))
+    print(f"{args.count} images, 1024 x 768 JPEG, {os.cpu_count()} cores\n")
+    print(f"{'tool':<28}{'seconds':>9}{'images/s':>10}{'findings':>10}")
+    for name, seconds, findings in rows:
+        print(f"{name:<28}{seconds:>9.1f}{args.count / seconds:>10.1f}{findings:>10}")
+    if cleanvision is not None:
+        print(f"\ncleanvision / lintcap (cold): {cleanvision / cold:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Check kinds over image facts: measurements against bounds, duplicates.
+
+Like :mod:`lintcap.engine.checks`, the only place where these rules'
+semantics live in code; every number comes from the rule file.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from lintcap.engine.checks import Finding
+from lintcap.engine.spec import Bound, DuplicatesCheck, ImageMeasureCheck
+from lintcap.image.facts import ImageFacts
+from lintcap.image.hashing import hash_distance
+
+
+def _holds(bound: Bound, value: Any) -> bool:
+    if value is None:
+        return False
+    if bound.in_ is not None and str(value) not in bound.in_:
+        return False
+    if bound.above is not None and not (isinstance(value, int | float) and value > bound.above):
+        return False
+    return bound.below is None or (isinstance(value, int | float) and value < bound.below)
+
+
+def image_measure(check: ImageMeasureCheck, facts: ImageFacts) -> Finding | None:
+    """The first case whose every bound holds, with the measurements as
+    message values (``{short-side}``, ``{blur-effect}``, ``{label}``)."""
+    measures = facts.measures()
+    for case in check.cases:
+        if all(_holds(bound, measures.get(name)) for name, bound in case.when.items()):
+            values = {name: _shown(value) for name, value in measures.items()}
+            values["label"] = case.label
+            return Finding(values=values)
+    return None
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return value
+
+
+def duplicates(
+    check: DuplicatesCheck, images: Sequence[tuple[int, ImageFacts]], displays: Sequence[str]
+) -> list[Finding]:
+    """Each image that repeats an earlier one (in path order) is a finding
+    naming the first; the first itself is not."""
+    findings: list[Finding] = []
+    if check.method == "exact":
+        first_of: dict[str, int] = {}
+        for item, facts in images:
+            if not facts.sha256 or facts.info is None:
+                continue
+            if facts.sha256 in first_of:
+                other = displays[first_of[facts.sha256]]
+                findings.append(Finding(item=item, values={"other": other, "distance": 0}))
+            else:
+                first_of[facts.sha256] = item
+        return findings
+    seen: list[tuple[int, ImageFacts]] = []
+    exact: dict[str, list[int]] = defaultdict(list)
+    for item, facts in images:
+        if facts.phash is None:
+            continue
+        exact[facts.sha256].append(item)
+        if len(exact[facts.sha256]) > 1:
+            continue  # the same bytes: the exact check's finding, not this one's
+        match = _nearest(facts, seen, check.max_distance)
+        if match is not None:
+            other, distance = match
+            findings.append(Finding(item=item, values={"other": displays[other], "distance": distance}))
+        seen.append((item, facts))
+    return findings
+
+
+def _nearest(
+    facts: ImageFacts, seen: Sequence[tuple[int, ImageFacts]], max_distance: int
+) -> tuple[int, int] | None:
+    best: tuple[int, int] | None = None
+    assert facts.phash is not None
+    for item, other in seen:
+        assert other.phash is not None
+        distance = hash_distance(facts.phash, other.phash)
+        if distance <= max_distance and (best is None or distance < best[1]):
+            best = (item, distance)
+    return best

@@ -1,0 +1,76 @@
+"""One image file → its facts. A pure function of the file's bytes and the
+analysis settings, which is what makes the facts cacheable by content hash.
+
+Nothing here knows about rules: it measures everything the image rules may
+ask about, once, on one decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import cv2
+from pydantic import BaseModel, ConfigDict, Field
+
+from lintcap.image.facts import ImageFacts
+from lintcap.image.hashing import perceptual_hash
+from lintcap.image.load import LoadFailure, load_image
+from lintcap.image.overlay import content_box, measure_overlay
+from lintcap.image.people import PeopleSettings, detect_people
+from lintcap.image.quality import estimate_jpeg_quality, measure_quality
+
+#: Bump when a measurement changes meaning: cached facts of another version
+#: are ignored.
+ANALYSER_VERSION = "1"
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class AnalysisSettings(BaseModel):
+    """Knobs of the image analysis, from ``settings: image-analysis:`` in the
+    rule files. They are part of the cache key."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+    #: Long side of the working image: Flux and SDXL buckets hold about 1024².
+    size: int = Field(default=1024, ge=64)
+    people_backend: Literal["opencv", "mediapipe"] = "opencv"
+    people: PeopleSettings = PeopleSettings()
+    #: Set by the run from the F009 rule; part of the key like the rest.
+    max_pixels: int = Field(default=178_956_970, gt=0)
+
+    def cache_key(self) -> str:
+        """What, besides the file's bytes, the facts depend on."""
+        payload = json.dumps(
+            [ANALYSER_VERSION, cv2.__version__, self.model_dump(mode="json")], sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:
+    """Every image fact for one file; reading problems become facts too."""
+    loaded = load_image(path, display, settings.max_pixels, settings.size)
+    if isinstance(loaded, LoadFailure):
+        return ImageFacts(sha256=sha256, problems=loaded.problems)
+    facts = ImageFacts(sha256=sha256, info=loaded.info)
+    facts.people = detect_people(loaded.working, settings.people, settings.people_backend)
+    subject = None
+    if facts.people is not None and facts.people.faces:
+        face = facts.people.faces[0]
+        subject = (face.x, face.y, face.w, face.h)
+    facts.overlay = measure_overlay(loaded.working)
+    height, width = loaded.working.shape[:2]
+    facts.quality = measure_quality(
+        loaded.working,
+        loaded.full_gray,
+        subject,
+        estimate_jpeg_quality(loaded.jpeg_quantization),
+        content_box(facts.overlay, width, height),
+    )
+    facts.phash = perceptual_hash(loaded.picture)
+    return facts

@@ -1,0 +1,152 @@
+"""What the image analysis knows about one image: plain, JSON-serialisable facts.
+
+Facts are measurements, never verdicts: ``blur_effect`` is a number, and the
+rule I004 in ``rules/images.yaml`` says which numbers are out of focus. The
+cache stores these models as JSON, keyed by the file's content hash.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from lintcap.image.people import PeopleFacts
+from lintcap.models import Problem
+
+
+class ImageInfo(BaseModel):
+    """Size and storage, as the trainers will see the image (EXIF-rotated)."""
+
+    format: str | None = None
+    width: int = 0
+    height: int = 0
+    mode: str | None = None
+    #: EXIF orientation tag (1 = upright; 2-8 mirror and/or rotate).
+    exif_orientation: int = 1
+    has_alpha: bool = False
+    #: Share of pixels that are not fully opaque.
+    transparent_share: float = 0.0
+    bits_per_channel: int = 8
+
+    @property
+    def short_side(self) -> int:
+        return min(self.width, self.height)
+
+    @property
+    def aspect_ratio(self) -> float:
+        return max(self.width, self.height) / max(1, min(self.width, self.height))
+
+
+class Quality(BaseModel):
+    """Measurements on the image as the trainer will see it (long side at most
+    the analysis size). Every value is documented where it is computed
+    (:mod:`lintcap.image.quality`)."""
+
+    blur_effect: float = 0.0
+    blur_region: str = "centre"
+    clipped_highlights: float = 0.0
+    clipped_shadows: float = 0.0
+    mean_luminance: float = 0.0
+    contrast: float = 0.0
+    entropy: float = 0.0
+    colourfulness: float = 0.0
+    chroma_mean: float = 0.0
+    colour_residual: float = 0.0
+    cast_strength: float = 0.0
+    black_level: float = 0.0
+    white_level: float = 255.0
+    split_toning: float = 0.0
+    saturation_mean: float = 0.0
+    vignette: float = 0.0
+    jpeg_quality: int | None = None
+    blockiness: float = 1.0
+    detail_ratio: float = 1.0
+
+
+class Overlay(BaseModel):
+    """Text, watermark, logo and border measurements (:mod:`lintcap.image.overlay`)."""
+
+    text_score: float = 0.0
+    #: Where the strongest text-like line lies: "corner", "edge", "centre" or "".
+    text_position: str = ""
+    text_lines: int = 0
+    diagonal_text_score: float = 0.0
+    corner_mark_score: float = 0.0
+    #: Widths in pixels of flat bars: top, bottom, left, right.
+    border_top: int = 0
+    border_bottom: int = 0
+    border_left: int = 0
+    border_right: int = 0
+
+
+class ImageFacts(BaseModel):
+    """Everything the analysis produced for one image file."""
+
+    sha256: str
+    info: ImageInfo | None = None
+    quality: Quality | None = None
+    overlay: Overlay | None = None
+    phash: str | None = None
+    people: PeopleFacts | None = None
+    #: Reading problems (F006, F007, F009), cached with the facts.
+    problems: list[Problem] = []
+
+    def measures(self) -> dict[str, float | str | None]:
+        """A flat view of every measurement, as rules name them (kebab-case)."""
+        values: dict[str, float | str | None] = {}
+        if self.info is not None:
+            info = self.info
+            values.update(
+                {
+                    "width": info.width,
+                    "height": info.height,
+                    "short-side": info.short_side,
+                    "long-side": max(info.width, info.height),
+                    "aspect-ratio": round(info.aspect_ratio, 3),
+                    "exif-orientation": info.exif_orientation,
+                    "transparent-share": info.transparent_share,
+                    "bits-per-channel": info.bits_per_channel,
+                    "mode": info.mode,
+                    "format": info.format,
+                }
+            )
+        for model in (self.quality, self.overlay):
+            if model is not None:
+                for name, value in model.model_dump().items():
+                    values[name.replace("_", "-")] = value
+        if self.overlay is not None and self.info is not None:
+            height, width = max(1, self.info.height), max(1, self.info.width)
+            overlay = self.overlay
+            values["border-share"] = round(
+                max(
+                    (overlay.border_top + overlay.border_bottom) / height,
+                    (overlay.border_left + overlay.border_right) / width,
+                ),
+                4,
+            )
+        if self.people is not None:
+            people = self.people
+            values.update(
+                {
+                    "faces": len(people.faces),
+                    "yaw": people.yaw,
+                    "framing": people.framing,
+                    "expression": people.expression,
+                    "gaze": people.gaze,
+                }
+            )
+        return values
+
+
+def _measure_names() -> frozenset[str]:
+    names = {
+        "width", "height", "short-side", "long-side", "aspect-ratio", "exif-orientation",
+        "transparent-share", "bits-per-channel", "mode", "format", "border-share",
+        "faces", "yaw", "framing", "expression", "gaze",
+    }  # fmt: skip
+    for model in (Quality, Overlay):
+        names.update(name.replace("_", "-") for name in model.model_fields)
+    return frozenset(names)
+
+
+#: Every name an ``image-measure`` rule may use.
+MEASURE_NAMES = _measure_names()

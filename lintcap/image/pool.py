@@ -1,0 +1,156 @@
+"""Analyse many images: content hashes, cache look-ups, then the misses in a
+process pool, with a progress bar when a person is watching."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lintcap.image.analyser import AnalysisSettings, analyse_image
+from lintcap.image.cache import FactCache
+from lintcap.image.facts import ImageFacts
+from lintcap.image.hashing import content_hash
+from lintcap.image.people import PeopleBackendUnavailable
+from lintcap.models import Problem
+
+#: Fewer misses than this are analysed in this process: a pool costs more to start.
+MIN_POOL_IMAGES = 4
+
+
+@dataclass
+class PoolStats:
+    analysed: int = 0
+    cached: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def analyse_all(
+    images: Sequence[tuple[Path, str]],
+    settings: AnalysisSettings,
+    cache: FactCache | None,
+    jobs: int,
+    show_progress: bool | None = None,
+) -> tuple[list[ImageFacts], PoolStats]:
+    """Facts for each ``(path, display)``, in order."""
+    stats = PoolStats()
+    results: list[ImageFacts | None] = [None] * len(images)
+    misses: list[tuple[int, str]] = []
+    for index, (path, display) in enumerate(images):
+        try:
+            sha256 = content_hash(path)
+        except OSError as exc:
+            problem = Problem(kind="unreadable", path=display, detail=exc.strerror or str(exc))
+            results[index] = ImageFacts(sha256="", problems=[problem])
+            continue
+        cached = cache.get(sha256) if cache is not None else None
+        if cached is not None:
+            for problem in cached.problems:
+                problem.path = display  # the same bytes may live under another name
+            results[index] = cached
+            stats.cached += 1
+        else:
+            misses.append((index, sha256))
+    if show_progress is None:
+        show_progress = sys.stderr.isatty() and len(misses) > 1
+    for index, facts in _analyse(images, misses, settings, jobs, show_progress):
+        results[index] = facts
+        stats.analysed += 1
+        if cache is not None and facts.sha256:
+            cache.put(facts)
+    return [facts for facts in results if facts is not None], stats
+
+
+def _analyse(
+    images: Sequence[tuple[Path, str]],
+    misses: list[tuple[int, str]],
+    settings: AnalysisSettings,
+    jobs: int,
+    show_progress: bool,
+) -> Iterator[tuple[int, ImageFacts]]:
+    with _progress(show_progress) as progress:
+        task = progress.add_task("analysing images", total=len(misses))
+        if jobs <= 1 or len(misses) < MIN_POOL_IMAGES:
+            for index, sha256 in misses:
+                path, display = images[index]
+                yield index, _safe_analyse(path, display, sha256, settings)
+                progress.advance(task)
+            return
+        workers = min(jobs, len(misses))
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=_context(), initializer=_init_worker
+        ) as pool:
+            futures = {
+                pool.submit(_safe_analyse, *images[index], sha256, settings): index
+                for index, sha256 in misses
+            }
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+                progress.advance(task)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers come from a fork server, not from this process: forking a
+    process whose OpenCV (or spaCy, or rich) threads are running can deadlock.
+    The server imports the analyser once, so each worker starts warm."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lintcap.image.analyser"])
+    return context
+
+
+def _init_worker() -> None:
+    # One process per core already: OpenCV's own threads would only contend.
+    cv2.setNumThreads(1)
+
+
+def _safe_analyse(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:
+    """A file that breaks a measurement is a finding about that file, not a
+    crash of the run; a missing people backend is the user's to fix."""
+    try:
+        return analyse_image(path, display, sha256, settings)
+    except PeopleBackendUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as a finding with its reason
+        detail = f"analysis failed: {type(exc).__name__}: {exc}"
+        return ImageFacts(sha256="", problems=[Problem(kind="undecodable", path=display, detail=detail)])
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int) -> int:
+        return 0
+
+    def advance(self, task: int) -> None:
+        return None
+
+
+def _progress(show: bool) -> Progress | _NoProgress:
+    if not show:
+        return _NoProgress()
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )

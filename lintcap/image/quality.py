@@ -1,0 +1,237 @@
+"""Quality measurements: focus, exposure, contrast, colour, compression, detail.
+
+Each function takes the decoded pixels and returns numbers; the rules in
+``rules/images.yaml`` decide which numbers are problems. Measurements run on
+the *working* image (long side at most the analysis size, as the trainer
+will see it after bucketing) except those about pixels themselves
+(compression blocks, upscaling), which need the decoded resolution.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from lintcap.image.facts import Quality
+
+Box = tuple[int, int, int, int]
+Gray = NDArray[np.uint8]
+RGB = NDArray[np.uint8]
+
+
+def measure_quality(
+    working: RGB,
+    full_gray: Gray,
+    subject: Box | None,
+    jpeg_quality: int | None,
+    content: Box | None = None,
+) -> Quality:
+    """``content`` is the picture inside any border bars (which would read
+    as clipped shadows, low contrast or a vignette)."""
+    if content is not None:
+        x, y, w, h = content
+        working = working[y : y + h, x : x + w]
+        if subject is not None:
+            subject = (subject[0] - x, subject[1] - y, subject[2], subject[3])
+    gray = cv2.cvtColor(working, cv2.COLOR_RGB2GRAY)
+    region, where = _focus_region(gray, subject)
+    quality = Quality(
+        blur_effect=round(blur_effect(region), 4),
+        blur_region=where,
+        jpeg_quality=jpeg_quality,
+        blockiness=round(blockiness(full_gray), 4),
+        detail_ratio=round(detail_ratio(full_gray), 4),
+        vignette=round(vignette(gray), 4),
+    )
+    _exposure(gray, quality)
+    _colour(working, quality)
+    return quality
+
+
+def _focus_region(gray: Gray, subject: Box | None) -> tuple[Gray, str]:
+    """The face or person box grown by half its size, else the central half:
+    a portrait's bokeh must not count as blur."""
+    height, width = gray.shape
+    if subject is not None:
+        x, y, w, h = subject
+        grow_x, grow_y = w // 2, h // 2
+        x0, y0 = max(0, x - grow_x), max(0, y - grow_y)
+        x1, y1 = min(width, x + w + grow_x), min(height, y + h + grow_y)
+        if x1 - x0 >= 16 and y1 - y0 >= 16:
+            return gray[y0:y1, x0:x1], "subject"
+    return gray[height // 4 : height - height // 4, width // 4 : width - width // 4], "centre"
+
+
+def blur_effect(gray: Gray) -> float:
+    """Crété-Roffet's no-reference blur metric, 0 (sharp) to 1 (flat).
+
+    Re-blurring a sharp image removes much of its neighbour-pixel variation;
+    re-blurring an already blurred one removes little. The ratio is largely
+    independent of content and contrast, unlike the variance of the Laplacian.
+    """
+    image = gray.astype(np.float32)
+    values = []
+    for axis in (0, 1):
+        size = (1, 9) if axis == 1 else (9, 1)
+        blurred = cv2.blur(image, size)
+        diff_image = np.abs(np.diff(image, axis=axis))
+        diff_blurred = np.abs(np.diff(blurred, axis=axis))
+        variation = np.maximum(0.0, diff_image - diff_blurred)
+        total = float(diff_image[1:-1, 1:-1].sum()) if min(image.shape) > 2 else 0.0
+        if total <= 0:
+            values.append(1.0)
+            continue
+        values.append(1.0 - float(variation[1:-1, 1:-1].sum()) / total)
+    return max(values)
+
+
+def _exposure(gray: Gray, quality: Quality) -> None:
+    histogram = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    total = histogram.sum()
+    share = histogram / total
+    quality.clipped_highlights = round(float(share[250:].sum()), 4)
+    quality.clipped_shadows = round(float(share[:6].sum()), 4)
+    quality.mean_luminance = round(float((share * np.arange(256)).sum()), 2)
+    cumulative = np.cumsum(share)
+    low = int(np.searchsorted(cumulative, 0.01))
+    high = int(np.searchsorted(cumulative, 0.99))
+    quality.black_level = float(low)
+    quality.white_level = float(high)
+    #: Spread of the middle 98 % of luminance values, 0-255.
+    quality.contrast = float(high - low)
+    nonzero = share[share > 0]
+    quality.entropy = round(float(-(nonzero * np.log2(nonzero)).sum()), 3)
+
+
+def _colour(rgb: RGB, quality: Quality) -> None:
+    """Colourfulness (Hasler and Süsstrunk), chroma, hue spread, cast and
+    split toning, from a 256 px thumbnail: colour statistics need no detail."""
+    small = _thumbnail(rgb, 256)
+    pixels = small.reshape(-1, 3).astype(np.float32)
+    red, green, blue = pixels[:, 0], pixels[:, 1], pixels[:, 2]
+    rg, yb = red - green, 0.5 * (red + green) - blue
+    quality.colourfulness = round(
+        float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())), 2
+    )
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    lightness, a, b = lab[:, 0], lab[:, 1] - 128.0, lab[:, 2] - 128.0
+    chroma = np.hypot(a, b)
+    quality.chroma_mean = round(float(chroma.mean()), 2)
+    quality.colour_residual = round(_colour_residual(lightness, a, b), 2)
+    # Cast: how far the average of the near-neutral half of pixels sits from grey.
+    neutral = chroma <= np.median(chroma)
+    if neutral.any():
+        quality.cast_strength = round(float(np.hypot(a[neutral].mean(), b[neutral].mean())), 2)
+    # Split toning: shadows and highlights tinted towards different hues.
+    dark, light = lightness < np.percentile(lightness, 25), lightness > np.percentile(lightness, 75)
+    if dark.any() and light.any():
+        shadow_tint = np.array([a[dark].mean(), b[dark].mean()])
+        highlight_tint = np.array([a[light].mean(), b[light].mean()])
+        quality.split_toning = round(float(np.linalg.norm(shadow_tint - highlight_tint)), 2)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    quality.saturation_mean = round(float(hsv[..., 1].mean()), 2)
+
+
+def _colour_residual(
+    lightness: NDArray[np.float32], a: NDArray[np.float32], b: NDArray[np.float32]
+) -> float:
+    """Colour that lightness does not explain: the spread of (a, b) among
+    pixels of the same lightness. A toned monochrome (sepia, duotone, a tinted
+    black and white) maps each grey level to one colour, so it measures near
+    0; a colour photograph has many colours at every lightness."""
+    bins = np.minimum((lightness / 8).astype(np.int32), 31)
+    counts = np.bincount(bins, minlength=32).astype(np.float64)
+    spread = 0.0
+    for channel in (a, b):
+        total = np.bincount(bins, weights=channel, minlength=32)
+        squares = np.bincount(bins, weights=channel.astype(np.float64) ** 2, minlength=32)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = np.where(counts > 0, squares / counts - (total / counts) ** 2, 0.0)
+        spread += float((np.maximum(variance, 0.0) * counts).sum() / max(1.0, counts.sum()))
+    return float(np.sqrt(spread))
+
+
+def vignette(gray: Gray) -> float:
+    """How much darker all four corners are than the centre, 0 (even) to 1
+    (black corners), from a 64 px thumbnail. The brightest corner counts, so
+    a dark sky or floor in two corners is not a vignette."""
+    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
+    centre = small[20:44, 20:44].mean()
+    corners = [small[:10, :10].mean(), small[:10, -10:].mean(),
+               small[-10:, :10].mean(), small[-10:, -10:].mean()]  # fmt: skip
+    if centre <= 1:
+        return 0.0
+    return float(max(0.0, 1.0 - max(corners) / centre))
+
+
+def blockiness(gray: Gray) -> float:
+    """JPEG blocking: mean luminance step across 8-pixel block boundaries over
+    the mean step elsewhere; ~1 for a clean image, well above for heavy
+    compression. Meaningful only on the decoded (not resized) pixels."""
+    if min(gray.shape) < 32:
+        return 1.0
+    image = gray.astype(np.float32)
+    steps = np.abs(np.diff(image, axis=1))
+    columns = np.arange(steps.shape[1])
+    boundary = steps[:, columns % 8 == 7].mean()
+    inside = steps[:, columns % 8 != 7].mean()
+    steps_v = np.abs(np.diff(image, axis=0))
+    rows = np.arange(steps_v.shape[0])
+    boundary_v = steps_v[rows % 8 == 7].mean()
+    inside_v = steps_v[rows % 8 != 7].mean()
+    return float((boundary + boundary_v) / max(1e-6, inside + inside_v))
+
+
+def detail_ratio(gray: Gray) -> float:
+    """Detail in the finest octave relative to the next one.
+
+    Halving and restoring the image removes the finest octave; halving the
+    half removes the next. Real photographs carry detail in both (ratio
+    roughly 0.3-1); an image upscaled from a smaller one has almost none in
+    its finest octave, whatever its content.
+    """
+    if min(gray.shape) < 64:
+        return 1.0
+    image = gray.astype(np.float32)
+    height, width = image.shape
+    half = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    quarter = cv2.resize(half, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
+    fine = image - cv2.resize(half, (width, height), interpolation=cv2.INTER_LINEAR)
+    coarse = half - cv2.resize(quarter, (width // 2, height // 2), interpolation=cv2.INTER_LINEAR)
+    coarse_energy = float(np.mean(coarse**2))
+    if coarse_energy < 1e-3:
+        return 1.0
+    return float(np.mean(fine**2)) / coarse_energy
+
+
+def _thumbnail(rgb: RGB, size: int) -> RGB:
+    height, width = rgb.shape[:2]
+    scale = size / max(height, width)
+    if scale >= 1:
+        return rgb
+    dims = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA)
+
+
+def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
+    """The IJG quality setting (1-100) that produced these quantisation tables,
+    from the luminance table's scaling of the standard table (Annex K)."""
+    if not tables or 0 not in tables:
+        return None
+    table = np.asarray(tables[0], dtype=np.float64)
+    if table.size != 64:
+        return None
+    # Pillow gives the table in natural (row-major) order, as is the standard one.
+    scale = float(np.mean(table * 100.0 / _STANDARD_LUMINANCE))
+    quality = 100.0 - scale / 2.0 if scale <= 100 else 5000.0 / scale
+    return int(round(min(100.0, max(1.0, quality))))
+
+
+_STANDARD_LUMINANCE = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.float64,
+)  # fmt: skip

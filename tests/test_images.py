@@ -1,0 +1,243 @@
+"""Image analysis: loading, measurements, the fact cache, the process pool,
+and detection quality measured on a labelled set of real photographs."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from imageset import MEASURED, Score, base_photo, build, evaluate
+from PIL import Image
+
+from lintcap.config import Config
+from lintcap.engine.run import lint
+from lintcap.image import analyser
+from lintcap.image.cache import CACHE_DIR_NAME
+from lintcap.image.quality import blur_effect, estimate_jpeg_quality
+
+#: Precision and recall each code reached on the labelled set
+#: (bench/image_quality.py), less a small margin. A change that detects worse
+#: fails here; one that detects better should raise these.
+FLOORS: dict[str, tuple[float, float]] = {
+    "I004": (0.85, 0.85),
+    "I005": (0.75, 0.85),
+    "I006": (0.75, 0.95),
+    "I007": (0.95, 0.95),
+    "I008": (0.45, 0.55),
+    "I009": (0.70, 0.95),
+    "I010": (0.95, 0.95),
+    "I011": (0.95, 0.95),
+    "I012": (0.95, 0.95),
+    "I013": (0.50, 0.95),
+    "W001": (0.95, 0.25),
+    "W002": (0.60, 0.25),
+    "W003": (0.75, 0.95),
+    "D002": (0.95, 0.95),
+    "D003": (0.95, 0.85),
+}
+
+
+@pytest.fixture(scope="session")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Score]:
+    folder = tmp_path_factory.mktemp("labelled")
+    scores, _ = evaluate(folder, build(folder), jobs=2)
+    return scores
+
+
+@pytest.mark.parametrize("code", MEASURED)
+def test_detection_reaches_its_floor(labelled: dict[str, Score], code: str) -> None:
+    score = labelled[code]
+    precision, recall = FLOORS[code]
+    assert score.precision >= precision, f"{code} precision {score.precision:.2f} ({score})"
+    assert score.recall >= recall, f"{code} recall {score.recall:.2f} ({score})"
+
+
+def test_every_measured_code_has_a_floor() -> None:
+    assert set(FLOORS) == set(MEASURED)
+
+
+# --- measurements ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("quality", [15, 40, 75, 95])
+def test_jpeg_quality_is_read_from_the_quantisation_tables(quality: int) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(base_photo("coffee")).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        estimate = estimate_jpeg_quality(dict(image.quantization))
+    assert estimate is not None and abs(estimate - quality) <= 2
+
+
+def test_blur_effect_grows_with_blur_whatever_the_photo() -> None:
+    for name in ("camera", "coffee", "chelsea"):
+        gray = cv2.cvtColor(base_photo(name), cv2.COLOR_RGB2GRAY)
+        values = [blur_effect(cv2.GaussianBlur(gray, (0, 0), s) if s else gray) for s in (0, 1, 2, 4)]
+        assert values == sorted(values), (name, values)
+        assert values[0] < 0.7 < values[-1], (name, values)
+
+
+def _dataset(tmp_path: Path, images: dict[str, Image.Image | bytes]) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    for name, image in images.items():
+        if isinstance(image, bytes):
+            (root / name).write_bytes(image)
+        else:
+            image.save(root / name)
+        (root / name).with_suffix(".txt").write_text("ohwx, a photo of a woman.", encoding="utf-8")
+    return root
+
+
+def _findings(root: Path, **config: object) -> dict[str, set[str]]:
+    settings = Config.model_validate({"select": ["I", "W", "F006", "F009"], "cache": False, **config})
+    found: dict[str, set[str]] = {}
+    for diagnostic in lint([root], settings).diagnostics:
+        found.setdefault(Path(diagnostic.path or "").name, set()).add(diagnostic.code)
+    return found
+
+
+def test_exif_orientation_is_applied_and_reported(tmp_path: Path) -> None:
+    photo = Image.fromarray(base_photo("coffee"))  # 600 x 400
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif.tobytes())
+    root = _dataset(tmp_path, {"turned.jpg": buffer.getvalue(), "upright.jpg": photo})
+    facts = analyser.analyse_image(root / "turned.jpg", "turned.jpg", "x", analyser.AnalysisSettings())
+    assert facts.info is not None
+    assert (facts.info.width, facts.info.height) == (400, 600)
+    found = _findings(root)
+    assert "I012" in found["turned.jpg"] and "I012" not in found.get("upright.jpg", set())
+
+
+def test_transparent_pixels_are_measured(tmp_path: Path) -> None:
+    rgba = np.dstack([base_photo("chelsea"), np.full((300, 451), 255, np.uint8)])
+    rgba[:150, :, 3] = 0  # the top half is cut out
+    opaque = Image.fromarray(rgba.copy()).convert("RGB")
+    root = _dataset(tmp_path, {"cutout.png": Image.fromarray(rgba), "opaque.png": opaque})
+    facts = analyser.analyse_image(root / "cutout.png", "c", "x", analyser.AnalysisSettings())
+    assert facts.info is not None and facts.info.has_alpha
+    assert facts.info.transparent_share == pytest.approx(0.5, abs=0.01)
+    found = _findings(root)
+    assert "I011" in found["cutout.png"] and "I011" not in found.get("opaque.png", set())
+
+
+def test_cmyk_sixteen_bit_and_palette_images_are_analysed(tmp_path: Path) -> None:
+    photo = Image.fromarray(base_photo("astronaut"))
+    deep = Image.fromarray((np.asarray(photo.convert("L"), np.uint16) * 257).astype(np.uint16))
+    root = _dataset(
+        tmp_path,
+        {
+            "cmyk.jpg": photo.convert("CMYK"),
+            "deep.png": deep,
+            "palette.png": photo.convert("P"),
+        },
+    )
+    settings = analyser.AnalysisSettings()
+    deep_facts = analyser.analyse_image(root / "deep.png", "deep.png", "x", settings)
+    assert deep_facts.info is not None and deep_facts.info.bits_per_channel == 16
+    assert deep_facts.quality is not None and deep_facts.quality.contrast > 150  # not clipped
+    for name in ("cmyk.jpg", "palette.png"):
+        facts = analyser.analyse_image(root / name, name, "x", settings)
+        assert facts.problems == [] and facts.quality is not None, name
+    assert not any(codes & {"F006"} for codes in _findings(root).values())
+
+
+def test_truncated_image_and_bomb_are_findings_not_crashes(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(base_photo("coffee")).save(buffer, "JPEG")
+    truncated = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # 400 Mpx, tiny file
+    root = _dataset(tmp_path, {"cut.jpg": truncated, "bomb.png": bomb.getvalue()})
+    found = _findings(root)
+    assert found["cut.jpg"] == {"F006"}
+    assert found["bomb.png"] == {"F009"}
+
+
+# --- cache and pool --------------------------------------------------------------
+
+
+def _photos(tmp_path: Path, count: int = 5) -> Path:
+    images: dict[str, Image.Image | bytes] = {}
+    for index in range(count):
+        rgb = base_photo(("astronaut", "coffee", "chelsea", "rocket", "camera")[index % 5])
+        if index >= 5:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
+        images[f"{index:03d}.jpg"] = Image.fromarray(rgb)
+    return _dataset(tmp_path, images)
+
+
+def _codes(root: Path, **config: object) -> list[tuple[str, str | None, str]]:
+    settings = Config.model_validate({"select": ["I", "W", "D"], **config})
+    result = lint([root], settings)
+    return [(d.code, d.path, d.message) for d in result.diagnostics]
+
+
+def test_second_run_decodes_no_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _photos(tmp_path)
+    decodes: list[Path] = []
+    original = analyser.load_image
+
+    def counting(path: Path, *args: object) -> object:
+        decodes.append(path)
+        return original(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyser, "load_image", counting)
+    config = Config(select=["I", "W", "D"], jobs=1)
+    first = lint([root], config)
+    assert len(decodes) == 5 and first.images_analysed == 5
+    assert (root / CACHE_DIR_NAME / ".gitignore").read_text().strip().endswith("*")
+    decodes.clear()
+    second = lint([root], config)
+    assert decodes == [] and second.images_cached == 5 and second.images_analysed == 0
+    assert second.diagnostics == first.diagnostics
+
+
+def test_corrupt_cache_files_are_misses(tmp_path: Path) -> None:
+    root = _photos(tmp_path)
+    expected = _codes(root, jobs=1)
+    files = sorted((root / CACHE_DIR_NAME).rglob("*.json"))
+    assert len(files) == 5
+    files[0].write_bytes(b"")  # truncated
+    files[1].write_bytes(b"\x00\xff not json")
+    files[2].write_text(json.dumps({"sha256": "0" * 64}))  # someone else's facts
+    files[3].write_text('{"sha256": 42}')  # the wrong shape
+    assert _codes(root, jobs=1) == expected
+    settings = Config(select=["I", "W", "D"], jobs=1)
+    assert lint([root], settings).images_cached == 5  # rewritten by the run before
+
+
+def test_unwritable_cache_does_not_break_the_run(tmp_path: Path) -> None:
+    root = _photos(tmp_path, 2)
+    (root / CACHE_DIR_NAME).write_text("a file where the cache folder should be")
+    assert _codes(root, jobs=1) == _codes(root, cache=False)
+
+
+def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
+    root = _photos(tmp_path, 6)
+    command = [sys.executable, "-m", "lintcap", "check", "--select", "I,W,D", "--format", "json"]
+    runs = [subprocess.Popen([*command, str(root)], stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [1, 1]
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])
+    assert len(list((root / CACHE_DIR_NAME).rglob("*.json"))) == 6
+    assert not list((root / CACHE_DIR_NAME).rglob("*.tmp"))
+
+
+def test_process_pool_gives_the_serial_result(tmp_path: Path) -> None:
+    root = _photos(tmp_path, 8)
+    assert _codes(root, jobs=2, cache=False) == _codes(root, jobs=1, cache=False)
+
+
+def test_settings_are_part_of_the_cache_key() -> None:
+    small = analyser.AnalysisSettings(size=512)
+    assert small.cache_key() != analyser.AnalysisSettings().cache_key()
+    assert analyser.AnalysisSettings().cache_key() == analyser.AnalysisSettings().cache_key()
