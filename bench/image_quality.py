@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from imageset import MEASURED, build, evaluate  # noqa: E402
+from imageset import MEASURED, build, evaluate
 
 
 def main() -> None:

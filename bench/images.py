@@ -32,7 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from imageset import COLOUR, base_photo, blur, generated, sepia, watermark  # noqa: E402
+from imageset import COLOUR, base_photo, blur, generated, sepia, watermark
 
 CLEANVISION = """
 import sys

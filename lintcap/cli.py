@@ -26,8 +26,8 @@ from lintcap.engine.spec import RuleFileError
 from lintcap.fix.run import MAX_ROUNDS, fix
 from lintcap.gate.run import gate
 from lintcap.gate.trainers import TrainerConfigError, split_args
-from lintcap.models import Severity
 from lintcap.image.people import PeopleBackendUnavailable
+from lintcap.models import Severity
 from lintcap.report import FORMATS
 from lintcap.report.gate import print_gate
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -62,6 +62,9 @@ class Config(BaseModel):
     #: else in the first dataset folder); ``cache = false`` turns it off.
     cache_dir: Path | None = None
     cache: bool = True
+    #: People facts from OpenCV's Haar cascades (core) or mediapipe (the faces
+    #: extra); default: the rule files' ``image-analysis`` setting.
+    people_backend: Literal["opencv", "mediapipe"] | None = None
     #: Processes for image analysis (default: one per available core).
     jobs: int | None = Field(default=None, ge=1)
     #: The file this config came from, if any (not a config key).

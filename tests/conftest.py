@@ -59,7 +59,9 @@ def make_dataset(tmp_path: Path) -> MakeDataset:
     ) -> Path:
         root = tmp_path / folder
         root.mkdir(parents=True, exist_ok=True)
-        base = photo(photo_name)
+        # Full size (512 px), so that only the size *target* (I002, a warning)
+        # fires; image rules are the subject of test_images.py.
+        base = photo(photo_name, size=512)
         for index, (stem, caption) in enumerate(captions.items()):
             path = root / f"{stem}.jpg"
             path.parent.mkdir(parents=True, exist_ok=True)

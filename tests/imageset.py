@@ -6,7 +6,8 @@ blur at several strengths, filters made of different curves and colour
 matrices, watermarks in several Hershey fonts, sizes, opacities, angles and
 positions, logos and signatures, borders, downscale-then-upscale, low JPEG
 quality, exposure and contrast changes, vignettes, transparency, EXIF
-rotation, and (in a folder of their own) duplicates with small edits. Used by ``bench/image_quality.py``
+rotation, and (in a folder of their own) duplicates with small edits. Used
+by ``bench/image_quality.py``
 (precision and recall per code) and by the tests that hold those floors.
 
 Sizes stay at the photographs' own (~300-640 px), so I001/I002 fire on every
@@ -178,7 +179,7 @@ def watermark(
         height, width = rgb.shape[:2]
         unit = min(height, width) / 400.0
         size = scale * unit
-        thickness = max(1, int(round(2 * unit * scale)))
+        thickness = max(1, round(2 * unit * scale))
         (text_w, text_h), _ = cv2.getTextSize(text, font, size, thickness)
         layer = np.zeros_like(rgb)
         mask = np.zeros((height, width), np.uint8)
@@ -285,12 +286,34 @@ def samples() -> list[Sample]:
         add(f"{name}-frame", border("frame")(rgb), {"W003"})
         font = FONTS[index % len(FONTS)]
         other_font = FONTS[(index + 3) % len(FONTS)]
-        add(f"{name}-wm-diagonal", watermark("SAMPLE PHOTO", font, 2.2, 0.45, "centre", 30)(rgb), {"W001"})
-        add(f"{name}-wm-diagonal-faint", watermark("stockimages", other_font, 1.6, 0.3, "centre", -35)(rgb), {"W001"})
+        add(
+            f"{name}-wm-diagonal",
+            watermark("SAMPLE PHOTO", font, 2.2, 0.45, "centre", 30)(rgb),
+            {"W001"},
+        )
+        add(
+            f"{name}-wm-diagonal-faint",
+            watermark("stockimages", other_font, 1.6, 0.3, "centre", -35)(rgb),
+            {"W001"},
+        )
         add(f"{name}-wm-centre", watermark("PREVIEW", font, 2.5, 0.6, "centre")(rgb), {"W001"})
-        add(f"{name}-caption-text", watermark("Summer holiday 2019", other_font, 1.2, 1.0, "bottom", colour=(255, 255, 0))(rgb), {"W001"})
-        add(f"{name}-corner-text", watermark("(c) J. Doe Photography", font, 0.7, 0.9, "bottom-right")(rgb), {"W001", "W002"})
-        add(f"{name}-signature", watermark("Jane Doe", cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 0.9, "bottom-left")(rgb), {"W002"})
+        add(
+            f"{name}-caption-text",
+            watermark("Summer holiday 2019", other_font, 1.2, 1.0, "bottom", colour=(255, 255, 0))(
+                rgb
+            ),
+            {"W001"},
+        )
+        add(
+            f"{name}-corner-text",
+            watermark("(c) J. Doe Photography", font, 0.7, 0.9, "bottom-right")(rgb),
+            {"W001", "W002"},
+        )
+        add(
+            f"{name}-signature",
+            watermark("Jane Doe", cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 0.9, "bottom-left")(rgb),
+            {"W002"},
+        )
         add(f"{name}-logo", logo(rgb), {"W002"})
         rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
         height, width = rgb.shape[:2]

@@ -78,7 +78,9 @@ def test_jpeg_quality_is_read_from_the_quantisation_tables(quality: int) -> None
 def test_blur_effect_grows_with_blur_whatever_the_photo() -> None:
     for name in ("camera", "coffee", "chelsea"):
         gray = cv2.cvtColor(base_photo(name), cv2.COLOR_RGB2GRAY)
-        values = [blur_effect(cv2.GaussianBlur(gray, (0, 0), s) if s else gray) for s in (0, 1, 2, 4)]
+        values = [
+            blur_effect(cv2.GaussianBlur(gray, (0, 0), s) if s else gray) for s in (0, 1, 2, 4)
+        ]
         assert values == sorted(values), (name, values)
         assert values[0] < 0.7 < values[-1], (name, values)
 
@@ -96,7 +98,9 @@ def _dataset(tmp_path: Path, images: dict[str, Image.Image | bytes]) -> Path:
 
 
 def _findings(root: Path, **config: object) -> dict[str, set[str]]:
-    settings = Config.model_validate({"select": ["I", "W", "F006", "F009"], "cache": False, **config})
+    settings = Config.model_validate(
+        {"select": ["I", "W", "F006", "F009"], "cache": False, **config}
+    )
     found: dict[str, set[str]] = {}
     for diagnostic in lint([root], settings).diagnostics:
         found.setdefault(Path(diagnostic.path or "").name, set()).add(diagnostic.code)
@@ -110,7 +114,9 @@ def test_exif_orientation_is_applied_and_reported(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     photo.save(buffer, "JPEG", exif=exif.tobytes())
     root = _dataset(tmp_path, {"turned.jpg": buffer.getvalue(), "upright.jpg": photo})
-    facts = analyser.analyse_image(root / "turned.jpg", "turned.jpg", "x", analyser.AnalysisSettings())
+    facts = analyser.analyse_image(
+        root / "turned.jpg", "turned.jpg", "x", analyser.AnalysisSettings()
+    )
     assert facts.info is not None
     assert (facts.info.width, facts.info.height) == (400, 600)
     found = _findings(root)
@@ -224,7 +230,9 @@ def test_unwritable_cache_does_not_break_the_run(tmp_path: Path) -> None:
 def test_concurrent_runs_share_one_cache(tmp_path: Path) -> None:
     root = _photos(tmp_path, 6)
     command = [sys.executable, "-m", "lintcap", "check", "--select", "I,W,D", "--format", "json"]
-    runs = [subprocess.Popen([*command, str(root)], stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    runs = [
+        subprocess.Popen([*command, str(root)], stdout=subprocess.PIPE, text=True) for _ in "ab"
+    ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [1, 1]
     assert outputs[0] == outputs[1] and json.loads(outputs[0])
@@ -241,3 +249,38 @@ def test_settings_are_part_of_the_cache_key() -> None:
     small = analyser.AnalysisSettings(size=512)
     assert small.cache_key() != analyser.AnalysisSettings().cache_key()
     assert analyser.AnalysisSettings().cache_key() == analyser.AnalysisSettings().cache_key()
+
+
+# --- people facts in the run -------------------------------------------------------
+
+
+def test_focus_is_measured_on_the_face_not_the_background(tmp_path: Path) -> None:
+    """A sharp face on a blurred background (a portrait's bokeh) passes I004;
+    the same picture blurred all over does not."""
+    rgb = cv2.resize(base_photo("astronaut"), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    bokeh = cv2.GaussianBlur(rgb, (0, 0), 6)
+    face = (slice(60, 420), slice(320, 600))  # the head, at 1024 px, with a margin
+    bokeh[face] = rgb[face]
+    root = _dataset(
+        tmp_path,
+        {
+            "portrait.jpg": Image.fromarray(bokeh),
+            "blurred.jpg": Image.fromarray(cv2.GaussianBlur(rgb, (0, 0), 6)),
+        },
+    )
+    facts = analyser.analyse_image(root / "portrait.jpg", "p", "x", analyser.AnalysisSettings())
+    assert facts.quality is not None and facts.quality.blur_region == "subject"
+    found = _findings(root)
+    assert "I004" not in found.get("portrait.jpg", set())
+    assert "I004" in found["blurred.jpg"]
+
+
+@pytest.mark.faces
+def test_mediapipe_backend_runs_through_the_linter(tmp_path: Path) -> None:
+    root = _dataset(tmp_path, {"a.jpg": Image.fromarray(base_photo("astronaut"))})
+    settings = Config(select=["I004"], people_backend="mediapipe", cache=False)
+    result = lint([root], settings)
+    [item] = result.items
+    assert item.image_facts is not None and item.image_facts.people is not None
+    people = item.image_facts.people
+    assert people.backend == "mediapipe" and len(people.faces) == 1 and people.yaw == "front"

@@ -259,6 +259,16 @@ def test_framing_from_face_counts_face_heights_below(
     assert framing_from_face(box, height, PeopleSettings()) == expected
 
 
+def test_a_profile_found_both_ways_takes_the_stronger_side() -> None:
+    box = (10, 10, 40, 40)
+    near = (12, 11, 40, 40)
+    other = (100, 0, 60, 60)
+    merged = people._merge_profiles([(box, 4, "left"), (near, 7, "right"), (other, 3, "left")])
+    assert merged == [(other, 3, "left"), (near, 7, "right")]
+    tie = people._merge_profiles([(box, 4, "left"), (near, 4, "right")])
+    assert [side for _, _, side in tie] == [None]
+
+
 def test_facts_survive_json() -> None:
     facts = detect_people(photo("astronaut"))
     assert PeopleFacts.model_validate_json(facts.model_dump_json()) == facts

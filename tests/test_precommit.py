@@ -107,7 +107,7 @@ class Repo:
         """Three real photographs with good captions and a lintcap.toml."""
         root = self.path / folder
         root.mkdir()
-        base = photo()
+        base = photo(size=512)
         for index, (stem, caption) in enumerate(CAPTIONS.items()):
             base.rotate(index * 3).save(root / f"{stem}.jpg", quality=85)
             (root / f"{stem}.txt").write_text(caption, encoding="utf-8")

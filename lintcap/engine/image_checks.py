@@ -71,8 +71,9 @@ def duplicates(
             continue  # the same bytes: the exact check's finding, not this one's
         match = _nearest(facts, seen, check.max_distance)
         if match is not None:
-            other, distance = match
-            findings.append(Finding(item=item, values={"other": displays[other], "distance": distance}))
+            first, distance = match
+            values = {"other": displays[first], "distance": distance}
+            findings.append(Finding(item=item, values=values))
         seen.append((item, facts))
     return findings
 

@@ -141,9 +141,10 @@ def lint(
 def _analyse_images(
     facts: list[ItemFacts], dataset: Dataset, config: Config, book: RuleBook, needs: Needs
 ) -> PoolStats:
-    settings = book.settings.image_analysis.model_copy(
-        update={"max_pixels": needs.max_image_pixels}
-    )
+    update: dict[str, object] = {"max_pixels": needs.max_image_pixels}
+    if config.people_backend is not None:
+        update["people_backend"] = config.people_backend
+    settings = book.settings.image_analysis.model_copy(update=update)
     with_images = [f for f in facts if f.item.image is not None]
     images = [(f.item.image, f.image_display or "") for f in with_images]
     cache = None
@@ -280,9 +281,9 @@ def _diagnose(
             for item_facts in facts:
                 if item_facts.image_facts is None or item_facts.image_facts.info is None:
                     continue
-                finding = image_checks.image_measure(check, item_facts.image_facts)
-                if finding is not None:
-                    message = render(rule.message, {**base, **finding.values})
+                measured = image_checks.image_measure(check, item_facts.image_facts)
+                if measured is not None:
+                    message = render(rule.message, {**base, **measured.values})
                     path = item_facts.image_display
                     diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
         elif isinstance(check, DuplicatesCheck):

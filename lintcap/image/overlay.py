@@ -21,9 +21,9 @@ RGB = NDArray[np.uint8]
 
 #: Working size for text search: small enough to be fast, large enough that
 #: a corner signature 2 % of the image high is still ~10 px.
-TEXT_SIZE = 512
+TEXT_SIZE = 384
 #: Top-hat sizes: strokes up to ~2 % and ~5 % of the text image wide.
-STROKE_KERNELS = (9, 25)
+STROKE_KERNELS = (7, 19)
 #: A stroke stands out from its surroundings by at least this much, 0-255.
 STROKE_MIN_CONTRAST = 20.0
 #: A bar is flat when its rows (or columns) vary less than this, 0-255.
@@ -31,7 +31,7 @@ FLAT_STD = 3.0
 
 
 def measure_overlay(rgb: RGB) -> Overlay:
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    gray: Gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     overlay = Overlay()
     _borders(gray, overlay)
     inner = _inside_borders(gray, overlay)
@@ -81,7 +81,11 @@ def content_box(overlay: Overlay, width: int, height: int) -> tuple[int, int, in
     """The picture inside the border bars, as (x, y, w, h); None without bars."""
     top, bottom = overlay.border_top, height - overlay.border_bottom
     left, right = overlay.border_left, width - overlay.border_right
-    if (top, bottom, left, right) == (0, height, 0, width) or bottom - top < 16 or right - left < 16:
+    if (
+        (top, bottom, left, right) == (0, height, 0, width)
+        or bottom - top < 16
+        or right - left < 16
+    ):
         return None
     return left, top, right - left, bottom - top
 
@@ -95,9 +99,7 @@ def _inside_borders(gray: Gray, overlay: Overlay) -> Gray:
     return gray[top:bottom, left:right]
 
 
-def _text_lines(
-    gray: Gray, inside: NDArray[np.bool_] | None = None
-) -> list[tuple[float, str]]:
+def _text_lines(gray: Gray, inside: NDArray[np.bool_] | None = None) -> list[tuple[float, str]]:
     """Text-like lines as (score, position). The score grows with the number
     of stroke-like marks in the line and how regular their heights are."""
     height, width = gray.shape
@@ -136,10 +138,15 @@ def _lines_in(mask: NDArray[np.uint8]) -> list[tuple[float, str]]:
     chars = keep[labels]
     median_height = float(np.median(stats[marks, cv2.CC_STAT_HEIGHT]))
     gap = max(3, int(median_height * 0.8))
-    joined = cv2.morphologyEx(
-        chars, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1))
+    joined = np.asarray(
+        cv2.morphologyEx(
+            chars, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 1))
+        ),
+        dtype=np.uint8,
     )
-    line_count, line_labels, line_stats, _ = cv2.connectedComponentsWithStats(joined, 8)
+    line_count, line_labels, line_stats, _ = cv2.connectedComponentsWithStats(
+        joined, connectivity=8
+    )
     lines: list[tuple[float, str]] = []
     for index in range(1, line_count):
         x, y, w, h, _area = (int(v) for v in line_stats[index])

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import cv2
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from lintcap.image.analyser import AnalysisSettings, analyse_image
 from lintcap.image.cache import FactCache
@@ -124,9 +131,11 @@ def _safe_analyse(path: Path, display: str, sha256: str, settings: AnalysisSetti
         return analyse_image(path, display, sha256, settings)
     except PeopleBackendUnavailable:
         raise
-    except Exception as exc:  # noqa: BLE001 - reported as a finding with its reason
+    except Exception as exc:
         detail = f"analysis failed: {type(exc).__name__}: {exc}"
-        return ImageFacts(sha256="", problems=[Problem(kind="undecodable", path=display, detail=detail)])
+        return ImageFacts(
+            sha256="", problems=[Problem(kind="undecodable", path=display, detail=detail)]
+        )
 
 
 class _NoProgress:
@@ -136,10 +145,10 @@ class _NoProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def add_task(self, description: str, total: int) -> int:
-        return 0
+    def add_task(self, description: str, total: int) -> TaskID:
+        return TaskID(0)
 
-    def advance(self, task: int) -> None:
+    def advance(self, task: TaskID) -> None:
         return None
 
 

@@ -34,7 +34,7 @@ def measure_quality(
         working = working[y : y + h, x : x + w]
         if subject is not None:
             subject = (subject[0] - x, subject[1] - y, subject[2], subject[3])
-    gray = cv2.cvtColor(working, cv2.COLOR_RGB2GRAY)
+    gray: Gray = np.asarray(cv2.cvtColor(working, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     region, where = _focus_region(gray, subject)
     quality = Quality(
         blur_effect=round(blur_effect(region), 4),
@@ -211,7 +211,7 @@ def _thumbnail(rgb: RGB, size: int) -> RGB:
     if scale >= 1:
         return rgb
     dims = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
@@ -225,7 +225,7 @@ def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
     # Pillow gives the table in natural (row-major) order, as is the standard one.
     scale = float(np.mean(table * 100.0 / _STANDARD_LUMINANCE))
     quality = 100.0 - scale / 2.0 if scale <= 100 else 5000.0 / scale
-    return int(round(min(100.0, max(1.0, quality))))
+    return round(min(100.0, max(1.0, quality)))
 
 
 _STANDARD_LUMINANCE = np.array(
