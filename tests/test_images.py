@@ -284,3 +284,16 @@ def test_mediapipe_backend_runs_through_the_linter(tmp_path: Path) -> None:
     assert item.image_facts is not None and item.image_facts.people is not None
     people = item.image_facts.people
     assert people.backend == "mediapipe" and len(people.faces) == 1 and people.yaw == "front"
+
+
+def test_near_duplicate_distance_is_the_hamming_distance_of_the_hashes() -> None:
+    import imagehash
+
+    from lintcap.engine.image_checks import _nearest
+
+    first = Image.fromarray(base_photo("coffee"))
+    second = first.resize((500, 333)).rotate(2)
+    a, b = imagehash.phash(first), imagehash.phash(second)
+    match = _nearest(int(str(a), 16), [(7, int(str(b), 16))], max_distance=64)
+    assert match == (7, a - b)
+    assert _nearest(int(str(a), 16), [(7, int(str(b), 16))], max_distance=(a - b) - 1) is None

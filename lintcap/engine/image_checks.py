@@ -13,7 +13,6 @@ from typing import Any
 from lintcap.engine.checks import Finding
 from lintcap.engine.spec import Bound, DuplicatesCheck, ImageMeasureCheck
 from lintcap.image.facts import ImageFacts
-from lintcap.image.hashing import hash_distance
 
 
 def _holds(bound: Bound, value: Any) -> bool:
@@ -61,7 +60,7 @@ def duplicates(
             else:
                 first_of[facts.sha256] = item
         return findings
-    seen: list[tuple[int, ImageFacts]] = []
+    seen: list[tuple[int, int]] = []
     exact: dict[str, list[int]] = defaultdict(list)
     for item, facts in images:
         if facts.phash is None:
@@ -69,23 +68,25 @@ def duplicates(
         exact[facts.sha256].append(item)
         if len(exact[facts.sha256]) > 1:
             continue  # the same bytes: the exact check's finding, not this one's
-        match = _nearest(facts, seen, check.max_distance)
+        bits = int(facts.phash, 16)
+        match = _nearest(bits, seen, check.max_distance)
         if match is not None:
             first, distance = match
             values = {"other": displays[first], "distance": distance}
             findings.append(Finding(item=item, values=values))
-        seen.append((item, facts))
+        seen.append((item, bits))
     return findings
 
 
 def _nearest(
-    facts: ImageFacts, seen: Sequence[tuple[int, ImageFacts]], max_distance: int
+    bits: int, seen: Sequence[tuple[int, int]], max_distance: int
 ) -> tuple[int, int] | None:
+    """The closest earlier hash within ``max_distance`` bits. Hashes are
+    compared as integers (XOR and a bit count): a dataset of thousands of
+    images makes millions of pairs."""
     best: tuple[int, int] | None = None
-    assert facts.phash is not None
     for item, other in seen:
-        assert other.phash is not None
-        distance = hash_distance(facts.phash, other.phash)
+        distance = (bits ^ other).bit_count()
         if distance <= max_distance and (best is None or distance < best[1]):
             best = (item, distance)
     return best

@@ -27,6 +27,3 @@ def perceptual_hash(image: Image.Image) -> str:
     """64-bit DCT hash as 16 hex digits; Hamming distance compares two."""
     return str(imagehash.phash(image, hash_size=8))
 
-
-def hash_distance(first: str, second: str) -> int:
-    return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
