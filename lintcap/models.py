@@ -77,6 +77,9 @@ class Diagnostic(BaseModel):
     #: "safe" or "unsafe" when fixable: unsafe fixes apply only with --unsafe-fixes.
     applicability: str | None = None
     edits: list[Edit] = []
+    #: The files a dataset finding counted (e.g. the images seen from the
+    #: front), so a user knows what to add or re-caption.
+    related: list[str] = []
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path or "", self.line or 0, self.column or 0, self.code)

@@ -48,6 +48,8 @@ class Finding(BaseModel):
     span: Span | None = None
     values: dict[str, Any] = {}
     edits: list[Edit] = []
+    #: Items the finding counted (dataset findings), by index like ``item``.
+    related: list[int] = []
 
 
 # --- file ------------------------------------------------------------------
@@ -513,8 +515,10 @@ def frequency(
         excluded.add(ctx.trigger.lower())
     if ctx.subject.class_:
         excluded.add(ctx.subject.class_.lower())
-    counts: Counter[str] = Counter()
-    for caption in present:
+    holders: dict[str, list[int]] = {}
+    for index, caption in enumerate(captions):
+        if caption is None:
+            continue
         phrases = {normalise_phrase(h.phrase) for h in caption.hits_in(*check.categories)}
         if check.include_tags:
             skipped = [h for h in caption.hits_in(*check.exclude_categories)]
@@ -523,10 +527,13 @@ def frequency(
                 for tag in caption.tags
                 if not any(tag.start <= h.start < tag.end for h in skipped)
             )
-        counts.update(p for p in phrases if p and p not in excluded)
+        for phrase in phrases:
+            if phrase and phrase not in excluded:
+                holders.setdefault(phrase, []).append(index)
     total = len(present)
     findings = []
-    for phrase, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for phrase, items in sorted(holders.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        count = len(items)
         if count / total >= check.max_share:
             findings.append(
                 Finding(
@@ -535,7 +542,8 @@ def frequency(
                         "count": count,
                         "total": total,
                         "share": f"{count / total:.0%}",
-                    }
+                    },
+                    related=items,
                 )
             )
     return findings

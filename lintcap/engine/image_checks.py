@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lintcap.engine.checks import Finding
-from lintcap.engine.spec import Bound, DuplicatesCheck, ImageMeasureCheck
+from lintcap.engine.spec import Bound, DuplicatesCheck, ImageMeasureCheck, MeasureCase
 from lintcap.image.facts import ImageFacts
 
 
@@ -30,11 +30,16 @@ def image_measure(check: ImageMeasureCheck, facts: ImageFacts) -> Finding | None
     message values (``{short-side}``, ``{blur-effect}``, ``{label}``)."""
     measures = facts.measures()
     for case in check.cases:
-        if all(_holds(bound, measures.get(name)) for name, bound in case.when.items()):
+        if case_matches(case, measures):
             values = {name: _shown(value) for name, value in measures.items()}
             values["label"] = case.label
             return Finding(values=values)
     return None
+
+
+def case_matches(case: MeasureCase, measures: dict[str, Any]) -> bool:
+    """Whether every bound of ``case`` holds for these measurements."""
+    return all(_holds(bound, measures.get(name)) for name, bound in case.when.items())
 
 
 def _shown(value: Any) -> Any:

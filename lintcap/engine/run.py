@@ -22,20 +22,25 @@ from lintcap.caption.parse import CaptionParser
 from lintcap.caption.trigger import infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
-from lintcap.engine import checks, image_checks
+from lintcap.engine import checks, image_checks, view_checks
 from lintcap.engine.select import select_rules
 from lintcap.engine.spec import (
+    AgreementCheck,
+    DatasetSizeCheck,
     DuplicatesCheck,
     FileProblemCheck,
     ImageMeasureCheck,
     Rule,
     RuleBook,
+    VarietyCheck,
     load_rule_files,
 )
 from lintcap.image.cache import CACHE_DIR_NAME, FactCache
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.resources import rules_dir
+from lintcap.statistics import Statistics
+from lintcap.variety import ItemView, build_views
 
 _IMAGE_PROBLEMS = frozenset({"undecodable", "too-many-pixels", "unsupported-format"})
 _CAPTION_PROBLEMS = frozenset(
@@ -61,6 +66,11 @@ class LintResult(BaseModel):
     images_cached: int = 0
     #: The facts behind the findings (for fix); not part of any report.
     items: list[ItemFacts] = Field(default=[], exclude=True)
+    #: What each item shows and says (angle, framing, ...), in item order:
+    #: the dataset view behind the variety rules, statistics and HTML report.
+    views: list[ItemView] = Field(default=[], exclude=True)
+    #: Filled by ``check --statistics``.
+    statistics: Statistics | None = None
 
 
 def load_rulebook(config: Config) -> RuleBook:
@@ -84,6 +94,11 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_image_pixels = check.max_image_pixels
         elif isinstance(check, ImageMeasureCheck | DuplicatesCheck):
             needs.image_analysis = True
+        elif isinstance(check, VarietyCheck | AgreementCheck):
+            # What the images show (people, monochrome) and what captions say.
+            needs.image_analysis = needs.caption_text = needs.parse = True
+        elif isinstance(check, DatasetSizeCheck):
+            pass  # discovery alone counts the images
         elif rule.scope in {"caption", "dataset"}:
             needs.caption_text = needs.parse = True
     return needs
@@ -123,7 +138,8 @@ def lint(
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
     )
-    diagnostics = _diagnose(rules, dataset, facts, context)
+    views = build_views(facts, book.settings.variety)
+    diagnostics = _diagnose(rules, dataset, facts, views, context)
     diagnostics = _apply_per_file_ignores(diagnostics, config)
     diagnostics.sort(key=Diagnostic.sort_key)
     return LintResult(
@@ -135,6 +151,7 @@ def lint(
         images_analysed=stats.analysed,
         images_cached=stats.cached,
         items=facts,
+        views=views,
     )
 
 
@@ -215,7 +232,12 @@ def render(template: str, values: dict[str, Any]) -> str:
 
 
 def make_diagnostic(
-    rule: Rule, path: str | None, where: Location, message: str, edits: list[Any]
+    rule: Rule,
+    path: str | None,
+    where: Location,
+    message: str,
+    edits: list[Any],
+    related: list[str] | None = None,
 ) -> Diagnostic:
     """A finding of ``rule``: its code, name and severity, fixable when the
     rule declares a fix and the check produced edits."""
@@ -232,6 +254,7 @@ def make_diagnostic(
         fixable=bool(edits) and rule.fix is not None,
         applicability=rule.fix.safety if edits and rule.fix is not None else None,
         edits=edits,
+        related=related or [],
     )
 
 
@@ -242,7 +265,11 @@ def _applies(rule: Rule, context: checks.CheckContext) -> bool:
 
 
 def _diagnose(
-    rules: list[Rule], dataset: Dataset, facts: list[ItemFacts], context: checks.CheckContext
+    rules: list[Rule],
+    dataset: Dataset,
+    facts: list[ItemFacts],
+    views: list[ItemView],
+    context: checks.CheckContext,
 ) -> list[Diagnostic]:
     problems: list[Problem] = [*dataset.problems]
     for item_facts in facts:
@@ -294,15 +321,29 @@ def _diagnose(
                 message = render(rule.message, {**base, **finding.values})
                 path = displays[finding.item]
                 diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
+        elif check.kind in view_checks.VIEW_CHECKS:
+            view_check = view_checks.VIEW_CHECKS[check.kind]
+            for finding in view_check(check, views, facts, context):
+                message = render(rule.message, {**base, **finding.values})
+                if finding.item is None:
+                    path = _dataset_display(dataset)
+                    where = Location()
+                else:
+                    path = facts[finding.item].display
+                    where = facts[finding.item].locate(finding.span)
+                related = [views[i].display for i in finding.related]  # images first
+                diagnostics.append(make_diagnostic(rule, path, where, message, [], related))
         elif rule.scope == "dataset":
             dataset_check = checks.DATASET_CHECKS[check.kind]
             captions = [f.parsed for f in facts]
             for finding in dataset_check(check, captions, context):
                 message = render(rule.message, {**base, **finding.values})
                 if finding.item is None:
-                    root = dataset.roots[0] if dataset.roots else Path.cwd()
-                    path = display_path(root).rstrip("/") + "/"
-                    diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
+                    path = _dataset_display(dataset)
+                    related = [facts[i].display for i in finding.related]
+                    diagnostics.append(
+                        make_diagnostic(rule, path, Location(), message, [], related)
+                    )
                 else:
                     item_facts = facts[finding.item]
                     diagnostics.append(
@@ -315,6 +356,12 @@ def _diagnose(
                         )
                     )
     return diagnostics
+
+
+def _dataset_display(dataset: Dataset) -> str:
+    """Where a finding about the whole set points: its (first) folder."""
+    root = dataset.roots[0] if dataset.roots else Path.cwd()
+    return display_path(root).rstrip("/") + "/"
 
 
 def _apply_per_file_ignores(diagnostics: list[Diagnostic], config: Config) -> list[Diagnostic]:

@@ -25,6 +25,7 @@ from lintcap.errors import validation_message
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
 from lintcap.models import Severity
+from lintcap.variety import VarietySettings
 
 Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
 SegmentKind = Literal["sentence", "tags"]
@@ -216,6 +217,59 @@ class DuplicatesCheck(_Check):
     max_distance: int = Field(default=6, ge=0, le=64)
 
 
+class DatasetSizeCheck(_Check):
+    """Too few or too many images for the preset."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["dataset-size"]
+    min: int = Field(default=15, ge=0)
+    max: int = Field(default=150, ge=1)
+    #: Shown in the message: the size practitioners aim for.
+    sweet_spot: tuple[int, int] = (25, 30)
+
+
+class VarietyCheck(_Check):
+    """How the items spread over the classes of one dimension (angle,
+    framing, expression, gaze), counted from the dataset view."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["variety"]
+    dimension: Literal["angle", "framing", "expression", "gaze"]
+    #: Each of these classes must be seen in at least ``min_each`` items.
+    require: list[str] = []
+    min_each: int = Field(default=2, ge=1)
+    #: At least this many different classes ...
+    min_classes: int = Field(default=1, ge=1)
+    #: ... and no class in more than this share of the items that have one.
+    max_share: float = Field(default=1.0, gt=0, le=1)
+    #: Judge only when this many items have a value (fewer: nothing to count on).
+    min_known: int = Field(default=5, ge=1)
+
+
+class FramingAgreement(_Strict):
+    #: The framing classes from the tightest to the widest.
+    order: list[str] = Field(min_length=2)
+    #: Image and caption must be this many steps apart to disagree
+    #: (neighbouring classes blur into each other).
+    min_steps: int = Field(default=2, ge=1)
+
+
+class AgreementCheck(_Check):
+    """The caption contradicts what the image shows."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"item"})
+    kind: Literal["agreement"]
+    framing: FramingAgreement | None = None
+    #: Pairs of angle classes that contradict each other.
+    angle_conflicts: list[tuple[str, str]] = []
+    #: Expressions the image shows that the caption must name (as the same class).
+    expressions_to_caption: list[str] = []
+    #: An image matching any case is monochrome ...
+    monochrome: list[MeasureCase] = []
+    #: ... and its caption must contain one of these phrases (whole words).
+    monochrome_phrases: list[str] = []
+
+
 TrainingProperty = Literal[
     "caption-extension",
     "trigger-case",
@@ -257,6 +311,9 @@ Check = Annotated[
     | FrequencyCheck
     | ImageMeasureCheck
     | DuplicatesCheck
+    | DatasetSizeCheck
+    | VarietyCheck
+    | AgreementCheck
     | TrainingCheck,
     Field(discriminator="kind"),
 ]
@@ -314,6 +371,7 @@ class Settings(_Strict):
     parser: ParserSettings = ParserSettings()
     trigger_inference: TriggerInference = TriggerInference()
     image_analysis: AnalysisSettings = AnalysisSettings()
+    variety: VarietySettings = VarietySettings()
 
 
 class RuleFileError(Exception):

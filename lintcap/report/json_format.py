@@ -1,7 +1,9 @@
 """``--format json``: a JSON array of findings, one object each.
 
 Lines and columns are 1-based and null where the finding is about a whole
-file or the whole dataset.
+file or the whole dataset; ``related`` lists the files a dataset finding
+counted. With ``--statistics`` the output is an object instead:
+``{"findings": [...], "statistics": {...}}``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ FIELDS = (
     "end_column",
     "message",
     "fixable",
+    "related",
 )
 
 
 def write(result: LintResult, stream: IO[str]) -> None:
     findings = [d.model_dump(mode="json", include=set(FIELDS)) for d in result.diagnostics]
     ordered = [{field: finding[field] for field in FIELDS} for finding in findings]
-    json.dump(ordered, stream, indent=2, ensure_ascii=False)
+    payload: object = ordered
+    if result.statistics is not None:
+        payload = {"findings": ordered, "statistics": result.statistics.model_dump(mode="json")}
+    json.dump(payload, stream, indent=2, ensure_ascii=False)
     stream.write("\n")

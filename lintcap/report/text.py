@@ -40,7 +40,22 @@ def write_diagnostics(diagnostics: list[Diagnostic], console: Console) -> None:
             line.append(diagnostic.code, style=_SEVERITY_STYLE[diagnostic.severity])
             line.append(f" {diagnostic.message}")
             console.print(line)
+            if diagnostic.related:
+                console.print(Text("    " + _related(diagnostic.related), style="dim"))
         console.print()
+
+
+#: How many counted files a finding lists in text; JSON and SARIF list all.
+_RELATED_SHOWN = 6
+
+
+def _related(paths: list[str]) -> str:
+    """``counted: a.jpg, b.jpg, ... and 12 more``, by file name when they share a folder."""
+    folders = {path.rsplit("/", 1)[0] for path in paths if "/" in path}
+    names = [path.rsplit("/", 1)[-1] for path in paths] if len(folders) == 1 else paths
+    shown = ", ".join(names[:_RELATED_SHOWN])
+    rest = len(names) - _RELATED_SHOWN
+    return f"counted: {shown}" + (f" and {rest} more" if rest > 0 else "")
 
 
 def _summary(result: LintResult) -> Text:
