@@ -120,12 +120,12 @@ def _published_hook(hook_id: str, **overrides: Any) -> dict[str, Any]:
     checkout: ``language: system`` and the test interpreter's lintcap."""
     hooks = {hook["id"]: hook for hook in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))}
     hook = dict(hooks[hook_id])
-    program, command = hook["entry"].split()
+    program, command, *flags = hook["entry"].split()
     assert (program, command, hook["language"]) in {
         ("lintcap", "check", "python"),
         ("lintcap", "fix", "python"),
     }
-    hook["entry"] = f"{shlex.quote(sys.executable)} -m lintcap {command}"
+    hook["entry"] = " ".join([shlex.quote(sys.executable), "-m", "lintcap", command, *flags])
     hook["language"] = "system"
     return {**hook, **overrides}
 
@@ -162,8 +162,11 @@ def test_commit_with_an_error_in_a_caption_is_refused(tmp_path: Path) -> None:
     assert refused.returncode != 0, refused.stdout
     assert re.search(r"lintcap \(staged captions and images\)\.+Failed", refused.stdout)
     assert "data/002.txt:1:1: C001 caption must begin with the trigger 'ohwx'" in refused.stdout
-    # pass_filenames: the staged caption is linted with its image, nothing else.
-    assert "in 1 images, 1 captions" in refused.stdout
+    # The whole dataset is re-checked (its images from the cache the first
+    # commit filled), and only the staged caption's findings are reported.
+    assert "in 3 images, 3 captions" in refused.stdout
+    assert "Image facts: 0 analysed, 3 from the cache." in refused.stdout
+    assert not re.search(r"data/00[13]\.", refused.stdout)
     assert repo.commits() == 1
     assert repo.git("diff", "--cached", "--name-only").split() == ["data/002.txt"]
 
@@ -220,3 +223,30 @@ def test_fix_hook_rewrites_the_staged_caption(tmp_path: Path) -> None:
     assert "files were modified by this hook" in changed.stdout
     assert (data / "003.txt").read_text(encoding="utf-8") == CAPTIONS["003"]
     assert repo.commits() == 1
+
+
+def test_whole_dataset_maps_files_to_their_sets_and_back(tmp_path: Path) -> None:
+    from lintcap.changed import concerning, dataset_folders
+    from lintcap.models import Diagnostic, Severity
+
+    kohya = tmp_path / "train" / "10_ohwx"
+    plain = tmp_path / "plain"
+    for folder in (kohya, plain):
+        folder.mkdir(parents=True)
+    staged = [kohya / "a.txt", kohya / "b.jpg", plain / "c.txt"]
+    # A kohya repeat folder is a subset: its dataset is train_data_dir above it.
+    assert dataset_folders(staged) == [tmp_path / "train", plain]
+
+    def finding(path: str) -> Diagnostic:
+        return Diagnostic(code="X001", name="x", severity=Severity.error, message="m", path=path)
+
+    kept = concerning(
+        [
+            finding(str(kohya / "a.jpg")),  # the staged caption's image
+            finding(str(kohya / "b.txt")),  # the staged image's caption
+            finding(str(kohya / "z.txt")),  # untouched: not reported
+            finding(str(tmp_path / "train") + "/"),  # the set as a whole
+        ],
+        staged,
+    )
+    assert [Path(d.path or "").name for d in kept] == ["a.jpg", "b.txt", "train"]

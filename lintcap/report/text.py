@@ -76,6 +76,12 @@ def _summary(result: LintResult) -> Text:
     for diagnostic in result.diagnostics:
         counts[diagnostic.severity] += 1
     scanned = f"{result.images} images, {result.captions} captions, {result.rules} rules"
+    if result.images_analysed or result.images_cached:
+        summary.append(
+            f"Image facts: {result.images_analysed} analysed, "
+            f"{result.images_cached} from the cache.\n",
+            style="dim",
+        )
     if not result.diagnostics:
         summary.append(f"All checks passed ({scanned}).", style="bold green")
         return summary
