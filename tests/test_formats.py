@@ -127,6 +127,13 @@ def test_sarif_is_valid_and_matches_json(make_dataset: MakeDataset) -> None:
     assert by_rule["D008"]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
         "data/"
     )
+    # The captions D008 counted, as related locations (schema-checked above).
+    d008 = next(f for f in findings if f["code"] == "D008")
+    related = [
+        r["physicalLocation"]["artifactLocation"]["uri"]
+        for r in by_rule["D008"]["relatedLocations"]
+    ]
+    assert related == d008["related"] and len(related) == 5
     assert by_rule["A003"]["level"] == "note"
 
 

@@ -91,13 +91,20 @@ def _result(diagnostic: Diagnostic, rule_index: int) -> dict[str, Any]:
     region = _region(diagnostic)
     if region:
         physical["region"] = region
-    return {
+    result: dict[str, Any] = {
         "ruleId": diagnostic.code,
         "ruleIndex": rule_index,
         "level": LEVELS[diagnostic.severity],
         "message": {"text": diagnostic.message},
         "locations": [{"physicalLocation": physical}],
     }
+    if diagnostic.related:
+        # The files a dataset finding counted, so a viewer can list them.
+        result["relatedLocations"] = [
+            {"id": index, "physicalLocation": {"artifactLocation": artifact_location(path)}}
+            for index, path in enumerate(diagnostic.related)
+        ]
+    return result
 
 
 def _region(diagnostic: Diagnostic) -> dict[str, int]:
