@@ -19,6 +19,7 @@ from rich.table import Table
 
 from lintcap import __version__
 from lintcap.caption.nlp import ModelLoadError
+from lintcap.changed import concerning, dataset_folders
 from lintcap.config import Config, ConfigError, find_config, load_config
 from lintcap.engine.run import lint, load_rulebook
 from lintcap.engine.select import SelectionError, select_rules
@@ -30,6 +31,9 @@ from lintcap.image.people import PeopleBackendUnavailable
 from lintcap.models import Severity
 from lintcap.report import FORMATS
 from lintcap.report.gate import print_gate
+from lintcap.report.html import HtmlReportError, check_writable, write_html
+from lintcap.report.statistics import write_statistics
+from lintcap.statistics import compute as compute_statistics
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _SEVERITIES = [s.value for s in Severity]
@@ -194,14 +198,55 @@ def _failed(diagnostics: list[Any], config: Config) -> bool:
     default="text",
     show_default=True,
 )
-@click.option("--statistics", is_flag=True, help="Also print the number of findings per code.")
-def check(output_format: str, statistics: bool, **options: Any) -> None:
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Also show counts per angle, framing, expression, gaze, medium, setting; caption "
+    "lengths; tag frequencies; findings per code (in JSON: a 'statistics' object).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Also write a self-contained HTML report (contact sheet, variety, findings) to PATH.",
+)
+@click.option(
+    "--whole-dataset",
+    is_flag=True,
+    help="Lint the whole dataset of each file given (its folder) and report the findings "
+    "on those files and on the set: what the pre-commit hook runs.",
+)
+def check(
+    output_format: str,
+    statistics: bool,
+    html_path: Path | None,
+    whole_dataset: bool,
+    **options: Any,
+) -> None:
     """Check the datasets at PATHS (folders, or single images and captions)."""
     config = _config_from(options)
-    result = lint(list(options["paths"]), config)
+    try:
+        if html_path is not None:
+            check_writable(html_path)  # before a long run, not after it
+    except HtmlReportError as exc:
+        raise UserError(str(exc)) from None
+    paths = list(options["paths"])
+    if whole_dataset:
+        result = lint(dataset_folders(paths), config)
+        result.diagnostics = concerning(result.diagnostics, paths)
+    else:
+        result = lint(paths, config)
+    if statistics:
+        result.statistics = compute_statistics(result.views, result.diagnostics)
     FORMATS[output_format](result, sys.stdout)
-    if statistics and output_format == "text":
-        _print_statistics(result.diagnostics, sys.stdout)
+    if result.statistics is not None and output_format == "text":
+        write_statistics(result.statistics, sys.stdout)
+    if html_path is not None:
+        try:
+            write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
+        except HtmlReportError as exc:
+            raise UserError(str(exc)) from None
     sys.exit(EXIT_FINDINGS if _failed(result.diagnostics, config) else EXIT_CLEAN)
 
 
@@ -237,19 +282,6 @@ def fix_command(unsafe_fixes: bool, diff: bool, **options: Any) -> None:
     refused = any(f.refused for f in result.files)
     failed = refused or _failed(result.remaining.diagnostics, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
-
-
-def _print_statistics(diagnostics: list[Any], stream: Any) -> None:
-    counts: dict[tuple[str, str, str], int] = {}
-    for d in diagnostics:
-        key = (d.code, d.name, d.severity.value)
-        counts[key] = counts.get(key, 0) + 1
-    table = Table(title="Findings per code")
-    for column in ("count", "code", "rule", "severity"):
-        table.add_column(column, justify="right" if column == "count" else "left")
-    for (code, name, severity), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(str(count), code, name, severity)
-    Console(file=stream).print(table)
 
 
 @cli.command("gate", context_settings={"ignore_unknown_options": True})
