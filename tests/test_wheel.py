@@ -74,3 +74,17 @@ def test_wheel_ships_the_rules(tmp_path: Path) -> None:
     assert len(shipped) > 25
     for code in shipped:
         assert code in listing.stdout, code
+
+    # The HTML report's template ships too: the installed lintcap writes a
+    # report on the example dataset (caption rules only, to stay quick).
+    report = tmp_path / "report.html"
+    checked = subprocess.run(
+        [str(env_dir / "bin" / "lintcap"), "check", str(REPO / "examples" / "character"),
+         "--select", "C", "--html", str(report)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+    )  # fmt: skip
+    assert checked.returncode == 1, checked.stderr
+    assert report.read_text(encoding="utf-8").count('<article class="card') == 18
