@@ -24,7 +24,7 @@ from lintcap.image.quality import estimate_jpeg_quality, measure_quality
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "1"
+ANALYSER_VERSION = "2"
 
 
 def _kebab(name: str) -> str:
@@ -58,12 +58,14 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
     if isinstance(loaded, LoadFailure):
         return ImageFacts(sha256=sha256, problems=loaded.problems)
     facts = ImageFacts(sha256=sha256, info=loaded.info)
-    facts.people = detect_people(loaded.working, settings.people, settings.people_backend)
+    facts.people = detect_people(
+        loaded.working, settings.people, settings.people_backend, gray=loaded.gray
+    )
     subject = None
     if facts.people is not None and facts.people.faces:
         face = facts.people.faces[0]
         subject = (face.x, face.y, face.w, face.h)
-    facts.overlay = measure_overlay(loaded.working)
+    facts.overlay = measure_overlay(loaded.working, loaded.gray)
     height, width = loaded.working.shape[:2]
     facts.quality = measure_quality(
         loaded.working,
@@ -71,6 +73,7 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
         subject,
         estimate_jpeg_quality(loaded.jpeg_quantization),
         content_box(facts.overlay, width, height),
+        loaded.gray,
     )
-    facts.phash = perceptual_hash(loaded.picture)
+    facts.phash = perceptual_hash(loaded.gray)
     return facts

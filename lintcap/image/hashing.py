@@ -10,8 +10,23 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import cv2
 import imagehash
-from PIL import Image
+import numpy as np
+from numpy.typing import NDArray
+
+#: imagehash's phash: the DCT of a 32 x 32 grey thumbnail, its 8 x 8 lowest
+#: frequencies against their median.
+_THUMBNAIL = 32
+_HASH_SIZE = 8
+#: The lowest rows of the (unnormalised, scipy ``fftpack``) DCT-II matrix:
+#: the 8 x 8 corner of the 2-D DCT is ``_DCT @ pixels @ _DCT.T``.
+_DCT = 2.0 * np.cos(
+    np.pi
+    * np.arange(_HASH_SIZE)[:, None]
+    * (2 * np.arange(_THUMBNAIL)[None, :] + 1)
+    / (2 * _THUMBNAIL)
+)
 
 
 def content_hash(path: Path) -> str:
@@ -23,7 +38,15 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def perceptual_hash(image: Image.Image) -> str:
-    """64-bit DCT hash as 16 hex digits; Hamming distance compares two."""
-    return str(imagehash.phash(image, hash_size=8))
+def perceptual_hash(gray: NDArray[np.uint8]) -> str:
+    """64-bit DCT hash as 16 hex digits; Hamming distance compares two.
 
+    imagehash's ``phash``, computed from the grey working image the analysis
+    already holds: an area-average thumbnail instead of Pillow's Lanczos
+    resize of the full picture, which took longer than the rest of the hash
+    (about 8 ms of 9 for a 1024-pixel image).
+    """
+    thumbnail = cv2.resize(gray, (_THUMBNAIL, _THUMBNAIL), interpolation=cv2.INTER_AREA)
+    pixels = np.asarray(thumbnail, dtype=np.float64)
+    low = _DCT @ pixels @ _DCT.T
+    return str(imagehash.ImageHash(low > np.median(low)))

@@ -96,10 +96,10 @@ class LoadedImage:
     info: ImageInfo
     #: RGB, long side at most the analysis size: what the trainer sees.
     working: NDArray[np.uint8]
+    #: Luminance of ``working``: every measurement that wants grey shares it.
+    gray: NDArray[np.uint8]
     #: Luminance at the decoded resolution (full, or reduced for huge JPEGs).
     full_gray: NDArray[np.uint8]
-    #: The decoded image, for the perceptual hash.
-    picture: Image.Image
     jpeg_quantization: dict[int, list[int]] | None
 
 
@@ -164,14 +164,19 @@ def _load(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage |
     if info.exif_orientation in {5, 6, 7, 8}:
         info.width, info.height = info.height, info.width
     rgb = np.asarray(upright, dtype=np.uint8)
-    full_gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    full_gray = _gray(rgb)
+    working = _resize_long(rgb, size)
     return LoadedImage(
         info=info,
-        working=_resize_long(rgb, size),
+        working=working,
+        gray=full_gray if working is rgb else _gray(working),
         full_gray=full_gray,
-        picture=upright,
         jpeg_quantization=quantization,
     )
+
+
+def _gray(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def _to_rgb(image: Image.Image, info: ImageInfo) -> Image.Image:
@@ -188,7 +193,8 @@ def _to_rgb(image: Image.Image, info: ImageInfo) -> Image.Image:
         info.has_alpha = True
         info.transparent_share = round(float(np.mean(alpha < 255)), 4)
         return rgba.convert("RGB")
-    return image.convert("RGB")
+    # An RGB image is used as it is: converting would only copy it.
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _resize_long(rgb: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:

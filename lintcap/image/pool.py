@@ -111,11 +111,12 @@ def _analyse(
 def _context() -> multiprocessing.context.BaseContext:
     """Workers come from a fork server, not from this process: forking a
     process whose OpenCV (or spaCy, or rich) threads are running can deadlock.
-    The server imports the analyser once, so each worker starts warm."""
+    The server imports the analyser and loads its models once
+    (:mod:`lintcap.image.worker`), so each worker starts warm."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lintcap.image.analyser"])
+    context.set_forkserver_preload(["lintcap.image.worker"])
     return context
 
 

@@ -1,0 +1,25 @@
+"""Small pixel helpers shared by the measurements."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+
+def percentile_u8(
+    values: NDArray[np.uint8], percent: float, mask: NDArray[np.uint8] | None = None
+) -> float:
+    """``np.percentile(values[mask > 0], percent)`` of 8-bit values, from a
+    histogram: the same number (linear interpolation between the two nearest
+    ranks) without sorting the pixels, which took most of the time."""
+    counts = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(counts)
+    total = int(cumulative[-1])
+    if total == 0:
+        return 0.0
+    rank = percent / 100.0 * (total - 1)
+    below = int(np.floor(rank))
+    low = int(np.searchsorted(cumulative, below, side="right"))
+    high = int(np.searchsorted(cumulative, min(below + 1, total - 1), side="right"))
+    return low + (high - low) * (rank - below)
