@@ -85,12 +85,16 @@ def test_c001_passes(make_dataset: MakeDataset, caption: str) -> None:
     assert single(make_dataset, caption, "C001") == []
 
 
-def test_c002_placeholder_without_trigger(make_dataset: MakeDataset) -> None:
+def test_c002_placeholder(make_dataset: MakeDataset) -> None:
     root = make_dataset({"a": "[trigger], a photo of a woman in a coat", "b": CLEAN}, config=None)
     diagnostics = lint([root], Config(select=["C002"])).diagnostics
     assert [(Path(d.path or "").name, d.code) for d in diagnostics] == [("a.txt", "C002")]
-    # With a trigger configured, ai-toolkit expands it: no finding.
-    assert lint([root], Config(trigger=TRIGGER, select=["C002"])).diagnostics == []
+    # No trigger configured: nothing to write in its place.
+    assert not diagnostics[0].fixable
+    # With one, only ai-toolkit would expand it; the fix writes it in.
+    (configured,) = lint([root], Config(trigger=TRIGGER, select=["C002"])).diagnostics
+    assert configured.fixable and configured.applicability == "safe"
+    assert [(e.start, e.end, e.replacement) for e in configured.edits] == [(0, 9, TRIGGER)]
 
 
 @pytest.mark.parametrize(

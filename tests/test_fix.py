@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lintcap.config import Config
 from lintcap.fix import run as fix_run
-from lintcap.fix.edits import apply_edits
+from lintcap.fix.edits import apply_edits, apply_fixes
 from lintcap.fix.run import fix
 from lintcap.models import Edit
 from tests.conftest import TRIGGER, MakeDataset, photo, run_lintcap
@@ -37,6 +37,54 @@ def test_apply_edits_skips_overlaps_and_ambiguous_insertions() -> None:
         Edit(start=5, end=6, replacement=""),
     ]
     assert apply_edits(text, edits) == ("Xcd1e", 3)
+
+
+def test_a_fix_is_applied_whole_or_not_at_all() -> None:
+    text = "abcdef"
+    move = [Edit(start=0, end=1, replacement=""), Edit(start=6, end=6, replacement=" a")]
+    other = [Edit(start=6, end=6, replacement="!")]  # the same insertion point as the move
+    # The move comes first and is taken; the other insertion waits for a re-lint.
+    assert apply_fixes(text, [move, other]) == ("bcdef a", 1)
+    # A fix blocked by an earlier one leaves no half: its insertion is not made either.
+    blocker = [Edit(start=0, end=2, replacement="X")]
+    blocked = [Edit(start=1, end=3, replacement=""), Edit(start=6, end=6, replacement=" bc")]
+    assert apply_fixes(text, [blocker, blocked]) == ("Xcdef", 1)
+
+
+def test_placeholder_tags_and_boilerplate_fixes(make_dataset: MakeDataset) -> None:
+    root = make_dataset(
+        {
+            "placeholder": GOOD.replace(TRIGGER, "[trigger]", 1),
+            "early-tags": GOOD.replace(
+                "a photo of a woman wearing", "a photo of a woman, close-up, from side. She wears"
+            ).replace(" close-up, from side,", ""),
+            "opening": GOOD.replace("She is smiling.", "The image shows her smiling."),
+            "hedge": GOOD.replace("She is smiling.", "She appears to be smiling."),
+            "good": GOOD,
+        }
+    )
+    before = {p.name: p.read_text() for p in root.glob("*.txt")}
+    safe = run_lintcap("fix", root, "--select", "C")
+    assert safe.returncode == 0, safe.stdout + safe.stderr
+    assert (root / "placeholder.txt").read_text() == GOOD  # C002: [trigger] -> ohwx
+    # C004: the early tags join the closing ones; no word lost, none added.
+    moved = (root / "early-tags.txt").read_text()
+    assert moved == (
+        "ohwx, a photo of a woman. She wears a red wool coat, standing on a city street at "
+        "night. She is smiling. close-up, from side, looking at viewer, neon lighting"
+    )
+    assert sorted(moved.replace(".", "").replace(",", "").split()) == sorted(
+        before["early-tags.txt"].replace(".", "").replace(",", "").split()
+    )
+    # C007's cut is unsafe: untouched until asked for.
+    assert (root / "opening.txt").read_text() == before["opening.txt"]
+    unsafe = run_lintcap("fix", root, "--select", "C", "--unsafe-fixes")
+    assert unsafe.returncode == 0, unsafe.stdout + unsafe.stderr
+    assert "night. Her smiling. close-up" in (root / "opening.txt").read_text()
+    # A hedge inside a sentence is reported, never cut: the sentence would break.
+    assert (root / "hedge.txt").read_text() == before["hedge.txt"]
+    assert "hedge.txt:1:" in unsafe.stdout and "C007" in unsafe.stdout
+    assert (root / "good.txt").read_text() == GOOD
 
 
 def test_fix_rewrites_what_is_safe(make_dataset: MakeDataset) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lintcap.caption.lexicon import normalise_phrase
-from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
+from lintcap.caption.parse import LexiconHit, ParsedCaption, Segment, Span, Tag
 from lintcap.caption.tokens import offset_after_tokens
 from lintcap.config import SubjectConfig
 from lintcap.engine.spec import (
@@ -213,9 +213,41 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
             Finding(
                 span=Span(start=span.start, end=span.end),
                 values={"phrase": caption.slice(span), "category": category},
+                edits=_forbidden_fix(check, caption, span, ctx),
             )
         )
     return findings
+
+
+def _forbidden_fix(
+    check: ForbidsCheck, caption: ParsedCaption, span: Span, ctx: CheckContext
+) -> list[Edit]:
+    """The rule's fix for one forbidden hit, if it has one that applies here."""
+    if check.replace_with is not None:
+        if "{trigger}" in check.replace_with and not (ctx.trigger and ctx.trigger_configured):
+            return []
+        replacement = check.replace_with.replace("{trigger}", ctx.trigger or "")
+        return [Edit(start=span.start, end=span.end, replacement=replacement)]
+    if check.remove_openings:
+        return _remove_opening(caption, span)
+    return []
+
+
+def _remove_opening(caption: ParsedCaption, span: Span) -> list[Edit]:
+    """Cut a phrase that opens a sentence ("The image shows a woman" -> "A
+    woman"); a phrase inside a sentence ("she appears to be") is left to the
+    writer: cutting it would break the grammar."""
+    if not any(s.start == span.start for s in caption.sentences):
+        return []
+    text = caption.text
+    rest = span.end
+    while rest < len(text) and text[rest] in " ,:;-":
+        rest += 1
+    if rest >= len(text) or not text[rest].isalpha():
+        return []  # nothing after it to keep: a rewrite, not a cut
+    first = text[rest]
+    capital = first.upper() if text[span.start].isupper() else first
+    return [Edit(start=span.start, end=rest + 1, replacement=capital)]
 
 
 def segment_order(
@@ -227,13 +259,35 @@ def segment_order(
     for index, segment in enumerate(segments):
         later = next((s for s in segments[index + 1 :] if rank[s.kind] < rank[segment.kind]), None)
         if later is not None:
+            move = check.move_tags and segment.kind == "tags"
             findings.append(
                 Finding(
                     span=Span(start=segment.start, end=segment.end),
                     values={"segment": segment.kind, "before": later.kind},
+                    edits=_move_tags_to_end(caption, index, segments) if move else [],
                 )
             )
     return findings
+
+
+def _move_tags_to_end(caption: ParsedCaption, index: int, segments: list[Segment]) -> list[Edit]:
+    """Cut the tag list ``segments[index]`` and put it in front of the tags
+    that end the caption (or after its last sentence): one fix, two edits."""
+    text = caption.text
+    tags = segments[index]
+    moved = text[tags.start : tags.end]
+    if index > 0:  # "a woman, close-up. She ..." -> "a woman. She ..."
+        cut = Edit(start=segments[index - 1].end, end=tags.end, replacement="")
+    else:  # "ohwx, close-up. She ..." -> "ohwx, She ...": up to the next segment
+        cut = Edit(start=tags.start, end=segments[index + 1].start, replacement="")
+    last = segments[-1]
+    if last.kind == "tags" and last is not tags:
+        paste = Edit(start=last.start, end=last.start, replacement=f"{moved}, ")
+    else:
+        end = len(text.rstrip())
+        stop = "" if text[:end].endswith((".", "!", "?")) else "."
+        paste = Edit(start=end, end=end, replacement=f"{stop} {moved}")
+    return [cut, paste]
 
 
 def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:

@@ -96,6 +96,11 @@ class ForbidsCheck(_Check):
     patterns: list[str] = []
     config: list[Literal["subject.intrinsic"]] = []
     ignore_case: bool = True
+    #: Fix: replace each hit with this text (``{trigger}``: the configured
+    #: trigger; no fix without one).
+    replace_with: str | None = None
+    #: Fix: remove hits that open a sentence, and capitalise what follows.
+    remove_openings: bool = False
 
     @field_validator("patterns")
     @classmethod
@@ -114,6 +119,8 @@ class SegmentOrderCheck(_Check):
     scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
     kind: Literal["segment-order"]
     order: list[SegmentKind] = Field(min_length=2)
+    #: Fix: move a tag list that comes too early to the tags at the end.
+    move_tags: bool = False
 
 
 class LengthCheck(_Check):

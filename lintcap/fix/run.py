@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from lintcap.config import Config
 from lintcap.dataset import discover, display_path
 from lintcap.engine.run import LintResult, lint, load_rulebook
-from lintcap.fix.edits import apply_edits
+from lintcap.fix.edits import apply_fixes
 from lintcap.fix.write import WriteRefused, write_atomically
 from lintcap.models import Edit
 
@@ -122,27 +122,29 @@ def _round(
     """New text (and the number of findings fixed) of each caption that the
     fixable findings of ``result`` would change."""
     changes = {}
-    for path, (text, edits, findings) in _pending_edits(result, unsafe).items():
-        new_text, applied = apply_edits(text, edits)
+    for path, (text, fixes, findings) in _pending_fixes(result, unsafe).items():
+        new_text, applied = apply_fixes(text, fixes)
         if applied and path in current and new_text.encode("utf-8") != current[path]:
             changes[path] = (new_text, findings)
     return changes
 
 
-def _pending_edits(result: LintResult, unsafe: bool) -> dict[Path, tuple[str, list[Edit], int]]:
-    """Edits per caption file from the fixable findings of ``result``."""
+def _pending_fixes(
+    result: LintResult, unsafe: bool
+) -> dict[Path, tuple[str, list[list[Edit]], int]]:
+    """Fixes (each a finding's edits) per caption file from the fixable findings."""
     by_display = {
         f.caption_display: f
         for f in result.items
         if f.caption_display and f.text is not None and f.item.metadata_line is None
     }
-    pending: dict[Path, tuple[str, list[Edit], int]] = {}
+    pending: dict[Path, tuple[str, list[list[Edit]], int]] = {}
     for diagnostic in result.diagnostics:
         if not diagnostic.fixable or (diagnostic.applicability == "unsafe" and not unsafe):
             continue
         facts = by_display.get(diagnostic.path) if diagnostic.path else None
         if facts is None or facts.text is None or facts.item.caption_path is None:
             continue
-        text, edits, count = pending.get(facts.item.caption_path, (facts.text, [], 0))
-        pending[facts.item.caption_path] = (text, [*edits, *diagnostic.edits], count + 1)
+        text, fixes, count = pending.get(facts.item.caption_path, (facts.text, [], 0))
+        pending[facts.item.caption_path] = (text, [*fixes, list(diagnostic.edits)], count + 1)
     return pending
