@@ -241,3 +241,22 @@ def test_sigkill_mid_run_leaves_every_caption_old_or_new(make_dataset: MakeDatas
     assert set(contents) <= {old, GOOD}
     assert 10 <= contents.count(GOOD) < count
     time.sleep(0)  # nothing else to wait for: the kill was synchronous
+
+
+def test_captions_that_do_not_settle_are_named(make_dataset: MakeDataset) -> None:
+    # Two early tag lists both paste in front of the closing tags: one per round.
+    twice = (
+        "ohwx, a photo of a woman, close-up, front view. She walks along the beach, "
+        "from side, full body. She is smiling. soft lighting, outdoors"
+    )
+    root = make_dataset({"twice": twice})
+    config = Config(trigger=TRIGGER, select=["C004"])
+    short = fix([root], config, write=False, max_rounds=1)
+    assert [Path(name).name for name in short.unsettled] == ["twice.txt"]
+    settled = fix([root], config, write=False)
+    assert settled.unsettled == []
+    (file_fix,) = settled.files
+    assert file_fix.after == (
+        "ohwx, a photo of a woman. She walks along the beach. She is smiling. "
+        "from side, full body, close-up, front view, soft lighting, outdoors"
+    )
