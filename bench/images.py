@@ -80,6 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--cleanvision-python", help="a Python with cleanvision installed")
+    parser.add_argument(
+        "--mediapipe", action="store_true", help="also time the mediapipe people backend (cold)"
+    )
     args = parser.parse_args()
     lintcap = [sys.executable, "-m", "lintcap", "check", "--isolated", "--select", "I,W,D"]
     with tempfile.TemporaryDirectory() as scratch:
@@ -92,6 +95,12 @@ def main() -> None:
         timed([*lintcap, "--format", "json", str(folder)])  # fills the cache
         warm, out = timed([*lintcap, "--format", "json", str(folder)])
         rows.append(("lintcap (warm cache)", warm, out.count('"code"')))
+        if args.mediapipe:
+            config = Path(scratch) / "mediapipe.toml"
+            config.write_text('people-backend = "mediapipe"\n')
+            mediapipe = [*lintcap[:3], "check", "--config", str(config), *lintcap[5:]]
+            cold_mp, out = timed([*mediapipe, "--no-cache", "--format", "json", str(folder)])
+            rows.append(("lintcap mediapipe (cold)", cold_mp, out.count('"code"')))
         cleanvision = None
         if args.cleanvision_python:
             script = Path(scratch) / "cleanvision_run.py"
@@ -104,7 +113,9 @@ def main() -> None:
     for name, seconds, findings in rows:
         print(f"{name:<28}{seconds:>9.1f}{args.count / seconds:>10.1f}{findings:>10}")
     if cleanvision is not None:
-        print(f"\ncleanvision / lintcap (cold): {cleanvision / cold:.2f}x")
+        for name, seconds, _ in rows:
+            if name.startswith("lintcap") and "warm" not in name:
+                print(f"cleanvision / {name}: {cleanvision / seconds:.2f}x")
 
 
 if __name__ == "__main__":
