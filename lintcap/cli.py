@@ -24,6 +24,8 @@ from lintcap.config import Config, ConfigError, find_config, load_config
 from lintcap.engine.run import lint, load_rulebook
 from lintcap.engine.select import SelectionError, select_rules
 from lintcap.engine.spec import RuleFileError
+from lintcap.fix.llm.backends import LlmError
+from lintcap.fix.llm.command import fix_with_llm
 from lintcap.fix.run import MAX_ROUNDS, fix
 from lintcap.gate.run import gate
 from lintcap.gate.trainers import TrainerConfigError, split_args
@@ -96,6 +98,7 @@ class _Group(click.Group):
             SelectionError,
             ModelLoadError,
             PeopleBackendUnavailable,
+            LlmError,
         ) as exc:
             raise UserError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
@@ -254,12 +257,72 @@ def check(
 @_dataset_options
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
 @click.option("--diff", is_flag=True, help="Print a unified diff and write nothing.")
-def fix_command(unsafe_fixes: bool, diff: bool, **options: Any) -> None:
+@click.option(
+    "--llm",
+    "llm_spec",
+    metavar="SPEC",
+    help="Also rewrite what needs language with a local model: transformers:PATH (a model "
+    "folder) or openai:URL (an OpenAI-compatible server; with --model). A rewrite is written "
+    "only if re-linting verifies it.",
+)
+@click.option("--model", "llm_model", metavar="NAME", help="Model name for --llm openai:URL.")
+@click.option(
+    "--llm-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Seconds per request to the server (default: settings llm.timeout).",
+)
+@click.option(
+    "--llm-retries",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Proposals asked for again after a rejection (default: settings llm.retries).",
+)
+@click.option(
+    "--llm-images",
+    is_flag=True,
+    help="Send each caption's image to an openai:URL server (a vision-language model); "
+    "a transformers model whose config has a vision part always gets it.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show the proposals and verdicts (or the diff); write nothing."
+)
+def fix_command(
+    unsafe_fixes: bool,
+    diff: bool,
+    llm_spec: str | None,
+    llm_model: str | None,
+    llm_timeout: float | None,
+    llm_retries: int | None,
+    llm_images: bool,
+    dry_run: bool,
+    **options: Any,
+) -> None:
     """Fix what can be fixed in the captions at PATHS, atomically, in place.
 
     Exit 1 when findings at or above --fail-on remain, a file could not be
     written, or (with --diff) when there is something to change."""
     config = _config_from(options)
+    if llm_spec is None and (llm_model or llm_timeout or llm_retries is not None or llm_images):
+        raise click.UsageError("--model, --llm-timeout, --llm-retries and --llm-images need --llm")
+    if llm_spec is not None:
+        sys.exit(
+            fix_with_llm(
+                list(options["paths"]),
+                config,
+                spec=llm_spec,
+                model=llm_model,
+                timeout=llm_timeout,
+                retries=llm_retries,
+                unsafe=unsafe_fixes,
+                dry_run=dry_run,
+                diff=diff,
+                out=sys.stdout,
+                err=sys.stderr,
+                send_images=llm_images,
+            )
+        )
+    diff = diff or dry_run  # without a model, the proposals are the diff
     result = fix(list(options["paths"]), config, unsafe=unsafe_fixes, write=not diff)
     out = sys.stdout
     if diff:

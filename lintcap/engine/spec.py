@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lintcap.caption.parse import ParserSettings
 from lintcap.errors import validation_message
+from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
 from lintcap.models import Severity
@@ -331,6 +332,17 @@ class FixSpec(_Strict):
     description: str
 
 
+class LlmSpec(_Strict):
+    """How ``lintcap fix --llm`` handles the rule's findings: what the model
+    is asked to do about one, and whether the text at the finding's span may
+    disappear (an intrinsic trait, boilerplate, a loop, a contradicted phrase).
+    Only such text loses the verifier's protection of tags and lexicon
+    categories; everything else a caption describes must survive the rewrite."""
+
+    instruction: str = Field(min_length=10)
+    may_drop: bool = False
+
+
 class When(_Strict):
     """Conditions on the run under which a rule applies."""
 
@@ -345,6 +357,8 @@ class Rule(_Strict):
     check: Check
     message: str
     fix: FixSpec | None = None
+    #: Findings that need language: handed to the model by ``fix --llm``.
+    llm: LlmSpec | None = None
     why: str = Field(min_length=20)
     when: When | None = None
 
@@ -379,6 +393,7 @@ class Settings(_Strict):
     trigger_inference: TriggerInference = TriggerInference()
     image_analysis: AnalysisSettings = AnalysisSettings()
     variety: VarietySettings = VarietySettings()
+    llm: LlmSettings = LlmSettings()
 
 
 class RuleFileError(Exception):
