@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from lintcap.config import load_config
+from lintcap.fix.llm import backends
 from lintcap.fix.llm.backends import LlmError, LlmRequest, OpenAIBackend, make_backend
 from lintcap.fix.llm.command import write_summary
 from lintcap.fix.llm.prompt import FindingToResolve, ImageNotes, PromptInput, render_prompt
@@ -207,6 +208,20 @@ def test_the_trigger_must_stay_first_in_its_case_even_with_c001_ignored(
     assert (root / "boiler.txt").read_text() == GOOD
 
 
+def test_a_rewrite_may_not_repeat_itself(make_dataset: MakeDataset) -> None:
+    root = _dataset(make_dataset, {"boiler": BOILER})
+    # C008 allows a phrase twice in any caption; a rewrite that adds one is a loop.
+    twice = GOOD.replace("She is smiling.", "She is smiling on a city street at night.")
+    script = {BOILER: [twice, f"{GOOD} {GOOD}", GOOD]}
+    result = llm_fix([root], load_config(root / "lintcap.toml"), ScriptedBackend(script))
+    (rewrite,) = result.rewrites
+    assert [(a.verdict.reason, a.verdict.detail) for a in rewrite.attempts] == [
+        ("repeats", "'on a city street' appears 2 times"),
+        ("repeats", "the trigger appears 2 times"),
+        (None, ""),
+    ]
+
+
 def test_summary_is_a_table_on_a_terminal(make_dataset: MakeDataset) -> None:
     root = _dataset(make_dataset, {"boiler": BOILER, "trait": TRAIT})
     script = {BOILER: [GOOD], TRAIT: [TRAIT.replace(", from side", "")]}  # freckles stay
@@ -305,6 +320,102 @@ def test_transformers_backend_nonsense_is_rejected_and_nothing_written(
     assert done.returncode == 0, done.stdout + done.stderr  # only warnings remain
     assert done.stderr == ""  # no tracebacks, no loading bars
     assert "3 captions sent, 0 accepted, 3 rejected" in done.stdout
+    assert _snapshot(root) == before
+
+
+def _tiny_vision_model(folder: Path) -> Path:
+    """A tiny Llava (1-layer CLIP vision tower, 2-layer Llama) with a processor
+    built here: the shape of a local vision-language model folder."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    special = ["<unk>", "<pad>", "<s>", "</s>", "<image>"]
+    tokenizer.train_from_iterator(
+        [GOOD, BOILER, TRAIT], trainers.WordLevelTrainer(special_tokens=special)
+    )
+    wrapped = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    template = (
+        "{% for m in messages %}{{ m['role'] }}: {% for part in m['content'] %}"
+        "{% if part['type'] == 'image' %}<image> {% else %}{{ part['text'] }}{% endif %}"
+        "{% endfor %}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    images = transformers.CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    )
+    processor = transformers.LlavaProcessor(
+        image_processor=images,
+        tokenizer=wrapped,
+        patch_size=16,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=template,
+    )
+    text = transformers.LlamaConfig(
+        vocab_size=len(wrapped),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=wrapped.pad_token_id,
+        bos_token_id=wrapped.bos_token_id,
+        eos_token_id=wrapped.eos_token_id,
+    )
+    vision = transformers.CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=16,
+        projection_dim=32,
+    )
+    config = transformers.LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=wrapped.get_vocab()["<image>"],
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    torch.manual_seed(0)
+    transformers.LlavaForConditionalGeneration(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_a_vision_language_model_gets_the_image(
+    make_dataset: MakeDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _tiny_vision_model(tmp_path / "tiny-vlm")
+    root = _dataset(make_dataset, {"boiler": BOILER, "trait": TRAIT})
+    before = _snapshot(root)
+    opened: list[int] = []
+    real_open = backends._open_images
+
+    def open_images(batch: Sequence[LlmRequest]) -> list[object] | None:
+        images = real_open(batch)
+        opened.append(len(images or []))
+        return images
+
+    monkeypatch.setattr(backends, "_open_images", open_images)
+    backend = make_backend(
+        f"transformers:{model}", None, timeout=5, max_new_tokens=4, temperature=0, batch_size=2
+    )
+    result = llm_fix([root], load_config(root / "lintcap.toml"), backend, retries=0)
+    # Both images went in (Llava refuses a prompt whose image tokens have no image).
+    assert opened == [2]
+    assert (result.accepted, result.rejected) == (0, 2)
     assert _snapshot(root) == before
 
 

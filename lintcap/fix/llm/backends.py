@@ -146,11 +146,8 @@ class OpenAIBackend:
 
     def _messages(self, request: LlmRequest) -> list[dict[str, Any]]:
         user: Any = request.user
-        if self.send_images and request.image is not None:
-            try:
-                url = _data_url(request.image)
-            except OSError as exc:
-                raise LlmError(f"cannot read {request.image}: {_reason(exc)}") from None
+        url = _data_url(request.image) if self.send_images and request.image else None
+        if url is not None:
             user = [
                 {"type": "image_url", "image_url": {"url": url}},
                 {"type": "text", "text": request.user},
@@ -202,9 +199,15 @@ def _reason(reason: object) -> str:
     return str(reason)
 
 
-def _data_url(path: Path) -> str:
+def _data_url(path: Path) -> str | None:
+    """The image as a data URL; None when it cannot be read (the prompt then
+    goes without it, as F001/F006 report the image itself)."""
     kind = mimetypes.guess_type(path.name)[0] or "image/jpeg"
-    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 class TransformersBackend:
@@ -268,8 +271,7 @@ class TransformersBackend:
                     self.path, local_files_only=True
                 )
         except Exception as exc:  # loaders raise anything from OSError to RuntimeError
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LlmError(f"{self.name}: cannot load the model: {first}") from None
+            raise LlmError(f"{self.name}: cannot load the model: {_first_line(exc)}") from None
         tokenizer.padding_side = "left"  # decoder-only batches pad on the left
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -281,47 +283,76 @@ class TransformersBackend:
     def _generate(self, batch: Sequence[LlmRequest]) -> list[str]:
         torch, model, processor, vision = self._load()
         tokenizer = processor.tokenizer if vision else processor
-        prompts = [self._prompt(processor, tokenizer, request, vision) for request in batch]
-        if vision:
-            from PIL import Image
-
-            images = [
-                Image.open(r.image).convert("RGB") if r.image is not None else None for r in batch
-            ]
-            if all(image is not None for image in images):
-                inputs = processor(text=prompts, images=images, return_tensors="pt", padding=True)
-            else:
-                inputs = processor(text=prompts, return_tensors="pt", padding=True)
-        else:
-            inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        inputs = inputs.to(model.device)
+        images = _open_images(batch) if vision else None
+        prompts = [self._prompt(processor, tokenizer, r, vision, images is not None) for r in batch]
         sampling: dict[str, Any] = (
             {"do_sample": True, "temperature": self.temperature}
             if self.temperature > 0
             else {"do_sample": False}
         )
-        with torch.inference_mode():
-            output = model.generate(
-                **inputs,
-                max_new_tokens=self.max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                **sampling,
-            )
-        new_tokens = output[:, inputs["input_ids"].shape[1] :]
-        return [str(text) for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        try:
+            if images is not None:
+                inputs = processor(text=prompts, images=images, return_tensors="pt", padding=True)
+            elif vision:
+                inputs = processor(text=prompts, return_tensors="pt", padding=True)
+            else:
+                inputs = tokenizer(
+                    prompts, return_tensors="pt", padding=True, add_special_tokens=False
+                )
+            inputs = inputs.to(model.device)
+            with torch.inference_mode():
+                output = model.generate(
+                    **inputs,
+                    max_new_tokens=self.max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id,
+                    **sampling,
+                )
+            new_tokens = output[:, inputs["input_ids"].shape[1] :]
+            answers = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        except Exception as exc:  # out of memory, a processor that wants other input, ...
+            raise LlmError(f"{self.name}: generation failed: {_first_line(exc)}") from None
+        return [str(text) for text in answers]
 
     @staticmethod
-    def _prompt(processor: Any, tokenizer: Any, request: LlmRequest, vision: bool) -> str:
+    def _prompt(
+        processor: Any, tokenizer: Any, request: LlmRequest, vision: bool, with_image: bool
+    ) -> str:
+        """The chat template's rendering when there is one, else a plain prompt;
+        a vision model's processor renders content parts, the image first."""
         if getattr(tokenizer, "chat_template", None) or getattr(processor, "chat_template", None):
-            user: Any = request.user
-            if vision and request.image is not None:
-                user = [{"type": "image"}, {"type": "text", "text": request.user}]
-            messages = [
-                {"role": "system", "content": request.system},
-                {"role": "user", "content": user},
-            ]
+            if vision:
+                user: Any = [{"type": "text", "text": request.user}]
+                if with_image:
+                    user.insert(0, {"type": "image"})
+                system: Any = [{"type": "text", "text": request.system}]
+            else:
+                user, system = request.user, request.system
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             templater = processor if vision else tokenizer
             return str(
                 templater.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             )
-        return f"{request.system}\n\n{request.user}\n\nCaption:"
+        image = f"{getattr(processor, 'image_token', '')}\n" if with_image else ""
+        return f"{image}{request.system}\n\n{request.user}\n\nCaption:"
+
+
+def _open_images(batch: Sequence[LlmRequest]) -> list[Any] | None:
+    """Every request's image as RGB, or None when one has none or cannot be
+    read (F006 says why): a batch is sent with its images or without any."""
+    from PIL import Image
+
+    images = []
+    for request in batch:
+        if request.image is None:
+            return None
+        try:
+            with Image.open(request.image) as image:
+                images.append(image.convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+    return images
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -29,7 +29,14 @@ from lintcap.engine import checks
 from lintcap.engine.image_checks import case_matches
 from lintcap.engine.run import LintResult, lint, load_rulebook, render
 from lintcap.engine.select import select_rules
-from lintcap.engine.spec import AgreementCheck, ForbidsCheck, LengthCheck, Rule, RuleBook
+from lintcap.engine.spec import (
+    AgreementCheck,
+    ForbidsCheck,
+    LengthCheck,
+    RepetitionCheck,
+    Rule,
+    RuleBook,
+)
 from lintcap.fix.llm.backends import Backend
 from lintcap.fix.llm.prompt import FindingToResolve, ImageNotes, PromptInput, build_request
 from lintcap.fix.llm.verify import Baseline, RejectReason, Verdict, clean_output, span_of, verify
@@ -212,6 +219,8 @@ def _jobs(
         for category in rule.check.categories
     )
     limit = _limit(lengths)
+    loops = [r.check for r in rules if isinstance(r.check, RepetitionCheck)]
+    loop_n = min((check.n for check in loops if check.unit == "ngram"), default=None)
     by_file = _by_file(result.diagnostics)
     jobs: list[_Job] = []
     seen: set[Path] = set()
@@ -264,6 +273,7 @@ def _jobs(
             requested=requested,
             droppable=droppable,
             unprotected=unprotected,
+            loop_n=loop_n,
         )
         newline = "\n" if facts.text.endswith("\n") else ""
         seen.add(path)

@@ -9,6 +9,10 @@ accepted only if
 * it stays within the length rule's limit (the ``length`` rules, C011);
 * every finding it was asked to resolve is gone;
 * it adds no finding of its own (same code and message, counted);
+* it repeats nothing the original did not: the trigger no more often, no
+  word n-gram (the n of the ``repetition`` rules, C008) more often than
+  once or than the original had it. C008 tolerates a phrase said twice in
+  any caption; a rewrite that says its caption twice is a loop all the same;
 * every tag of the original survives, as a tag or in a sentence;
 * every lexicon category of the original (clothing, setting, lighting, ...)
   is still described;
@@ -38,6 +42,7 @@ RejectReason = Literal[
     "too-long",
     "finding-remains",
     "new-finding",
+    "repeats",
     "tag-lost",
     "category-lost",
 ]
@@ -66,8 +71,11 @@ class Baseline(BaseModel):
     droppable: list[Span] = []
     #: Lexicon categories no rewrite has to keep (those a rule forbids).
     unprotected: frozenset[str] = frozenset()
+    #: Word n-gram length of the selected looping rules (None: none selected).
+    loop_n: int | None = None
 
 
+_WORD = re.compile(r"\w+")  # as lintcap.engine.checks counts words
 _FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?```$", re.DOTALL)
 _LABEL = re.compile(r"^(?:(?:the\s+)?(?:rewritten|new|revised|fixed)\s+)?caption\s*:\s*", re.I)
 _QUOTES = ("\"'`\u201c\u201d\u2018\u2019", "\"'`\u201c\u201d\u2018\u2019")
@@ -137,6 +145,9 @@ def verify(
     for key, count in Counter(_key(d) for d in after).items():
         if count > before[key]:
             return Verdict.reject("new-finding", f"new {key[0]}: {key[1]}")
+    repeated = _repeated(baseline, proposal)
+    if repeated is not None:
+        return Verdict.reject("repeats", repeated)
     lost_tag = _lost_tag(baseline, proposal)
     if lost_tag is not None:
         return Verdict.reject("tag-lost", f"tag '{lost_tag}' is gone")
@@ -155,6 +166,26 @@ def _opens_with(parsed: ParsedCaption, trigger: str, exact: bool = True) -> bool
     if parsed.trigger is None:
         return False
     return not exact or parsed.slice(parsed.trigger) == trigger
+
+
+def _repeated(baseline: Baseline, proposal: ParsedCaption) -> str | None:
+    """What the proposal repeats more often than the original (or than once)."""
+    mentions = len(proposal.trigger_mentions)
+    if mentions > max(1, len(baseline.parsed.trigger_mentions)):
+        return f"the trigger appears {mentions} times"
+    if baseline.loop_n is None:
+        return None
+    before = _grams(baseline.parsed.text, baseline.loop_n)
+    for gram, count in _grams(proposal.text, baseline.loop_n).items():
+        if count > max(1, before[gram]):
+            return f"'{' '.join(gram)}' appears {count} times"
+    return None
+
+
+def _grams(text: str, n: int) -> Counter[tuple[str, ...]]:
+    """Word n-grams, counted as the ``repetition`` check counts them."""
+    words = _WORD.findall(text.lower())
+    return Counter(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def _key(diagnostic: Diagnostic) -> tuple[str, str]:
