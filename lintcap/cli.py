@@ -26,7 +26,7 @@ from lintcap.engine.select import SelectionError, select_rules
 from lintcap.engine.spec import RuleFileError
 from lintcap.fix.llm.backends import LlmError
 from lintcap.fix.llm.command import fix_with_llm
-from lintcap.fix.run import MAX_ROUNDS, fix
+from lintcap.fix.run import fix, fix_failed, outcome_notes
 from lintcap.gate.run import gate
 from lintcap.gate.trainers import TrainerConfigError, split_args
 from lintcap.image.people import PeopleBackendUnavailable
@@ -187,11 +187,6 @@ def _config_from(options: dict[str, Any]) -> Config:
     )
 
 
-def _failed(diagnostics: list[Any], config: Config) -> bool:
-    threshold = Severity(config.fail_on).rank
-    return any(d.severity.rank >= threshold for d in diagnostics)
-
-
 @cli.command()
 @_dataset_options
 @click.option(
@@ -250,7 +245,7 @@ def check(
             write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
         except HtmlReportError as exc:
             raise UserError(str(exc)) from None
-    sys.exit(EXIT_FINDINGS if _failed(result.diagnostics, config) else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if config.fails(result.diagnostics) else EXIT_CLEAN)
 
 
 @cli.command("fix")
@@ -337,13 +332,9 @@ def fix_command(
     FORMATS["text"](result.remaining, out)
     written = [f for f in result.files if f.written]
     out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for file_fix in result.files:
-        if file_fix.refused:
-            out.write(f"{file_fix.display}: not written: {file_fix.refused}\n")
-    for display in result.unsettled:
-        out.write(f"{display}: fixes did not settle after {MAX_ROUNDS} rounds\n")
-    refused = any(f.refused for f in result.files)
-    failed = refused or _failed(result.remaining.diagnostics, config)
+    for note in outcome_notes(result.files, result.unsettled):
+        out.write(f"{note}\n")
+    failed = fix_failed(result.files, result.remaining, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 

@@ -9,13 +9,14 @@ written kebab-case, as in ruff; snake_case is accepted too.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lintcap.errors import validation_message
-from lintcap.models import Severity
+from lintcap.models import Diagnostic, Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,6 +86,11 @@ class Config(BaseModel):
         if value is not None and (not value.strip() or value != value.strip()):
             raise ValueError("trigger must be a non-empty word without surrounding spaces")
         return value
+
+    def fails(self, diagnostics: Iterable[Diagnostic]) -> bool:
+        """Whether a finding reaches ``fail-on``: what makes a run exit 1."""
+        threshold = Severity(self.fail_on).rank
+        return any(d.severity.rank >= threshold for d in diagnostics)
 
     @property
     def base_dir(self) -> Path | None:

@@ -178,13 +178,3 @@ def count(views: Sequence[ItemView], dimension: Dimension) -> Counter[str]:
     """How many items show each class of ``dimension`` (unknowns not counted)."""
     values = (view.observed(dimension).value for view in views)
     return Counter(value for value in values if value is not None)
-
-
-def members(views: Sequence[ItemView], dimension: Dimension) -> dict[str, list[str]]:
-    """The items (display paths) counted for each class of ``dimension``."""
-    groups: dict[str, list[str]] = {}
-    for view in views:
-        value = view.observed(dimension).value
-        if value is not None:
-            groups.setdefault(value, []).append(view.display)
-    return groups

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -253,46 +254,59 @@ def test_llm_options_need_llm(make_dataset: MakeDataset) -> None:
 # -- (a) the transformers backend, for real, with a tiny random model ----------
 
 
-def _tiny_model(folder: Path) -> Path:
-    """A 2-layer Llama with hidden size 32 and a word-level tokenizer trained
-    here on a few captions, saved like any local model folder."""
-    # The llm extra: CI installs it (with the CPU build of torch), so this runs there.
-    import torch
+def _word_tokenizer(
+    texts: list[str], extra_special: list[str] | None = None, **options: Any
+) -> Any:
+    """A word-level fast tokenizer trained here on ``texts`` (no hub)."""
     import transformers
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    special = ["<unk>", "<pad>", "<s>", "</s>"]
-    tokenizer.train_from_iterator(
-        [GOOD, BOILER, TRAIT, TAGS_ONLY, "a caption of the image"],
-        trainers.WordLevelTrainer(special_tokens=special),
-    )
-    wrapped = transformers.PreTrainedTokenizerFast(
+    special = ["<unk>", "<pad>", "<s>", "</s>", *(extra_special or [])]
+    tokenizer.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=special))
+    return transformers.PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token="<unk>",
         pad_token="<pad>",
         bos_token="<s>",
         eos_token="</s>",
+        **options,
     )
-    wrapped.chat_template = (
-        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}assistant:{% endif %}"
-    )
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(wrapped),
+
+
+def _tiny_llama_config(tokenizer: Any) -> Any:
+    """A 2-layer Llama with hidden size 32 over ``tokenizer``'s vocabulary."""
+    import transformers
+
+    return transformers.LlamaConfig(
+        vocab_size=len(tokenizer),
         hidden_size=32,
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        pad_token_id=wrapped.pad_token_id,
-        bos_token_id=wrapped.bos_token_id,
-        eos_token_id=wrapped.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+
+
+def _tiny_model(folder: Path) -> Path:
+    """A 2-layer Llama with hidden size 32 and a word-level tokenizer trained
+    here on a few captions, saved like any local model folder."""
+    # The llm extra: CI installs it (with the CPU build of torch), so this runs there.
+    import torch
+    import transformers
+
+    wrapped = _word_tokenizer([GOOD, BOILER, TRAIT, TAGS_ONLY, "a caption of the image"])
+    wrapped.chat_template = (
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    torch.manual_seed(0)
+    transformers.LlamaForCausalLM(_tiny_llama_config(wrapped)).save_pretrained(folder)
     wrapped.save_pretrained(folder)
     return folder
 
@@ -328,21 +342,9 @@ def _tiny_vision_model(folder: Path) -> Path:
     built here: the shape of a local vision-language model folder."""
     import torch
     import transformers
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    special = ["<unk>", "<pad>", "<s>", "</s>", "<image>"]
-    tokenizer.train_from_iterator(
-        [GOOD, BOILER, TRAIT], trainers.WordLevelTrainer(special_tokens=special)
-    )
-    wrapped = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-        extra_special_tokens={"image_token": "<image>"},
+    wrapped = _word_tokenizer(
+        [GOOD, BOILER, TRAIT], ["<image>"], extra_special_tokens={"image_token": "<image>"}
     )
     template = (
         "{% for m in messages %}{{ m['role'] }}: {% for part in m['content'] %}"
@@ -360,18 +362,7 @@ def _tiny_vision_model(folder: Path) -> Path:
         num_additional_image_tokens=1,
         chat_template=template,
     )
-    text = transformers.LlamaConfig(
-        vocab_size=len(wrapped),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=wrapped.pad_token_id,
-        bos_token_id=wrapped.bos_token_id,
-        eos_token_id=wrapped.eos_token_id,
-    )
+    text = _tiny_llama_config(wrapped)
     vision = transformers.CLIPVisionConfig(
         hidden_size=32,
         intermediate_size=64,

@@ -148,3 +148,17 @@ def _pending_fixes(
         text, fixes, count = pending.get(facts.item.caption_path, (facts.text, [], 0))
         pending[facts.item.caption_path] = (text, [*fixes, list(diagnostic.edits)], count + 1)
     return pending
+
+
+def outcome_notes(files: Sequence[FileFix], unsettled: Sequence[str]) -> list[str]:
+    """Lines a user must read after a fix: files not written, and why;
+    captions whose fixes did not settle within the round limit."""
+    notes = [f"{f.display}: not written: {f.refused}" for f in files if f.refused]
+    notes += [f"{display}: fixes did not settle after {MAX_ROUNDS} rounds" for display in unsettled]
+    return notes
+
+
+def fix_failed(files: Sequence[FileFix], remaining: LintResult, config: Config) -> bool:
+    """A fix fails (exit 1) when a file could not be written or findings at
+    or above ``fail-on`` remain."""
+    return any(f.refused for f in files) or config.fails(remaining.diagnostics)

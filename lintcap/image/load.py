@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel
 
 from lintcap.image.facts import ImageInfo
+from lintcap.image.pixels import resize_long
 from lintcap.models import Problem
 
 #: Formats both ai-toolkit and kohya sd-scripts decode.
@@ -56,13 +57,7 @@ def probe_image(path: Path, display: str, max_pixels: int, decode: bool) -> Imag
 def _probe(path: Path, display: str, max_pixels: int, decode: bool) -> ImageProbe:
     try:
         with Image.open(path) as image:
-            header = ImageHeader(
-                format=image.format,
-                width=image.width,
-                height=image.height,
-                mode=image.mode,
-                frames=getattr(image, "n_frames", 1),
-            )
+            header = _header(image)
             problem = _header_problem(header, display, max_pixels)
             if problem is not None:
                 return ImageProbe(header=header, problems=[problem])
@@ -133,13 +128,7 @@ def load_image(path: Path, display: str, max_pixels: int, size: int) -> LoadedIm
 
 def _load(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage | LoadFailure:
     with Image.open(path) as image:
-        header = ImageHeader(
-            format=image.format,
-            width=image.width,
-            height=image.height,
-            mode=image.mode,
-            frames=getattr(image, "n_frames", 1),
-        )
+        header = _header(image)
         problem = _header_problem(header, display, max_pixels)
         if problem is not None:
             return LoadFailure([problem])
@@ -165,7 +154,7 @@ def _load(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage |
         info.width, info.height = info.height, info.width
     rgb = np.asarray(upright, dtype=np.uint8)
     full_gray = _gray(rgb)
-    working = _resize_long(rgb, size)
+    working = resize_long(rgb, size)
     return LoadedImage(
         info=info,
         working=working,
@@ -197,13 +186,15 @@ def _to_rgb(image: Image.Image, info: ImageInfo) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _resize_long(rgb: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
-    height, width = rgb.shape[:2]
-    scale = size / max(height, width)
-    if scale >= 1:
-        return rgb
-    dims = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+def _header(image: Image.Image) -> ImageHeader:
+    """What the file's header says, before any pixel is decoded."""
+    return ImageHeader(
+        format=image.format,
+        width=image.width,
+        height=image.height,
+        mode=image.mode,
+        frames=getattr(image, "n_frames", 1),
+    )
 
 
 def _header_problem(header: ImageHeader, display: str, max_pixels: int) -> Problem | None:

@@ -23,3 +23,13 @@ def percentile_u8(
     low = int(np.searchsorted(cumulative, below, side="right"))
     high = int(np.searchsorted(cumulative, min(below + 1, total - 1), side="right"))
     return low + (high - low) * (rank - below)
+
+
+def resize_long(rgb: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
+    """``rgb`` shrunk by area averaging to ``size`` on its long side (never enlarged)."""
+    height, width = rgb.shape[:2]
+    scale = size / max(height, width)
+    if scale >= 1:
+        return rgb
+    dims = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA), dtype=np.uint8)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lintcap.image.facts import Quality
-from lintcap.image.pixels import percentile_u8
+from lintcap.image.pixels import percentile_u8, resize_long
 
 Box = tuple[int, int, int, int]
 Gray = NDArray[np.uint8]
@@ -260,12 +260,7 @@ def _thumbnail(rgb: RGB, size: int) -> RGB:
         rgb = np.asarray(
             cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA), dtype=np.uint8
         )
-    height, width = rgb.shape[:2]
-    scale = size / max(height, width)
-    if scale >= 1:
-        return rgb
-    dims = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(cv2.resize(rgb, dims, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return resize_long(rgb, size)
 
 
 def estimate_jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:

@@ -24,8 +24,7 @@ from lintcap.engine.run import load_rulebook
 from lintcap.fix.llm.backends import make_backend
 from lintcap.fix.llm.run import LlmFixResult, llm_fix
 from lintcap.fix.llm.run import Progress as ProgressCallback
-from lintcap.fix.run import MAX_ROUNDS, fix
-from lintcap.models import Severity
+from lintcap.fix.run import fix, fix_failed, outcome_notes
 from lintcap.report import FORMATS
 
 
@@ -80,17 +79,10 @@ def fix_with_llm(
     else:
         written = [f for f in result.files if f.written]
         out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for file_fix in result.files:
-        if file_fix.refused:
-            out.write(f"{file_fix.display}: not written: {file_fix.refused}\n")
-    for display in result.unsettled:
-        out.write(f"{display}: fixes did not settle after {MAX_ROUNDS} rounds\n")
+    for note in outcome_notes(result.files, result.unsettled):
+        out.write(f"{note}\n")
     write_summary(result, backend.name, out)
-    threshold = Severity(config.fail_on).rank
-    failed = any(f.refused for f in result.files) or any(
-        d.severity.rank >= threshold for d in result.remaining.diagnostics
-    )
-    return 1 if failed else 0
+    return 1 if fix_failed(result.files, result.remaining, config) else 0
 
 
 def write_rewrites(result: LlmFixResult, out: TextIO, *, proposals: bool) -> None:
