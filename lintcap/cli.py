@@ -11,34 +11,41 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from lintcap import __version__
-from lintcap.caption.nlp import ModelLoadError
-from lintcap.changed import concerning, dataset_folders
-from lintcap.config import Config, ConfigError, find_config, load_config
-from lintcap.engine.run import lint, load_rulebook
-from lintcap.engine.select import SelectionError, select_rules
-from lintcap.engine.spec import RuleFileError
-from lintcap.fix.llm.backends import LlmError
-from lintcap.fix.llm.command import fix_with_llm
-from lintcap.fix.run import fix, fix_failed, outcome_notes
-from lintcap.gate.run import gate
-from lintcap.gate.trainers import TrainerConfigError, split_args
-from lintcap.image.people import PeopleBackendUnavailable
-from lintcap.models import Severity
 from lintcap.report import FORMATS
-from lintcap.report.gate import print_gate
-from lintcap.report.html import HtmlReportError, check_writable, write_html
-from lintcap.report.statistics import write_statistics
-from lintcap.statistics import compute as compute_statistics
+
+if TYPE_CHECKING:
+    from lintcap.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-_SEVERITIES = [s.value for s in Severity]
+#: The severities, lowest first (lintcap.models.Severity, spelled out here
+#: so that building the command line imports no model).
+_SEVERITIES = ["info", "warning", "error"]
+
+#: Exceptions that are the user's to fix, by module: printed as one line, exit
+#: 2. Looked up in sys.modules when one escapes (a class whose module was
+#: never imported cannot have been raised), so the command line imports none.
+_USER_ERRORS = (
+    ("lintcap.config", "ConfigError"),
+    ("lintcap.engine.spec", "RuleFileError"),
+    ("lintcap.engine.select", "SelectionError"),
+    ("lintcap.caption.nlp", "ModelLoadError"),
+    ("lintcap.image.people", "PeopleBackendUnavailable"),
+    ("lintcap.fix.llm.backends", "LlmError"),
+)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    found = []
+    for module_name, class_name in _USER_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found.append(getattr(module, class_name))
+    return tuple(found)
 
 
 class UserError(click.ClickException):
@@ -53,6 +60,8 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 
 def _load_config(paths: tuple[Path, ...], config_path: Path | None, isolated: bool) -> Config:
+    from lintcap.config import Config, find_config, load_config
+
     if isolated:
         return Config()
     found = config_path or (find_config(paths[0]) if paths else find_config(Path.cwd()))
@@ -61,6 +70,8 @@ def _load_config(paths: tuple[Path, ...], config_path: Path | None, isolated: bo
 
 def _override(config: Config, **flags: Any) -> Config:
     """CLI flags win over the file: select replaces, ignore extends."""
+    from lintcap.config import Config
+
     update: dict[str, Any] = {}
     for key in ("trigger", "preset", "fail_on"):
         if flags.get(key) is not None:
@@ -92,20 +103,14 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (
-            ConfigError,
-            RuleFileError,
-            SelectionError,
-            ModelLoadError,
-            PeopleBackendUnavailable,
-            LlmError,
-        ) as exc:
-            raise UserError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
-        except Exception as exc:  # a bug in lintcap: say so, exit 2
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise UserError(str(exc)) from None
+            # a bug in lintcap: say so, exit 2
             if os.environ.get("LINTCAP_DEBUG"):
                 traceback.print_exc()
             raise UserError(
@@ -193,6 +198,7 @@ def _config_from(options: dict[str, Any]) -> Config:
     "--format",
     "output_format",
     type=click.Choice(sorted(FORMATS)),
+    help="How findings are printed (github: workflow annotations; sarif: code scanning).",
     default="text",
     show_default=True,
 )
@@ -223,6 +229,12 @@ def check(
     **options: Any,
 ) -> None:
     """Check the datasets at PATHS (folders, or single images and captions)."""
+    from lintcap.changed import concerning, dataset_folders
+    from lintcap.engine.run import lint
+    from lintcap.report.html import HtmlReportError, check_writable, write_html
+    from lintcap.report.statistics import write_statistics
+    from lintcap.statistics import compute as compute_statistics
+
     config = _config_from(options)
     try:
         if html_path is not None:
@@ -297,10 +309,14 @@ def fix_command(
 
     Exit 1 when findings at or above --fail-on remain, a file could not be
     written, or (with --diff) when there is something to change."""
+    from lintcap.fix.run import fix, fix_failed, outcome_notes
+
     config = _config_from(options)
     if llm_spec is None and (llm_model or llm_timeout or llm_retries is not None or llm_images):
         raise click.UsageError("--model, --llm-timeout, --llm-retries and --llm-images need --llm")
     if llm_spec is not None:
+        from lintcap.fix.llm.command import fix_with_llm
+
         sys.exit(
             fix_with_llm(
                 list(options["paths"]),
@@ -372,6 +388,11 @@ def gate_command(
     lintcap gate --trainer kohya dataset.toml -- accelerate launch flux_train_network.py ...
 
     COMMAND replaces lintcap (no shell) only when the verdict is pass."""
+    from lintcap.config import find_config, load_config
+    from lintcap.gate.run import gate
+    from lintcap.gate.trainers import TrainerConfigError, split_args
+    from lintcap.report.gate import print_gate
+
     found = config_path or find_config(trainer_config)
     config = _override(load_config(found), preset=preset, fail_on=fail_on, ignore=_codes(ignore))
     run_command = list(command[1:] if command[:1] == ("--",) else command)
@@ -410,6 +431,12 @@ def rules() -> None:
 )
 def rules_list(preset: str | None, config_path: Path | None) -> None:
     """Every rule: code, name, scope, severity, and whether the preset runs it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lintcap.engine.select import select_rules
+    from lintcap.engine.spec import load_rulebook
+
     config = _load_config((), config_path, isolated=False)
     book = load_rulebook(config)
     preset = preset or config.preset
@@ -435,6 +462,9 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
 @click.argument("code")
 def rules_explain(code: str) -> None:
     """Print a rule's description and why it matters for training."""
+    from lintcap.config import Config
+    from lintcap.engine.spec import load_rulebook
+
     book = load_rulebook(Config())
     rule = book.rule(code.upper())
     if rule is None:

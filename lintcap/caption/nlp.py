@@ -8,13 +8,15 @@ configured; then part-of-speech tags sharpen the sentence/tag split.
 
 from __future__ import annotations
 
-import spacy
-from spacy.attrs import IDX
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from lintcap.caption.lexicon import Lexicon
 from lintcap.caption.spans import LexiconHit
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 #: Lexicon files that are word lists for the parser, not phrase categories.
 WORD_LIST_CATEGORIES = frozenset({"function-words"})
@@ -24,10 +26,44 @@ class ModelLoadError(Exception):
     """The configured spaCy pipeline could not be loaded."""
 
 
+def import_spacy(torch_needed: bool) -> ModuleType:
+    """spaCy, imported on first use (it costs half a second), and without torch
+    unless ``torch_needed``.
+
+    thinc, spaCy's machine-learning layer, runs ``import torch`` in
+    ``thinc/compat.py`` whenever torch is installed (1.5 s on two cores) only
+    to offer torch-backed layers. A blank English tokenizer and the CPU
+    pipelines lintcap loads never use them, so while spaCy is imported torch
+    is marked absent (``sys.modules["torch"] = None`` makes ``import torch``
+    raise ImportError, which thinc catches); the mark is removed at once, so a
+    later ``import torch`` (``fix --llm``) works as usual. A configured
+    pipeline (``spacy-model``) may be a transformer one, so then, or when
+    torch is already loaded, nothing is blocked.
+    """
+    if "spacy" in sys.modules or torch_needed or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+        import spacy.matcher  # the matcher too, while torch is blocked
+    finally:
+        if sys.modules.get("torch", ...) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 class CaptionNLP:
     """Tokenise captions and find lexicon phrases in them."""
 
     def __init__(self, lexicon: Lexicon, model: str | None = None) -> None:
+        spacy = import_spacy(torch_needed=bool(model))
+        from spacy.attrs import IDX
+        from spacy.matcher import PhraseMatcher
+
+        self._idx = IDX
+
         if model:
             try:
                 self.nlp = spacy.load(model)
@@ -62,7 +98,7 @@ class CaptionNLP:
             return []
         # Token starts in one C call; creating Token or Span objects per match
         # costs twice the matching itself.
-        starts = doc.to_array(IDX).tolist()
+        starts = doc.to_array(self._idx).tolist()
         starts.append(len(text))
         labels = self._labels
         found = []

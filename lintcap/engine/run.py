@@ -33,12 +33,11 @@ from lintcap.engine.spec import (
     Rule,
     RuleBook,
     VarietyCheck,
-    load_rule_files,
+    load_rulebook,
 )
 from lintcap.image.cache import CACHE_DIR_NAME, FactCache
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
-from lintcap.resources import rules_dir
 from lintcap.statistics import Statistics
 from lintcap.variety import ItemView, build_views
 
@@ -71,12 +70,6 @@ class LintResult(BaseModel):
     views: list[ItemView] = Field(default=[], exclude=True)
     #: Filled by ``check --statistics``.
     statistics: Statistics | None = None
-
-
-def load_rulebook(config: Config) -> RuleBook:
-    """The shipped rule packs plus the user's ``extend-rules`` files."""
-    shipped = sorted(rules_dir().glob("*.yaml"))
-    return load_rule_files([*shipped, *config.extend_rules])
 
 
 def needs_for(rules: Sequence[Rule]) -> Needs:

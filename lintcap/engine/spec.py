@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,7 +26,11 @@ from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
 from lintcap.models import Severity
+from lintcap.resources import rules_dir
 from lintcap.variety import VarietySettings
+
+if TYPE_CHECKING:
+    from lintcap.config import Config
 
 Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
 SegmentKind = Literal["sentence", "tags"]
@@ -492,3 +496,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RuleFileError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def load_rulebook(config: Config) -> RuleBook:
+    """The shipped rule packs plus the user's ``extend-rules`` files."""
+    shipped = sorted(rules_dir().glob("*.yaml"))
+    return load_rule_files([*shipped, *config.extend_rules])

@@ -1,0 +1,46 @@
+"""Start-up stays light: what each command imports (timings live in bench/startup.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROBE_CAPTION = """
+import sys
+from lintcap.caption.lexicon import load_lexicon
+from lintcap.caption.nlp import CaptionNLP
+nlp = CaptionNLP(load_lexicon())
+assert nlp.hits(nlp.doc("a photo of a woman"), "a photo of a woman") is not None
+print("torch" in sys.modules)
+import torch  # the block is lifted: fix --llm can still import it
+print(torch.tensor([1]).item())
+"""
+
+PROBE_CLI = """
+import sys
+from lintcap.cli import cli
+try:
+    cli(["--version"], prog_name="lintcap")
+except SystemExit:
+    pass
+heavy = {"spacy", "torch", "cv2", "numpy", "pydantic", "rich", "PIL", "yaml", "jinja2"}
+print(sorted(heavy & {name.split(".")[0] for name in sys.modules}))
+"""
+
+
+def _run(code: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split("\n")
+
+
+def test_spacy_is_imported_without_torch() -> None:
+    lines = _run(PROBE_CAPTION)
+    assert lines[0] == "False"
+    assert lines[1] == "1"
+
+
+def test_the_command_line_imports_nothing_heavy() -> None:
+    lines = _run(PROBE_CLI)
+    assert lines[0].startswith("lintcap, version ")
+    assert lines[1] == "[]"
