@@ -233,11 +233,17 @@ def check(
     from lintcap.engine.run import lint
     from lintcap.report.html import HtmlReportError, check_writable, write_html
     from lintcap.report.statistics import write_statistics
+    from lintcap.report.target import dataset_file
     from lintcap.statistics import compute as compute_statistics
 
     config = _config_from(options)
     try:
         if html_path is not None:
+            if dataset_file(html_path, options["paths"], config.caption_extension):
+                raise HtmlReportError(
+                    f"cannot write the HTML report to {html_path}: "
+                    "it is a file of the linted dataset"
+                )
             check_writable(html_path)  # before a long run, not after it
     except HtmlReportError as exc:
         raise UserError(str(exc)) from None

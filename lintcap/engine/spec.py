@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lintcap.caption.parse import ParserSettings
-from lintcap.errors import validation_message
+from lintcap.errors import unknown_keys, validation_message
 from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
@@ -424,9 +424,11 @@ def load_rule_files(paths: list[Path]) -> RuleBook:
     sources: dict[str, str] = {}
     for path in paths:
         data = _read_yaml(path)
-        unknown = set(data) - {"rules", "presets", "settings"}
+        unknown = [key for key in data if key not in {"rules", "presets", "settings"}]
         if unknown:
-            raise RuleFileError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+            raise RuleFileError(
+                f"{path}: {unknown_keys(unknown)} (expected rules, presets, settings)"
+            )
         raw_rules = data.get("rules") or []
         if not isinstance(raw_rules, list):
             raise RuleFileError(f"{path}: 'rules' must be a list")
@@ -481,6 +483,15 @@ def apply_params(rule: Rule, params: dict[str, Any]) -> Rule:
     return rule.model_copy(update={"check": check})
 
 
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    """`` at line L, column C: problem``: one line, none of the file's text
+    (the file may not be a rule file at all)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None)
+    return f"{where}: {' '.join(str(problem).split())[:120]}" if problem else where
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -488,7 +499,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise RuleFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise RuleFileError(f"{path}: invalid YAML: {exc}") from None
+        raise RuleFileError(f"{path}: invalid YAML{_yaml_where(exc)}") from None
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"{path}: not UTF-8: {exc}") from None
     if data is None:

@@ -39,8 +39,8 @@ class FileFix(BaseModel):
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=self.display,
-                tofile=self.display,
+                fromfile=git_quote(self.display),
+                tofile=git_quote(self.display),
             )
         )
 
@@ -97,6 +97,32 @@ def fix(
                 file_fix.refused = str(exc)
         files.append(file_fix)
     return FixResult(files=files, remaining=result, unsettled=unsettled)
+
+
+_GIT_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+
+
+def git_quote(name: str) -> str:
+    """A file name as git writes it in a diff header: as it is when plain,
+    else in double quotes with C escapes and octal bytes (git's
+    ``quote_c_style``), so a name holding a newline cannot forge a header."""
+    try:
+        data = name.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no file system name holds
+        data = name.encode("utf-8", errors="backslashreplace")
+    if all(0x20 <= byte < 0x7F and byte not in b'"\\' for byte in data):
+        return name
+    parts = []
+    for byte in data:
+        if byte in _GIT_ESCAPES:
+            parts.append(_GIT_ESCAPES[byte])
+        elif byte in b'"\\':
+            parts.append("\\" + chr(byte))
+        elif 0x20 <= byte < 0x7F:
+            parts.append(chr(byte))
+        else:
+            parts.append(f"\\{byte:03o}")
+    return '"' + "".join(parts) + '"'
 
 
 def _read_captions(paths: Sequence[Path], config: Config) -> dict[Path, bytes]:

@@ -2,60 +2,198 @@
 
 One JSON file per image, named by the file's content hash and the analysis
 key (analyser version, OpenCV version, settings). A hit needs no decode. The
-cache is an optimisation and nothing more: an unreadable, truncated or
-foreign file is a miss, a failed write is ignored, and concurrent runs are
-safe because every write is a rename of a complete temporary file.
+cache is an optimisation and nothing more: an unreadable, truncated, foreign
+or oversized file is a miss, a failed write is ignored, and concurrent runs
+are safe because every write is a rename of a complete temporary file.
+
+The cache folder usually lives inside a dataset somebody else made, so it is
+handled as hostile ground (:mod:`lintcap.safefs`): every folder below the
+cache's parent is created and entered without following links, files are
+created with ``O_EXCL|O_NOFOLLOW`` and read only when they are regular files
+of bounded size. A cache folder (or a folder inside it) that is a link is
+refused with one warning and the run goes on without a cache. The
+``.gitignore`` of ``*`` is written only into a cache folder this run created:
+never into a folder that already existed (``cache-dir`` pointing into a work
+tree must not hide the user's files from git).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import re
+import secrets
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from lintcap.image.facts import ImageFacts
+from lintcap.safefs import (
+    create_exclusive,
+    make_folders,
+    open_folder,
+    read_regular,
+)
 
 CACHE_DIR_NAME = ".lintcap_cache"
+#: A facts file is a few kB; anything larger is not ours.
+MAX_ENTRY_BYTES = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_GITIGNORE = b"# Created by lintcap.\n*\n"
+
+
+def _stderr_warning(message: str) -> None:
+    sys.stderr.write(f"lintcap: warning: {message}\n")
 
 
 class FactCache:
-    def __init__(self, root: Path, key: str) -> None:
+    def __init__(self, root: Path, key: str, warn: Callable[[str], None] = _stderr_warning) -> None:
         self.folder = root / "images" / key
         self.root = root
         self.key = key
+        self._warn = warn
+        self._descriptor: int | None = None
+        #: Set once the cache is refused (a link, a file in the way): no reads, no writes.
+        self.disabled = False
 
-    def _path(self, sha256: str) -> Path:
-        return self.folder / sha256[:2] / f"{sha256}.json"
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._descriptor is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._descriptor)
+            self._descriptor = None
 
     def get(self, sha256: str) -> ImageFacts | None:
-        try:
-            data = self._path(sha256).read_bytes()
-            facts = ImageFacts.model_validate_json(data)
-        except (OSError, ValueError, ValidationError):
+        if not _SHA256.match(sha256):
             return None
-        return facts if facts.sha256 == sha256 else None
+        folder = self._key_folder(create=False)
+        if folder is None:
+            return None
+        try:
+            sub = open_folder(sha256[:2], follow=False, at=folder)
+        except OSError:
+            return None
+        try:
+            data = _read_entry(sub, f"{sha256}.json")
+            facts = ImageFacts.model_validate_json(data) if data is not None else None
+        except (ValueError, ValidationError):
+            return None
+        finally:
+            os.close(sub)
+        return facts if facts is not None and facts.sha256 == sha256 else None
 
     def put(self, facts: ImageFacts) -> None:
-        path = self._path(facts.sha256)
-        with contextlib.suppress(OSError):
-            self._ensure_root()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(facts.model_dump_json().encode())
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+        if not _SHA256.match(facts.sha256):
+            return
+        folder = self._key_folder(create=True)
+        if folder is None:
+            return
+        try:
+            sub, _ = make_folders(folder, [facts.sha256[:2]])
+        except OSError:
+            return
+        temporary = f".{secrets.token_hex(6)}.tmp"
+        try:
+            create_exclusive(sub, temporary, facts.model_dump_json().encode())
+            os.replace(temporary, f"{facts.sha256}.json", src_dir_fd=sub, dst_dir_fd=sub)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=sub)
+        finally:
+            os.close(sub)
 
-    def _ensure_root(self) -> None:
-        """A new cache folder gets a ``.gitignore`` of ``*`` so that it never
-        ends up in the dataset's repository."""
-        if not (self.root / ".gitignore").exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / ".gitignore").write_text("# Created by lintcap.\n*\n", encoding="utf-8")
+    def _key_folder(self, create: bool) -> int | None:
+        """The open ``images/KEY`` folder, made on the first write; None when
+        there is none yet (a read) or the cache is refused."""
+        if self.disabled:
+            return None
+        if self._descriptor is not None:
+            return self._descriptor
+        try:
+            self._descriptor = self._open(create)
+        except FileNotFoundError:
+            if create:
+                self._refuse("its folder cannot be created")
+            return None
+        except OSError as exc:
+            self._refuse(_why(exc))
+        return self._descriptor
+
+    def _open(self, create: bool) -> int:
+        anchor, missing = _existing_ancestor(self.root)
+        if missing and not create:
+            raise FileNotFoundError(self.root)
+        base = open_folder(anchor)
+        try:
+            if missing:
+                root, created = make_folders(base, missing)
+            else:  # it exists: it must be a folder, not a link to one
+                root, created = open_folder(self.root.name, follow=False, at=base), False
+        finally:
+            os.close(base)
+        try:
+            if created:
+                # This run made the cache folder itself: keep it out of git.
+                with contextlib.suppress(OSError):
+                    create_exclusive(root, ".gitignore", _GITIGNORE)
+            if not create:
+                return _descend(root, ["images", self.key])
+            folder, _ = make_folders(root, ["images", self.key])
+            return folder
+        finally:
+            os.close(root)
+
+    def _refuse(self, why: str) -> None:
+        self.disabled = True
+        self._warn(f"not using the cache at {self.root}: {why}; running without a cache")
+
+
+def _descend(folder: int, names: list[str]) -> int:
+    current = os.dup(folder)
+    try:
+        for name in names:
+            following = open_folder(name, follow=False, at=current)
+            os.close(current)
+            current = following
+    except BaseException:
+        os.close(current)
+        raise
+    return current
+
+
+def _existing_ancestor(root: Path) -> tuple[Path, list[str]]:
+    """The nearest existing folder at or above ``root``'s parent, and the
+    names from it down to ``root`` (empty when ``root`` exists)."""
+    root = Path(os.path.abspath(root))
+    missing: list[str] = []
+    current = root
+    while not os.path.lexists(current):
+        missing.insert(0, current.name)
+        if current.parent == current:
+            break
+        current = current.parent
+    if not missing:
+        return root.parent, []
+    return current, missing
+
+
+def _read_entry(folder: int, name: str) -> bytes | None:
+    """A cache file's bytes if it is a regular file (no link, FIFO or
+    device) of at most :data:`MAX_ENTRY_BYTES`; None otherwise."""
+    try:
+        return read_regular(name, MAX_ENTRY_BYTES, follow=False, at=folder)
+    except OSError:
+        return None
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno in {errno.ELOOP, errno.ENOTDIR}:
+        return "it (or a folder inside it) is a symbolic link or not a folder"
+    if exc.errno == errno.EEXIST:
+        return "a file is in the way of one of its folders"
+    return exc.strerror or str(exc)

@@ -7,7 +7,7 @@ cache stores these models as JSON, keyed by the file's content hash.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lintcap.image.people import PeopleFacts
 from lintcap.models import Problem
@@ -85,7 +85,8 @@ class ImageFacts(BaseModel):
     info: ImageInfo | None = None
     quality: Quality | None = None
     overlay: Overlay | None = None
-    phash: str | None = None
+    #: 16 hex digits; a cache file with anything else is a miss, not a crash.
+    phash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
     people: PeopleFacts | None = None
     #: Reading problems (F006, F007, F009), cached with the facts.
     problems: list[Problem] = []

@@ -27,7 +27,6 @@ import base64
 import io
 import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.read import read_caption_file
 from lintcap.engine.run import LintResult
 from lintcap.models import Diagnostic, Severity
+from lintcap.report.target import OutputError, check_target, write_report
 from lintcap.variety import DIMENSIONS, Dimension, ItemView
 
 #: Long side of a thumbnail in pixels, and its JPEG quality: about 6-9 kB per
@@ -428,37 +428,38 @@ def render(
     return _template().render(page_context(result, datasets, thumbnails))
 
 
-def check_writable(path: Path) -> None:
-    """Fail before the (possibly long) lint run when ``path`` cannot be written."""
-    folder = path.parent
-    if path.is_dir():
-        raise HtmlReportError(f"cannot write the HTML report to {path}: it is a folder")
-    if not folder.is_dir():
-        raise HtmlReportError(f"cannot write the HTML report to {path}: no folder {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise HtmlReportError(f"cannot write the HTML report to {path}: {folder} is not writable")
+def check_writable(path: Path, protected: Iterable[Path] = ()) -> None:
+    """Fail before the (possibly long) lint run when ``path`` cannot or must
+    not be written (:mod:`lintcap.report.target` says which targets are refused)."""
+    try:
+        check_target(path, "HTML report", protected)
+    except OutputError as exc:
+        raise HtmlReportError(str(exc)) from None
 
 
 def write_html(
-    result: LintResult, path: Path, datasets: Sequence[str], jobs: int | None = None
+    result: LintResult,
+    path: Path,
+    datasets: Sequence[str],
+    jobs: int | None = None,
+    protected: Iterable[Path] = (),
 ) -> None:
-    """Write the report atomically: a temporary file in the same folder, then
-    ``os.replace``, so a reader never sees half a report and an old one
-    survives a failure."""
-    check_writable(path)
+    """Write the report atomically (a new temporary file in the same folder,
+    then a rename over a regular file only), never over one of the linted
+    dataset's files."""
+    files = [*protected, *dataset_files(result)]
+    check_writable(path, files)
     thumbnails = make_thumbnails([item.item.image for item in result.items], jobs=jobs)
     page = render(result, datasets, thumbnails)
     try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise HtmlReportError(f"cannot write the HTML report to {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(page)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise HtmlReportError(f"cannot write the HTML report to {path}: {exc.strerror}") from None
+        write_report(path, page.encode("utf-8"), "HTML report", files)
+    except OutputError as exc:
+        raise HtmlReportError(str(exc)) from None
+
+
+def dataset_files(result: LintResult) -> list[Path]:
+    """Every image and caption file the run read: never a report target."""
+    files: list[Path] = []
+    for facts in result.items:
+        files.extend(p for p in (facts.item.image, facts.item.caption_path) if p is not None)
+    return files
