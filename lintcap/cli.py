@@ -350,11 +350,13 @@ def fix_command(
             f"\n{result.fixes} fix{'es' if result.fixes != 1 else ''} would change "
             f"{count} file{'s' if count != 1 else ''}.\n"
         )
+        for note in outcome_notes(result.files, result.unsettled, result.rolled_back):
+            out.write(f"{note}\n")
         sys.exit(EXIT_FINDINGS if result.files else EXIT_CLEAN)
     FORMATS["text"](result.remaining, out)
     written = [f for f in result.files if f.written]
     out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for note in outcome_notes(result.files, result.unsettled):
+    for note in outcome_notes(result.files, result.unsettled, result.rolled_back):
         out.write(f"{note}\n")
     failed = fix_failed(result.files, result.remaining, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)

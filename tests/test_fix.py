@@ -67,15 +67,9 @@ def test_placeholder_tags_and_boilerplate_fixes(make_dataset: MakeDataset) -> No
     safe = run_lintcap("fix", root, "--select", "C")
     assert safe.returncode == 0, safe.stdout + safe.stderr
     assert (root / "placeholder.txt").read_text() == GOOD  # C002: [trigger] -> ohwx
-    # C004: the early tags join the closing ones; no word lost, none added.
-    moved = (root / "early-tags.txt").read_text()
-    assert moved == (
-        "ohwx, a photo of a woman. She wears a red wool coat, standing on a city street at "
-        "night. She is smiling. close-up, from side, looking at viewer, neon lighting"
-    )
-    assert sorted(moved.replace(".", "").replace(",", "").split()) == sorted(
-        before["early-tags.txt"].replace(".", "").replace(",", "").split()
-    )
+    # C004 has no mechanical fix: moving a list changes what it describes.
+    assert (root / "early-tags.txt").read_text() == before["early-tags.txt"]
+    assert "C004" in safe.stdout
     # C007's cut is unsafe: untouched until asked for.
     assert (root / "opening.txt").read_text() == before["opening.txt"]
     unsafe = run_lintcap("fix", root, "--select", "C", "--unsafe-fixes")
@@ -244,19 +238,13 @@ def test_sigkill_mid_run_leaves_every_caption_old_or_new(make_dataset: MakeDatas
 
 
 def test_captions_that_do_not_settle_are_named(make_dataset: MakeDataset) -> None:
-    # Two early tag lists both paste in front of the closing tags: one per round.
-    twice = (
-        "ohwx, a photo of a woman, close-up, front view. She walks along the beach, "
-        "from side, full body. She is smiling. soft lighting, outdoors"
-    )
-    root = make_dataset({"twice": twice})
-    config = Config(trigger=TRIGGER, select=["C004"])
+    # Each repeat's removal reaches back to the first copy: one per round.
+    thrice = GOOD + ", close-up, close-up"
+    root = make_dataset({"thrice": thrice, "good": GOOD})
+    config = Config(trigger=TRIGGER, select=["C009"])
     short = fix([root], config, write=False, max_rounds=1)
-    assert [Path(name).name for name in short.unsettled] == ["twice.txt"]
+    assert [Path(name).name for name in short.unsettled] == ["thrice.txt"]
     settled = fix([root], config, write=False)
     assert settled.unsettled == []
     (file_fix,) = settled.files
-    assert file_fix.after == (
-        "ohwx, a photo of a woman. She walks along the beach. She is smiling. "
-        "from side, full body, close-up, front view, soft lighting, outdoors"
-    )
+    assert file_fix.after == GOOD

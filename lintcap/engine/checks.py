@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lintcap.caption.lexicon import normalise_phrase
-from lintcap.caption.parse import LexiconHit, ParsedCaption, Segment, Span, Tag
+from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
 from lintcap.caption.tokens import offset_after_tokens
 from lintcap.config import SubjectConfig
 from lintcap.engine.spec import (
@@ -38,6 +38,9 @@ class CheckContext(BaseModel):
     trigger: str | None = None
     trigger_configured: bool = False
     subject: SubjectConfig = SubjectConfig()
+    #: How many captions of the dataset use each medium phrase, in the form
+    #: it would be inserted ("a photo of"); see :func:`medium_counts`.
+    media: dict[str, int] = {}
 
 
 class Finding(BaseModel):
@@ -89,10 +92,62 @@ def starts_with(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContex
     if caption.medium is not None or caption.body_start >= len(caption.text.rstrip()):
         return []
     first = _first_word(caption, caption.body_start)
-    edits = (
-        [Edit(start=first.start, end=first.start, replacement=check.insert)] if check.insert else []
-    )
+    edits = _insert_medium(check, caption, ctx) if check.insert_medium else []
     return [Finding(span=first, values={"found": caption.slice(first)}, edits=edits)]
+
+
+_OF = re.compile(r"\s+of\b", re.IGNORECASE)
+#: What may stand between the trigger and a medium phrase inserted after it.
+_TRIGGER_GAP = re.compile(r",? +|,")
+
+
+def medium_counts(captions: Sequence[ParsedCaption | None]) -> dict[str, int]:
+    """How many captions use each medium phrase, as "a photo of": article and
+    the medium word(s) only (a modifier such as "black and white" describes one
+    image, not the dataset); a medium not followed by "of" counts as itself."""
+    counts: Counter[str] = Counter()
+    for caption in captions:
+        if caption is None or caption.medium is None:
+            continue
+        end = caption.medium.end
+        hit = next(
+            (h for h in caption.hits if h.category == "medium" and h.end == end),
+            None,
+        )
+        word = " ".join(caption.text[hit.start : hit.end].lower().split()) if hit else ""
+        if word and not word.endswith(" of") and _OF.match(caption.text, end):
+            word += " of"
+        if not word.endswith(" of"):
+            counts[caption.slice(caption.medium).lower()] += 1
+            continue
+        article = "an" if word[0] in "aeiou" else "a"
+        counts[f"{article} {word}"] += 1
+    return dict(counts)
+
+
+def _insert_medium(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Edit]:
+    """Insert the dataset's medium phrase right after the trigger, only where
+    the result is certain to read as the other captions do: the caption opens
+    with the trigger (not a placeholder, which another fix replaces), then a
+    comma or space (not a full stop: "ohwx. a photo of A woman"), then a word
+    in lower case (not a capitalised sentence); and the dataset names one
+    medium. A set without one (drawn art, renders) gets no fix."""
+    if caption.trigger is None or not ctx.media:
+        return []
+    lead_end = (caption.trigger_repeats or [caption.trigger])[-1].end
+    gap = caption.text[lead_end : caption.body_start]
+    if not _TRIGGER_GAP.fullmatch(gap):
+        return []
+    if not caption.text[caption.body_start].islower():
+        return []
+    phrase, count = Counter(ctx.media).most_common(1)[0]
+    total = sum(ctx.media.values())
+    if count < check.min_captions or count / total < check.min_share:
+        return []
+    if not phrase.endswith(" of"):
+        return []
+    start = caption.body_start
+    return [Edit(start=start, end=start, replacement=f"{phrase} ")]
 
 
 def _trigger_first(
@@ -253,41 +308,21 @@ def _remove_opening(caption: ParsedCaption, span: Span) -> list[Edit]:
 def segment_order(
     check: SegmentOrderCheck, caption: ParsedCaption, ctx: CheckContext
 ) -> list[Finding]:
+    """No fix: moving words between sentences and tags changes what they
+    describe (on real captions, every such move did); the LLM may rewrite."""
     rank = {kind: index for index, kind in enumerate(check.order)}
     findings = []
     segments = [s for s in caption.segments if s.kind in rank]
     for index, segment in enumerate(segments):
         later = next((s for s in segments[index + 1 :] if rank[s.kind] < rank[segment.kind]), None)
         if later is not None:
-            move = check.move_tags and segment.kind == "tags"
             findings.append(
                 Finding(
                     span=Span(start=segment.start, end=segment.end),
                     values={"segment": segment.kind, "before": later.kind},
-                    edits=_move_tags_to_end(caption, index, segments) if move else [],
                 )
             )
     return findings
-
-
-def _move_tags_to_end(caption: ParsedCaption, index: int, segments: list[Segment]) -> list[Edit]:
-    """Cut the tag list ``segments[index]`` and put it in front of the tags
-    that end the caption (or after its last sentence): one fix, two edits."""
-    text = caption.text
-    tags = segments[index]
-    moved = text[tags.start : tags.end]
-    if index > 0:  # "a woman, close-up. She ..." -> "a woman. She ..."
-        cut = Edit(start=segments[index - 1].end, end=tags.end, replacement="")
-    else:  # "ohwx, close-up. She ..." -> "ohwx, She ...": up to the next segment
-        cut = Edit(start=tags.start, end=segments[index + 1].start, replacement="")
-    last = segments[-1]
-    if last.kind == "tags" and last is not tags:
-        paste = Edit(start=last.start, end=last.start, replacement=f"{moved}, ")
-    else:
-        end = len(text.rstrip())
-        stop = "" if text[:end].endswith((".", "!", "?")) else "."
-        paste = Edit(start=end, end=end, replacement=f"{stop} {moved}")
-    return [cut, paste]
 
 
 def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:

@@ -130,6 +130,7 @@ def lint(
         trigger=trigger.word,
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
+        media=checks.medium_counts([f.parsed for f in facts]) if needs.parse else {},
     )
     views = build_views(facts, book.settings.variety)
     diagnostics = _diagnose(rules, dataset, facts, views, context)

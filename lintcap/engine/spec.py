@@ -70,7 +70,13 @@ class StartsWithCheck(_Check):
     kind: Literal["starts-with"]
     segment: Literal["trigger", "medium"]
     case_sensitive: bool = True
-    insert: str | None = None
+    #: Fix (medium): insert the medium phrase the dataset's captions use
+    #: ("a photo of"), when one phrase is at least ``min_share`` of the medium
+    #: phrases and at least ``min_captions`` captions use it; a set that names
+    #: no medium, or several, gets no fix: which medium it is would be a guess.
+    insert_medium: bool = False
+    min_share: float = Field(default=0.8, gt=0, le=1)
+    min_captions: int = Field(default=3, ge=1)
 
 
 class RequiresAnyCheck(_Check):
@@ -124,8 +130,6 @@ class SegmentOrderCheck(_Check):
     scopes: ClassVar[frozenset[str]] = frozenset({"caption"})
     kind: Literal["segment-order"]
     order: list[SegmentKind] = Field(min_length=2)
-    #: Fix: move a tag list that comes too early to the tags at the end.
-    move_tags: bool = False
 
 
 class LengthCheck(_Check):

@@ -2,25 +2,31 @@
 
 Each round lints the whole dataset (dataset-level rules such as C010 need
 every caption) with the captions' current text held in memory, applies the
-edits of every fixable finding, and repeats until nothing changes or the
-round limit is reached. Only then is anything written, each file atomically
-and only if its bytes are still the ones that were read.
+edits of every fixable finding, and lints again. A caption whose new text
+adds a finding it did not have, or loses the trigger, keeps its old text:
+the round's edits to it are rolled back (retried one fix at a time, and a fix
+that still does harm is reported with the reason and not tried again). This
+repeats until nothing changes or the round limit is reached. Only then is
+anything written, each file atomically and only if its bytes are still the
+ones that were read.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from lintcap.analyse import ItemFacts
 from lintcap.config import Config
 from lintcap.dataset import discover, display_path
 from lintcap.engine.run import LintResult, lint, load_rulebook
-from lintcap.fix.edits import apply_fixes
+from lintcap.fix.edits import apply_fixes_indexed
 from lintcap.fix.write import WriteRefused, write_atomically
-from lintcap.models import Edit
+from lintcap.models import Diagnostic, Edit
 
 MAX_ROUNDS = 10
 
@@ -49,10 +55,25 @@ class FixResult(BaseModel):
     files: list[FileFix]
     remaining: LintResult
     unsettled: list[str] = []
+    #: Fixes undone because re-linting found harm: "file: what, why".
+    rolled_back: list[str] = []
 
     @property
     def fixes(self) -> int:
         return sum(f.fixes for f in self.files)
+
+
+class _Pending(BaseModel):
+    """The fixes a round would apply to one caption, each keyed by its finding."""
+
+    text: str
+    keys: list[str] = []
+    fixes: list[list[Edit]] = []
+
+
+class _Proposal(BaseModel):
+    text: str
+    keys: list[str]
 
 
 def fix(
@@ -66,28 +87,48 @@ def fix(
     """Fix the datasets at ``paths``; write unless ``write`` is False."""
     book = load_rulebook(config)
     originals = _read_captions(paths, config)
-    texts: dict[Path, str] = {}
     fixes: dict[Path, int] = {}
     overrides = dict(originals)
     result = lint(paths, config, book, overrides)
+    trigger = result.trigger.word
+    blocked: dict[Path, set[str]] = {}
+    one_at_a_time: set[Path] = set()
+    rolled_back: list[str] = []
     for _ in range(max_rounds):
-        changed = False
-        for path, (new_text, findings) in _round(result, unsafe, overrides).items():
-            texts[path] = new_text
-            overrides[path] = new_text.encode("utf-8")
-            fixes[path] = fixes.get(path, 0) + findings
-            changed = True
-        if not changed:
+        proposals = _round(result, unsafe, overrides, blocked, one_at_a_time)
+        if not proposals:
             break
-        result = lint(paths, config, book, overrides)
+        trial = {**overrides, **{p: q.text.encode("utf-8") for p, q in proposals.items()}}
+        checked = lint(paths, config, book, trial)
+        harmed = False
+        for path, proposal in proposals.items():
+            harm = _harm(path, result, checked, trigger)
+            if harm is None:
+                overrides[path] = trial[path]
+                fixes[path] = fixes.get(path, 0) + len(proposal.keys)
+                continue
+            harmed = True
+            if len(proposal.keys) > 1 and path not in one_at_a_time:
+                one_at_a_time.add(path)  # find the culprit: one fix per round
+                continue
+            blocked.setdefault(path, set()).update(proposal.keys)
+            what = "; ".join(proposal.keys)
+            rolled_back.append(f"{display_path(path)}: fix rolled back ({what}): {harm}")
+        result = lint(paths, config, book, overrides) if harmed else checked
     # Whatever would still change after the last round did not settle.
-    unsettled = sorted(display_path(p) for p in _round(result, unsafe, overrides))
+    unsettled = sorted(
+        display_path(p) for p in _round(result, unsafe, overrides, blocked, one_at_a_time)
+    )
     files = []
-    for path, new_text in sorted(texts.items()):
+    for path in sorted(fixes):
         original = originals[path]
         before = original.decode("utf-8", errors="replace").lstrip("\ufeff")
         file_fix = FileFix(
-            path=path, display=display_path(path), before=before, after=new_text, fixes=fixes[path]
+            path=path,
+            display=display_path(path),
+            before=before,
+            after=overrides[path].decode("utf-8"),
+            fixes=fixes[path],
         )
         if write:
             try:
@@ -96,7 +137,41 @@ def fix(
             except WriteRefused as exc:
                 file_fix.refused = str(exc)
         files.append(file_fix)
-    return FixResult(files=files, remaining=result, unsettled=unsettled)
+    return FixResult(files=files, remaining=result, unsettled=unsettled, rolled_back=rolled_back)
+
+
+def _harm(path: Path, before: LintResult, after: LintResult, trigger: str | None) -> str | None:
+    """Why the caption at ``path`` is worse in ``after`` than in ``before``:
+    a finding it did not have (counted by code, since positions and counts in
+    messages move with any edit), or the trigger lost; None when it is not."""
+    old, new = _facts_of(before, path), _facts_of(after, path)
+    if old is None or new is None:
+        return None
+    if trigger and old.parsed is not None and new.parsed is not None:
+        if old.parsed.trigger_mentions and not new.parsed.trigger_mentions:
+            return f"the trigger '{trigger}' would be lost"
+        if old.parsed.trigger is not None and new.parsed.trigger is None:
+            return f"the caption would no longer begin with the trigger '{trigger}'"
+    had = _codes(before.diagnostics, old)
+    for diagnostic in after.diagnostics:
+        if _concerns(diagnostic, new) and had[diagnostic.code] <= 0:
+            return f"it would add {diagnostic.code} ({diagnostic.message})"
+        if _concerns(diagnostic, new):
+            had[diagnostic.code] -= 1
+    return None
+
+
+def _facts_of(result: LintResult, path: Path) -> ItemFacts | None:
+    return next((f for f in result.items if f.item.caption_path == path), None)
+
+
+def _concerns(diagnostic: Diagnostic, facts: ItemFacts) -> bool:
+    names = {facts.display, facts.caption_display, facts.image_display} - {None, ""}
+    return diagnostic.path in names or not names.isdisjoint(diagnostic.related)
+
+
+def _codes(diagnostics: Sequence[Diagnostic], facts: ItemFacts) -> Counter[str]:
+    return Counter(d.code for d in diagnostics if _concerns(d, facts))
 
 
 _GIT_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
@@ -143,43 +218,56 @@ def _read_captions(paths: Sequence[Path], config: Config) -> dict[Path, bytes]:
 
 
 def _round(
-    result: LintResult, unsafe: bool, current: dict[Path, bytes]
-) -> dict[Path, tuple[str, int]]:
-    """New text (and the number of findings fixed) of each caption that the
-    fixable findings of ``result`` would change."""
+    result: LintResult,
+    unsafe: bool,
+    current: dict[Path, bytes],
+    blocked: dict[Path, set[str]],
+    one_at_a_time: set[Path],
+) -> dict[Path, _Proposal]:
+    """New text (and the fixes it applies) of each caption that the fixable
+    findings of ``result`` would change, leaving out fixes rolled back before."""
     changes = {}
-    for path, (text, fixes, findings) in _pending_fixes(result, unsafe).items():
-        new_text, applied = apply_fixes(text, fixes)
+    for path, pending in _pending_fixes(result, unsafe).items():
+        keep = [i for i, key in enumerate(pending.keys) if key not in blocked.get(path, set())]
+        if path in one_at_a_time:
+            keep = sorted(keep, key=lambda i: min(e.start for e in pending.fixes[i]))[:1]
+        if not keep:
+            continue
+        new_text, applied = apply_fixes_indexed(pending.text, [pending.fixes[i] for i in keep])
         if applied and path in current and new_text.encode("utf-8") != current[path]:
-            changes[path] = (new_text, findings)
+            keys = [pending.keys[keep[i]] for i in applied]
+            changes[path] = _Proposal(text=new_text, keys=keys)
     return changes
 
 
-def _pending_fixes(
-    result: LintResult, unsafe: bool
-) -> dict[Path, tuple[str, list[list[Edit]], int]]:
+def _pending_fixes(result: LintResult, unsafe: bool) -> dict[Path, _Pending]:
     """Fixes (each a finding's edits) per caption file from the fixable findings."""
     by_display = {
         f.caption_display: f
         for f in result.items
         if f.caption_display and f.text is not None and f.item.metadata_line is None
     }
-    pending: dict[Path, tuple[str, list[list[Edit]], int]] = {}
+    pending: dict[Path, _Pending] = {}
     for diagnostic in result.diagnostics:
         if not diagnostic.fixable or (diagnostic.applicability == "unsafe" and not unsafe):
             continue
         facts = by_display.get(diagnostic.path) if diagnostic.path else None
         if facts is None or facts.text is None or facts.item.caption_path is None:
             continue
-        text, fixes, count = pending.get(facts.item.caption_path, (facts.text, [], 0))
-        pending[facts.item.caption_path] = (text, [*fixes, list(diagnostic.edits)], count + 1)
+        entry = pending.setdefault(facts.item.caption_path, _Pending(text=facts.text))
+        entry.keys.append(f"{diagnostic.code} {diagnostic.message}")
+        entry.fixes.append(list(diagnostic.edits))
     return pending
 
 
-def outcome_notes(files: Sequence[FileFix], unsettled: Sequence[str]) -> list[str]:
-    """Lines a user must read after a fix: files not written, and why;
-    captions whose fixes did not settle within the round limit."""
+def outcome_notes(
+    files: Sequence[FileFix], unsettled: Sequence[str], rolled_back: Sequence[str] = ()
+) -> list[str]:
+    """Lines a user must read after a fix: files not written, and why; fixes
+    rolled back, and why; captions whose fixes did not settle within the
+    round limit."""
     notes = [f"{f.display}: not written: {f.refused}" for f in files if f.refused]
+    notes += list(dict.fromkeys(rolled_back))
     notes += [f"{display}: fixes did not settle after {MAX_ROUNDS} rounds" for display in unsettled]
     return notes
 

@@ -79,7 +79,7 @@ def fix_with_llm(
     else:
         written = [f for f in result.files if f.written]
         out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for note in outcome_notes(result.files, result.unsettled):
+    for note in outcome_notes(result.files, result.unsettled, start.rolled_back):
         out.write(f"{note}\n")
     write_summary(result, backend.name, out)
     return 1 if fix_failed(result.files, result.remaining, config) else 0
