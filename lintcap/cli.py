@@ -362,7 +362,17 @@ def fix_command(
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
-@cli.command("gate", context_settings={"ignore_unknown_options": True})
+class _GateCommand(click.Command):
+    """Remembers how many arguments followed ``--``: click drops the marker,
+    and a training command given without it would lose options such as
+    ``--dry-run`` or ``--config`` to the gate."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["gate_after_dashes"] = len(args) - args.index("--") - 1 if "--" in args else 0
+        return super().parse_args(ctx, args)
+
+
+@cli.command("gate", cls=_GateCommand, context_settings={"ignore_unknown_options": True})
 @click.option(
     "--trainer", type=click.Choice(["ai-toolkit", "kohya"]), required=True, help="Whose config."
 )
@@ -377,7 +387,15 @@ def fix_command(
 @click.option("--fail-on", type=click.Choice(_SEVERITIES), default=None)
 @click.option("--no-gpu-check", is_flag=True, help="Do not check the GPU (T011).")
 @click.option("--dry-run", is_flag=True, help="Print the verdict and the plan; run nothing.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show every image with the exact caption the trainer builds, its buckets and passes.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
 def gate_command(
+    ctx: click.Context,
     trainer: str,
     trainer_config: Path,
     command: tuple[str, ...],
@@ -388,6 +406,8 @@ def gate_command(
     fail_on: str | None,
     no_gpu_check: bool,
     dry_run: bool,
+    explain: bool,
+    output_format: str,
 ) -> None:
     """Lint a training run (TRAINER_CONFIG and its datasets), then run COMMAND.
 
@@ -395,15 +415,23 @@ def gate_command(
     lintcap gate --trainer ai-toolkit config.yaml -- python run.py config.yaml
     lintcap gate --trainer kohya dataset.toml -- accelerate launch flux_train_network.py ...
 
-    COMMAND replaces lintcap (no shell) only when the verdict is pass."""
+    COMMAND follows `--` and replaces lintcap (no shell) only when the verdict is pass."""
     from lintcap.config import find_config, load_config
     from lintcap.gate.run import gate
     from lintcap.gate.trainers import TrainerConfigError, split_args
-    from lintcap.report.gate import print_gate
+    from lintcap.report.gate import print_gate, write_gate_json
 
+    after_dashes = ctx.meta.get("gate_after_dashes", 0)
+    if len(command) > after_dashes:
+        raise UserError(
+            f"put '--' before the training command ({' '.join(command[:2])} ...): "
+            "lintcap gate [OPTIONS] TRAINER_CONFIG -- COMMAND..."
+        )
+    run_command = list(command)
+    if run_command and not run_command[0].strip():
+        raise UserError("the training command after '--' has an empty program name")
     found = config_path or find_config(trainer_config)
     config = _override(load_config(found), preset=preset, fail_on=fail_on, ignore=_codes(ignore))
-    run_command = list(command[1:] if command[:1] == ("--",) else command)
     try:
         result = gate(
             trainer,  # type: ignore[arg-type]
@@ -415,7 +443,10 @@ def gate_command(
         )
     except TrainerConfigError as exc:
         raise UserError(str(exc)) from None
-    print_gate(result, sys.stdout, plan_table=dry_run)
+    if output_format == "json":
+        write_gate_json(result, sys.stdout)
+    else:
+        print_gate(result, sys.stdout, plan_table=dry_run or explain, explain=explain)
     if result.verdict == "fail":
         sys.exit(EXIT_FINDINGS)
     if dry_run or not run_command:

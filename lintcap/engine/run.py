@@ -102,9 +102,12 @@ def lint(
     config: Config,
     book: RuleBook | None = None,
     overrides: Mapping[Path, bytes] | None = None,
+    dataset: Dataset | None = None,
 ) -> LintResult:
     """Lint the datasets at ``paths``. ``overrides`` replaces the bytes of
-    caption files (by path) without touching the disk: how fix re-lints."""
+    caption files (by path) without touching the disk: how fix re-lints.
+    ``dataset`` replaces discovery: how the gate lints the items a trainer
+    finds, with the captions it builds."""
     book = book or load_rulebook(config)
     rules = [
         rule
@@ -114,7 +117,8 @@ def lint(
         if rule.scope != "training"  # trainer configs are read by `lintcap gate`
     ]
     needs = needs_for(rules)
-    dataset = discover(list(paths), config.caption_extension)
+    if dataset is None:
+        dataset = discover(list(paths), config.caption_extension)
     facts = [read_item(item, needs, overrides) for item in dataset.items]
     stats = PoolStats()
     if needs.image_analysis:

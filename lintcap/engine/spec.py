@@ -287,6 +287,9 @@ class AgreementCheck(_Check):
 
 
 TrainingProperty = Literal[
+    "config-notes",
+    "no-images",
+    "caption-read",
     "caption-extension",
     "trigger-case",
     "shuffle-trigger",

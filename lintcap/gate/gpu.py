@@ -10,7 +10,10 @@ from pydantic import BaseModel
 
 class GpuFacts(BaseModel):
     torch: bool = False
+    #: A CUDA device; ROCm builds of torch report theirs through torch.cuda too.
     cuda: bool = False
+    rocm: bool = False
+    mps: bool = False
     name: str | None = None
     memory_gb: float | None = None
     error: str | None = None
@@ -23,12 +26,18 @@ def gpu_facts() -> GpuFacts:
     except ImportError:
         return GpuFacts()
     try:
+        rocm = bool(getattr(torch.version, "hip", None))
+        backends = getattr(torch, "backends", None)
+        mps_backend = getattr(backends, "mps", None)
+        mps = bool(mps_backend is not None and mps_backend.is_available())
         if not torch.cuda.is_available():
-            return GpuFacts(torch=True)
+            return GpuFacts(torch=True, mps=mps)
         properties = torch.cuda.get_device_properties(0)
         return GpuFacts(
             torch=True,
             cuda=True,
+            rocm=rocm,
+            mps=mps,
             name=properties.name,
             memory_gb=properties.total_memory / 1024**3,
         )

@@ -1,0 +1,108 @@
+"""How often the trainer shows each image: steps, epochs and passes.
+
+ai-toolkit: every step draws ``gradient_accumulation`` batches
+(jobs/process/BaseSDTrainProcess.py:2565); with a reg dataset, even steps draw
+from it instead (:2574-2581); an epoch holds each dataset once per
+resolution (config_modules.py:1094-1110), ``num_repeats`` times
+(data_loader.py:452-454) and once more per flip (:575-592), batched by the
+dataset's own batch size (data_loader.py:707-709). A lone dataset's passes are
+therefore steps x batch x accumulation / images, whatever its resolutions
+and repeats.
+
+kohya: an epoch holds each subset's images num_repeats times, and the reg
+images repeated to match the train images (train_util.py:2137-2182);
+``max_train_steps`` counts optimizer steps of ``gradient_accumulation_steps``
+batches; ``max_train_epochs`` sets steps = epochs x ceil(batches / accumulation)
+(train_network.py:799-802). Passes for subset i:
+steps x batch x accumulation x r_i / sum_j N_j r_j.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lintcap.gate.plan import PlannedDataset, TrainingPlan
+
+
+def batch_of(plan: TrainingPlan, dataset: PlannedDataset) -> int:
+    return dataset.batch_size or plan.batch_size
+
+
+def copies(plan: TrainingPlan, dataset: PlannedDataset) -> int:
+    """Times one image appears in an epoch."""
+    if plan.trainer == "ai-toolkit":
+        return dataset.repeats * len(dataset.resolutions) * dataset.flips
+    return dataset.repeats
+
+
+def kohya_reg_repeats(plan: TrainingPlan, counts: list[int]) -> float:
+    """Average repeats of a reg image: reg images are repeated until they
+    match the train images with repeats (train_util.py:2166-2182)."""
+    train = sum(n * d.repeats for d, n in zip(plan.datasets, counts, strict=True) if not d.is_reg)
+    reg = sum(n for d, n in zip(plan.datasets, counts, strict=True) if d.is_reg)
+    return train / reg if reg else 0.0
+
+
+def epoch_batches(plan: TrainingPlan, counts: list[int]) -> tuple[float, float]:
+    """Batches per epoch of the train and of the reg datasets (fractional:
+    bucket remainders aside)."""
+    train = reg = 0.0
+    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else 0.0
+    for dataset, count in zip(plan.datasets, counts, strict=True):
+        each: float = copies(plan, dataset)
+        if plan.trainer == "kohya" and dataset.is_reg:
+            each = reg_repeats
+        batches = count * each / batch_of(plan, dataset)
+        if dataset.is_reg:
+            reg += batches
+        else:
+            train += batches
+    return train, reg
+
+
+def resolve_steps(
+    plan: TrainingPlan, counts: list[int], kohya_batches: int | None = None
+) -> int | None:
+    """The step count; for kohya's --max_train_epochs, from the dataloader's length."""
+    if plan.steps is not None:
+        return plan.steps
+    if plan.trainer == "kohya" and plan.epochs is not None:
+        batches = kohya_batches
+        if batches is None:
+            train, reg = epoch_batches(plan, counts)
+            batches = math.ceil(train + reg)
+        return plan.epochs * math.ceil(batches / plan.gradient_accumulation)
+    return None
+
+
+def passes_per_image(
+    plan: TrainingPlan, counts: list[int], steps: int | None
+) -> list[float | None]:
+    """Passes over each image of each dataset (in plan order)."""
+    if steps is None:
+        return [None] * len(plan.datasets)
+    train, reg = epoch_batches(plan, counts)
+    if plan.trainer == "ai-toolkit":
+        reg_steps = steps // 2 + steps % 2 if reg else 0  # even steps 0, 2, 4, ...
+        draws = {
+            False: (steps - reg_steps) * plan.gradient_accumulation,
+            True: reg_steps * plan.gradient_accumulation,
+        }
+        per_epoch = {False: train, True: reg}
+    else:
+        total = train + reg
+        draws = {
+            False: steps * plan.gradient_accumulation,
+            True: steps * plan.gradient_accumulation,
+        }
+        per_epoch = {False: total, True: total}
+    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else 0.0
+    result: list[float | None] = []
+    for dataset, count in zip(plan.datasets, counts, strict=True):
+        batches = per_epoch[dataset.is_reg]
+        if count == 0 or batches <= 0:
+            result.append(None)
+            continue
+        each = reg_repeats if plan.trainer == "kohya" and dataset.is_reg else copies(plan, dataset)
+        result.append(draws[dataset.is_reg] / batches * each)
+    return result
