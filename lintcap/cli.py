@@ -254,7 +254,9 @@ def check(
     else:
         result = lint(paths, config)
     if statistics:
-        result.statistics = compute_statistics(result.views, result.diagnostics)
+        result.statistics = compute_statistics(
+            result.views, result.diagnostics, result.trigger, result.subject
+        )
     FORMATS[output_format](result, sys.stdout)
     if result.statistics is not None and output_format == "text":
         write_statistics(result.statistics, sys.stdout)

@@ -39,6 +39,9 @@ class SubjectConfig(BaseModel):
 
     class_: str | None = Field(default=None, alias="class")
     intrinsic: list[str] = []
+    #: What the dataset is of; ``auto`` decides from the captions and images
+    #: (lintcap.subject). Rules declare the kinds they apply to.
+    kind: Literal["auto", "person", "animal", "object", "style", "place"] = "auto"
 
 
 class Config(BaseModel):

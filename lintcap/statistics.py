@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from lintcap.caption.trigger import TriggerInfo
 from lintcap.models import Diagnostic
+from lintcap.subject import SubjectDecision
 from lintcap.variety import DIMENSIONS, Dimension, ItemView
 
 #: Tags listed in the frequency table; the rest are summed up as "others".
@@ -64,9 +66,18 @@ class Statistics(BaseModel):
     tags: dict[str, int]
     other_tags: int = 0
     findings: list[CodeCount]
+    #: The trigger the run used (configured, or inferred with its evidence).
+    trigger: TriggerInfo | None = None
+    #: The dataset's subject kind, where it came from and why.
+    subject: SubjectDecision | None = None
 
 
-def compute(views: Sequence[ItemView], diagnostics: Sequence[Diagnostic]) -> Statistics:
+def compute(
+    views: Sequence[ItemView],
+    diagnostics: Sequence[Diagnostic],
+    trigger: TriggerInfo | None = None,
+    subject: SubjectDecision | None = None,
+) -> Statistics:
     images = [view for view in views if view.image is not None]
     tags = _tag_counts(views)
     top = dict(tags.most_common(TOP_TAGS))
@@ -79,6 +90,8 @@ def compute(views: Sequence[ItemView], diagnostics: Sequence[Diagnostic]) -> Sta
         tags=top,
         other_tags=sum(tags.values()) - sum(top.values()),
         findings=_findings(diagnostics),
+        trigger=trigger,
+        subject=subject,
     )
 
 

@@ -41,6 +41,8 @@ class CheckContext(BaseModel):
     #: How many captions of the dataset use each medium phrase, in the form
     #: it would be inserted ("a photo of"); see :func:`medium_counts`.
     media: dict[str, int] = {}
+    #: The dataset's subject kind (lintcap.subject), None when undecided.
+    subject_kind: str | None = None
 
 
 class Finding(BaseModel):

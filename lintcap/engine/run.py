@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,7 @@ from lintcap.analyse import ItemFacts, Needs, attach_image_facts, parse_item, re
 from lintcap.caption.lexicon import Lexicon, load_lexicon
 from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.parse import CaptionParser
-from lintcap.caption.trigger import infer_trigger
+from lintcap.caption.trigger import TriggerInfo, common_words, infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
 from lintcap.engine import checks, image_checks, view_checks
@@ -39,6 +39,7 @@ from lintcap.image.cache import CACHE_DIR_NAME, FactCache
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.statistics import Statistics
+from lintcap.subject import SubjectDecision, decide_subject, load_cues
 from lintcap.variety import ItemView, build_views
 
 _IMAGE_PROBLEMS = frozenset({"undecodable", "too-many-pixels", "unsupported-format"})
@@ -47,16 +48,11 @@ _CAPTION_PROBLEMS = frozenset(
 )
 
 
-class TriggerInfo(BaseModel):
-    word: str | None = None
-    source: Literal["configured", "inferred", "none"] = "none"
-    count: int = 0
-    total: int = 0
-
-
 class LintResult(BaseModel):
     diagnostics: list[Diagnostic]
     trigger: TriggerInfo
+    #: What the dataset is of, and why (lintcap.subject).
+    subject: SubjectDecision = SubjectDecision()
     images: int
     captions: int
     rules: int
@@ -94,6 +90,8 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
             pass  # discovery alone counts the images
         elif rule.scope in {"caption", "dataset"}:
             needs.caption_text = needs.parse = True
+        if rule.subjects is not None or isinstance(check, DatasetSizeCheck):
+            needs.caption_text = True  # the subject is decided from the captions
     return needs
 
 
@@ -130,11 +128,16 @@ def lint(
         parser = CaptionParser(nlp, trigger.word, book.settings.parser)
         for item_facts in facts:
             parse_item(item_facts, parser)
+    subject = _subject(config, facts, book)
+    skipped = [rule.code for rule in rules if not subject.applies(rule.subjects)]
+    subject.skipped_rules = skipped
+    rules = [rule for rule in rules if rule.code not in skipped]
     context = checks.CheckContext(
         trigger=trigger.word,
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
         media=checks.medium_counts([f.parsed for f in facts]) if needs.parse else {},
+        subject_kind=subject.kind,
     )
     views = build_views(facts, book.settings.variety)
     diagnostics = _diagnose(rules, dataset, facts, views, context)
@@ -143,6 +146,7 @@ def lint(
     return LintResult(
         diagnostics=diagnostics,
         trigger=trigger,
+        subject=subject,
         images=sum(1 for f in facts if f.item.image is not None),
         captions=sum(1 for f in facts if f.item.caption_path is not None),
         rules=len(rules),
@@ -203,19 +207,43 @@ def _trigger(
 ) -> TriggerInfo:
     if config.trigger:
         return _configured(config)
-    common = set(lexicon.phrases("function-words"))
-    for phrase in lexicon.phrases("medium"):
-        common.update(phrase.split())
+    phrases = [p for category in lexicon.categories.values() for p in category]
     settings = book.settings.trigger_inference
     guess = infer_trigger(
         (f.text for f in facts if f.text),
         settings.min_share,
         settings.min_captions,
-        frozenset(common),
+        _common_words(tuple(phrases)),
+        settings.not_triggers,
+        settings.max_short_length,
+        settings.max_chunk_words,
     )
     if guess is None:
         return TriggerInfo()
-    return TriggerInfo(word=guess.word, source="inferred", count=guess.count, total=guess.total)
+    return TriggerInfo(source="inferred", **guess.model_dump())
+
+
+@lru_cache(maxsize=4)
+def _common_words(phrases: tuple[str, ...]) -> frozenset[str]:
+    return common_words(phrases)
+
+
+def _subject(config: Config, facts: list[ItemFacts], book: RuleBook) -> SubjectDecision:
+    """The dataset's subject kind from config, captions, faces, class tokens."""
+    people = [
+        f.image_facts.people
+        for f in facts
+        if f.image_facts is not None and f.image_facts.people is not None
+    ]
+    kind = config.subject.kind
+    return decide_subject(
+        (f.text for f in facts if f.text),
+        book.settings.subject_inference,
+        load_cues(),
+        configured=None if kind == "auto" else kind,
+        faces=(sum(1 for p in people if p.faces), len(people)),
+        class_tokens=(f.item.class_tokens or "" for f in facts),
+    )
 
 
 class _Values(dict):  # type: ignore[type-arg]

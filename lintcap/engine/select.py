@@ -2,7 +2,9 @@
 
 Codes and prefixes are interchangeable (``C``, ``C00``, ``C001``; ``ALL``).
 The preset gives the default selection (every rule but the preset's
-``ignore``) and tunes rule parameters and severities.
+``ignore``) and tunes rule parameters and severities. A preset's ignores
+survive ``select``: ``--preset flux-style --select C,A`` still leaves out the
+A rules flux-style ignores; naming a code in full (``--select A001``) runs it.
 """
 
 from __future__ import annotations
@@ -45,13 +47,15 @@ def select_rules(
         ("ignore", ignore),
     ):
         _validate(selectors, book, what)
+    # A code the user names in full overrides the preset's ignore; a prefix
+    # (--select C,A) or ALL does not: the preset ignores it for a reason.
+    named = {selector for selector in [*(select or []), *extend_select] if len(selector) == 4}
     rules = []
     for rule in book.rules:
-        if select is not None:
-            on = matches(rule.code, select)
-        else:
-            on = not matches(rule.code, chosen.ignore)
-        on = (on or matches(rule.code, extend_select)) and not matches(rule.code, ignore)
+        allowed = rule.code in named or not matches(rule.code, chosen.ignore)
+        on = matches(rule.code, select) if select is not None else True
+        on = (on or matches(rule.code, extend_select)) and allowed
+        on = on and not matches(rule.code, ignore)
         if not on:
             continue
         if rule.code in chosen.params:

@@ -27,6 +27,7 @@ from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
 from lintcap.models import Severity
 from lintcap.resources import rules_dir
+from lintcap.subject import SubjectInference, SubjectKind
 from lintcap.variety import VarietySettings
 
 if TYPE_CHECKING:
@@ -233,15 +234,28 @@ class DuplicatesCheck(_Check):
     max_distance: int = Field(default=6, ge=0, le=64)
 
 
-class DatasetSizeCheck(_Check):
-    """Too few or too many images for the preset."""
+class SizeBounds(_Strict):
+    """Image-count bounds for one kind of subject; no ``max``: no ceiling."""
+
+    min: int = Field(default=15, ge=0)
+    max: int | None = Field(default=None, ge=1)
+    #: Shown in the message: the size practitioners aim for.
+    sweet_spot: tuple[int, int] = (25, 30)
+
+
+class DatasetSizeCheck(SizeBounds, _Check):
+    """Too few or too many images for the preset and the dataset's subject."""
 
     scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
     kind: Literal["dataset-size"]
-    min: int = Field(default=15, ge=0)
-    max: int = Field(default=150, ge=1)
-    #: Shown in the message: the size practitioners aim for.
-    sweet_spot: tuple[int, int] = (25, 30)
+    max: int | None = Field(default=150, ge=1)
+    #: Bounds that replace the defaults above for a subject kind.
+    by_subject: dict[SubjectKind, SizeBounds] = {}
+
+    def bounds(self, subject: str | None) -> SizeBounds:
+        if subject in self.by_subject:
+            return self.by_subject[subject]  # type: ignore[index]
+        return SizeBounds(min=self.min, max=self.max, sweet_spot=self.sweet_spot)
 
 
 class VarietyCheck(_Check):
@@ -276,6 +290,9 @@ class AgreementCheck(_Check):
     scopes: ClassVar[frozenset[str]] = frozenset({"item"})
     kind: Literal["agreement"]
     framing: FramingAgreement | None = None
+    #: Framing, angle and expression (people facts) are judged on these
+    #: subject kinds only; every kind when the subject is undecided.
+    people_subjects: list[SubjectKind] = ["person"]
     #: Pairs of angle classes that contradict each other.
     angle_conflicts: list[tuple[str, str]] = []
     #: Expressions the image shows that the caption must name (as the same class).
@@ -372,6 +389,9 @@ class Rule(_Strict):
     llm: LlmSpec | None = None
     why: str = Field(min_length=20)
     when: When | None = None
+    #: The dataset subjects the rule applies to (lintcap.subject); every kind
+    #: when unset. A person-only rule never fires on an object or style set.
+    subjects: list[SubjectKind] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _kind_fits_scope(self) -> Rule:
@@ -392,16 +412,33 @@ class Preset(_Strict):
 
 
 class TriggerInference(_Strict):
-    """When no trigger is configured: the most common first word is taken as
-    the trigger if it leads at least ``min_share`` of at least ``min_captions``."""
+    """When no trigger is configured: a rare token in at least ``min_share``
+    of at least ``min_captions`` captions (lintcap.caption.trigger)."""
 
     min_share: float = Field(default=0.6, gt=0, le=1)
     min_captions: int = Field(default=3, ge=1)
+    #: A rare lower-case word this short is a coined token wherever it stands.
+    max_short_length: int = Field(default=4, ge=0)
+    #: A tag of at most this many words that holds a rare word is a candidate.
+    max_chunk_words: int = Field(default=3, ge=1)
+    #: Regexes (whole token, any case) of tokens that are never triggers.
+    not_triggers: list[str] = []
+
+    @field_validator("not_triggers")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        return patterns
 
 
 class Settings(_Strict):
     parser: ParserSettings = ParserSettings()
     trigger_inference: TriggerInference = TriggerInference()
+    subject_inference: SubjectInference = SubjectInference()
     image_analysis: AnalysisSettings = AnalysisSettings()
     variety: VarietySettings = VarietySettings()
     llm: LlmSettings = LlmSettings()

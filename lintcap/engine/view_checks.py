@@ -28,12 +28,14 @@ def dataset_size(
     ctx: CheckContext,
 ) -> list[Finding]:
     images = [view.image for view in views if view.image is not None]
-    low, high = check.sweet_spot
-    values = {"count": len(images), "sweet-spot": f"{low}-{high}"}
-    if len(images) < check.min:
-        return [Finding(values={**values, "label": f"fewer than {check.min}"})]
-    if len(images) > check.max:
-        return [Finding(values={**values, "label": f"more than {check.max}"})]
+    bounds = check.bounds(ctx.subject_kind)
+    low, high = bounds.sweet_spot
+    kind = f" for a {ctx.subject_kind} set" if ctx.subject_kind else ""
+    values = {"count": len(images), "sweet-spot": f"{low}-{high}{kind}"}
+    if len(images) < bounds.min:
+        return [Finding(values={**values, "label": f"fewer than {bounds.min}"})]
+    if bounds.max is not None and len(images) > bounds.max:
+        return [Finding(values={**values, "label": f"more than {bounds.max}"})]
     return []
 
 
@@ -124,7 +126,8 @@ def agreement(
     for view, item in zip(views, facts, strict=True):
         if item.parsed is None or item.image_facts is None:
             continue
-        findings.extend(_disagreements(check, view))
+        if ctx.subject_kind is None or ctx.subject_kind in check.people_subjects:
+            findings.extend(_disagreements(check, view))
         monochrome = _monochrome_label(check, item)
         if monochrome is not None and not _says_monochrome(check, item.parsed.text):
             findings.append(

@@ -61,6 +61,11 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
                 "columnKind": "unicodeCodePoints",
                 "originalUriBaseIds": {SRCROOT: {"uri": _cwd_uri()}},
                 "results": [_result(d, index[d.code]) for d in result.diagnostics],
+                # What the run decided about the dataset, and the evidence.
+                "properties": {
+                    "trigger": result.trigger.model_dump(mode="json"),
+                    "subject": result.subject.model_dump(mode="json"),
+                },
             }
         ],
     }

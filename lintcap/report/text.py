@@ -58,13 +58,32 @@ def _related(paths: list[str]) -> str:
     return f"counted: {shown}" + (f" and {rest} more" if rest > 0 else "")
 
 
+def subject_summary(result: LintResult) -> str:
+    """One line: the subject kind, where it came from and why, and the rules
+    that did not run for it."""
+    subject = result.subject
+    if subject.kind is None:
+        if not result.captions and not subject.images_analysed:
+            return ""
+        return f"Subject not decided ({subject.reason}): every rule ran."
+    source = {"configured": "set in config", "class-tokens": "from folder class tokens"}.get(
+        subject.source, f"inferred from the {subject.source}"
+    )
+    line = f"Subject: {subject.kind} ({source}: {subject.reason})"
+    if subject.skipped_rules:
+        line += f"; not run for a {subject.kind} set: {', '.join(subject.skipped_rules)}"
+    if subject.source != "configured":
+        line += " (set `subject.kind` in lintcap.toml to override)"
+    return line + "."
+
+
 def _summary(result: LintResult) -> Text:
     summary = Text()
     trigger = result.trigger
     if trigger.source == "inferred":
         summary.append(
-            f"Trigger '{trigger.word}' inferred: it leads {trigger.count} of {trigger.total} "
-            "captions (set `trigger` in lintcap.toml to make it explicit).\n",
+            f"Trigger '{trigger.word}' inferred: {trigger.evidence()} "
+            "(set `trigger` in lintcap.toml to make it explicit).\n",
             style="dim",
         )
     elif trigger.source == "none" and result.captions:
@@ -72,6 +91,9 @@ def _summary(result: LintResult) -> Text:
             "No trigger configured and none could be inferred: trigger rules did not run.\n",
             style="dim",
         )
+    subject_line = subject_summary(result)
+    if subject_line:
+        summary.append(subject_line + "\n", style="dim")
     counts = {severity: 0 for severity in Severity}
     for diagnostic in result.diagnostics:
         counts[diagnostic.severity] += 1

@@ -1,0 +1,188 @@
+"""Subject kind: decided from captions (and faces, class tokens), overridable in
+config, reported in text, JSON statistics and SARIF; rules declare the kinds
+they apply to; D001's bounds follow the kind; a preset's ignores survive
+--select. Captions are written here in the styles of real sets, never copied."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from lintcap.config import Config, find_config, load_config
+from lintcap.engine.run import lint, load_rulebook
+from lintcap.engine.select import select_rules
+from lintcap.engine.spec import DatasetSizeCheck
+from lintcap.report import sarif, text
+from lintcap.statistics import compute
+from lintcap.subject import SubjectInference, decide_subject, load_cues
+
+#: A tiny PNG: discovery needs an image beside each caption; no test here
+#: analyses pixels.
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+PERSON_PROSE = [
+    "qzv,The image is a portrait of a young woman with short red hair. She is wearing a "
+    "green scarf and her eyes look to the left. The background is a blurred park.",
+    "qzv,The image shows a woman standing on a bridge. Her coat is grey and she smiles.",
+    "qzv,The image is a close-up of a woman's face with freckles; the light is soft.",
+    "qzv,The image shows the woman sitting at a cafe table in a yellow dress.",
+]
+ANIME_TAGS = [
+    "Mirae Sol, 1girl, solo, twintails, black hair, school uniform, smile, white background",
+    "Mirae Sol, 1girl, solo, twintails, black hair, kimono, open mouth, night",
+    "Mirae Sol, 1girl, solo, twintails, black hair, thighhighs, sitting, simple background",
+    "Mirae Sol, 1girl, solo, twintails, black hair, hoodie, blush, looking at viewer",
+]
+PRODUCT_SPECS = [
+    "Front view of a Velmora watch. Brushed steel case with polished bezel. Automatic "
+    "movement. Blue rubber strap. Sunray blue dial. Luminous hands.",
+    "Front view of a Velmora watch. King Gold case with ceramic bezel. Quartz movement. "
+    "Black leather strap. Skeleton dial. Baton hands.",
+    "Front view of a Velmora watch. Titanium case. Hand-wound movement. Grey strap. "
+    "White dial. Hands not visible.",
+]
+STYLE_TAGS = [
+    "BG-01, interior, kitchen, retro comic style, wide shot",
+    "BG-02, exterior, harbor, retro comic style, medium shot",
+    "BG-03, interior, attic, retro comic style, close up",
+]
+HOUSE_PROSE = [
+    "This single-story home features a red brick facade, a two-car garage and a tidy lawn.",
+    "Craftsman-style house with a deep porch, tapered columns and a stone path to the door.",
+    "Modern farmhouse-style home with white siding, black window frames and a gravel drive.",
+]
+DOG_CAPTIONS = [
+    "a small fluffy dog sitting on a rug, tongue out",
+    "the puppy running across a lawn, ears flapping",
+    "a dog asleep on a grey sofa next to a cushion",
+]
+
+
+def _decide(texts: list[str], **kwargs: object) -> str | None:
+    decision = decide_subject(texts, SubjectInference(), load_cues(), **kwargs)  # type: ignore[arg-type]
+    return decision.kind
+
+
+@pytest.mark.parametrize(
+    ("captions", "kind"),
+    [
+        (PERSON_PROSE, "person"),
+        (ANIME_TAGS, "person"),
+        (PRODUCT_SPECS, "object"),
+        (STYLE_TAGS, "style"),
+        (HOUSE_PROSE, "place"),
+        (DOG_CAPTIONS, "animal"),
+    ],
+)
+def test_kind_from_captions(captions: list[str], kind: str) -> None:
+    assert _decide(captions) == kind
+
+
+def test_decision_says_why() -> None:
+    decision = decide_subject(PRODUCT_SPECS, SubjectInference(), load_cues())
+    assert decision.source == "captions"
+    assert "object words in 3 of 3 captions" in decision.reason
+    assert "watch" in decision.reason
+    # "King Gold" and "ranch-style" are no person and no style.
+    assert decision.counts["person"] == 0
+    assert _decide(["ranch-style home with a porch"] * 3) == "place"
+
+
+def test_faces_classes_and_config() -> None:
+    unlabelled = ["qzv, standing by the window", "qzv, at the table", "qzv, on the stairs"]
+    assert _decide(unlabelled) == "object"
+    assert _decide(unlabelled, faces=(3, 3)) == "person"
+    assert _decide([]) is None
+    assert _decide([], class_tokens=["shih tzu dog"]) == "animal"
+    assert _decide(PERSON_PROSE, configured="style") == "style"
+
+
+def _dataset(root: Path, captions: list[str], config: str | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for index, caption in enumerate(captions):
+        (root / f"{index:03}.png").write_bytes(_PNG)
+        (root / f"{index:03}.txt").write_text(caption, encoding="utf-8")
+    if config is not None:
+        (root / "lintcap.toml").write_text(config, encoding="utf-8")
+    return root
+
+
+def test_person_rules_do_not_fire_on_products(tmp_path: Path) -> None:
+    select = ["A001", "A003", "A004"]
+    products = lint([_dataset(tmp_path / "p", PRODUCT_SPECS)], Config(select=select))
+    assert products.subject.kind == "object"
+    assert products.subject.skipped_rules == ["A001", "A003"]
+    assert {d.code for d in products.diagnostics} <= {"A004"}
+    people = lint([_dataset(tmp_path / "h", PERSON_PROSE)], Config(select=select))
+    assert people.subject.kind == "person"
+    assert "A003" in {d.code for d in people.diagnostics}
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("lintcap.toml", '[subject]\nkind = "object"\n'),
+        ("pyproject.toml", '[tool.lintcap.subject]\nkind = "object"\n'),
+    ],
+)
+def test_kind_from_config_files(tmp_path: Path, name: str, content: str) -> None:
+    root = _dataset(tmp_path / "d", PERSON_PROSE)
+    (root / name).write_text(content, encoding="utf-8")
+    config = load_config(find_config(root))
+    result = lint([root], config.model_copy(update={"select": ["A001", "A003"]}))
+    assert (result.subject.kind, result.subject.source) == ("object", "configured")
+    assert result.diagnostics == []
+
+
+def test_reports_name_the_subject_and_trigger(tmp_path: Path) -> None:
+    result = lint([_dataset(tmp_path / "s", STYLE_TAGS)], Config(select=["A001", "C001"]))
+    out = io.StringIO()
+    text.write(result, out)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("Subject:"))
+    assert "style" in line and "not run for a style set: A001" in line
+    result.statistics = compute(result.views, result.diagnostics, result.trigger, result.subject)
+    stats = json.loads(result.statistics.model_dump_json())
+    assert stats["subject"]["kind"] == "style"
+    assert stats["trigger"]["source"] == "none"
+    properties = sarif.sarif_log(result)["runs"][0]["properties"]
+    assert properties["subject"]["kind"] == "style"
+    assert properties["subject"]["skipped_rules"] == ["A001"]
+
+
+def test_dataset_size_bounds_follow_the_kind() -> None:
+    book = load_rulebook(Config())
+    rule = book.rule("D001")
+    assert rule is not None and isinstance(rule.check, DatasetSizeCheck)
+    assert rule.check.bounds("person").max == 150
+    assert rule.check.bounds("style").max is None
+    assert rule.check.bounds("object").max is None
+    assert rule.check.bounds(None).max == 150
+
+
+def test_no_ceiling_for_a_large_style_set(tmp_path: Path) -> None:
+    captions = [f"BG-{i}, interior, room {i}, retro comic style" for i in range(160)]
+    root = _dataset(tmp_path / "big", captions)
+    assert lint([root], Config(select=["D001"])).diagnostics == []
+    forced = lint([root], Config(select=["D001"], subject={"kind": "person"}))
+    assert [d.code for d in forced.diagnostics] == ["D001"]
+    assert "more than 150" in forced.diagnostics[0].message
+
+
+def test_preset_ignores_survive_select() -> None:
+    book = load_rulebook(Config())
+    ignored = set(book.presets["flux-style"].ignore)
+
+    def codes(select: list[str] | None, extend: list[str] | None = None) -> set[str]:
+        return {r.code for r in select_rules(book, "flux-style", select, extend or [], [])}
+
+    assert not codes(["C", "A"]) & ignored
+    assert not codes(["ALL"]) & ignored
+    assert "A001" in codes(["A001"])
+    assert "A001" in codes(["C"], ["A001"])
+    assert not codes(["C"], ["A"]) & ignored
