@@ -99,7 +99,7 @@ def test_cli_flags_win_over_config(make_dataset: MakeDataset) -> None:
 def test_inferred_trigger_is_reported(make_dataset: MakeDataset) -> None:
     root = make_dataset({f"{i}": f"zkw, a photo of a man {i}" for i in range(4)}, config=None)
     result = run_lintcap("check", root, "--select", "C001")
-    assert "Trigger 'zkw' inferred: it leads 4 of 4 captions" in result.stdout
+    assert "Trigger 'zkw' inferred: in 4 of 4 captions (100%), first in 4" in result.stdout
 
 
 def test_statistics(make_dataset: MakeDataset) -> None:

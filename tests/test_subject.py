@@ -145,7 +145,7 @@ def test_reports_name_the_subject_and_trigger(tmp_path: Path) -> None:
     out = io.StringIO()
     text.write(result, out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("Subject:"))
-    assert "style" in line and "not run for a style set: A001" in line
+    assert "style" in line and "not run on style sets: A001" in line
     result.statistics = compute(result.views, result.diagnostics, result.trigger, result.subject)
     stats = json.loads(result.statistics.model_dump_json())
     assert stats["subject"]["kind"] == "style"

@@ -71,7 +71,7 @@ def subject_summary(result: LintResult) -> str:
     )
     line = f"Subject: {subject.kind} ({source}: {subject.reason})"
     if subject.skipped_rules:
-        line += f"; not run for a {subject.kind} set: {', '.join(subject.skipped_rules)}"
+        line += f"; not run on {subject.kind} sets: {', '.join(subject.skipped_rules)}"
     if subject.source != "configured":
         line += " (set `subject.kind` in lintcap.toml to override)"
     return line + "."
