@@ -132,8 +132,20 @@ class RealProblem:
     file: str
     line: int | None
     kind: str
+    #: The code that should report it; ``none`` where no rule exists yet.
     code: str
+    #: Phrases, ``|``-separated, one of which the finding's key must hold or be
+    #: part of (a dataset finding about one phrase among several); empty: any.
+    key: str
     note: str
+
+    def key_matches(self, key: str) -> bool:
+        if not self.key:
+            return True
+        key = key.lower()
+        return bool(key) and any(
+            alt in key or key in alt for alt in self.key.lower().split("|") if alt
+        )
 
 
 @dataclass
@@ -188,7 +200,7 @@ def read_labels(path: Path) -> list[Label]:
 
 
 def read_problems(path: Path) -> list[RealProblem]:
-    return [RealProblem(r[0], r[1], _line(r[2]), r[3], r[4], r[5]) for r in _rows(path)]
+    return [RealProblem(r[0], r[1], _line(r[2]), r[3], r[4], r[5], r[6]) for r in _rows(path)]
 
 
 def finding_key(message: str) -> str:
@@ -315,6 +327,8 @@ def _covers(finding: Finding, problem: RealProblem) -> bool:
     """Whether ``finding`` reports ``problem``: same code, and the problem's
     file (and metadata line) is the finding's place or one it names."""
     if finding.dataset != problem.dataset or finding.code != problem.code:
+        return False
+    if not problem.key_matches(finding.key):
         return False
     if problem.file.endswith("/"):  # a dataset-level problem
         return finding.file == problem.file or finding.file.endswith("/")

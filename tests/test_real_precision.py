@@ -90,6 +90,7 @@ def test_score_precision_recall_and_unlabelled(rp: ModuleType) -> None:
         F("toy", "set/c.txt", 1, "A001", "", "no clothing"),
         F("toy", "set/", None, "C013", "x", "duplicate", ("set/d.txt", "meta.jsonl:4")),
         F("toy", "set/e.txt", 1, "C009", "hat", "tag 'hat' twice"),
+        F("toy", "set/", None, "A007", "very long hair", "'very long hair' is in 9 of 9"),
     ]
     labels = [
         L("toy", "set/*", None, "A001", "*", False, "no person in the set"),
@@ -98,10 +99,13 @@ def test_score_precision_recall_and_unlabelled(rp: ModuleType) -> None:
         L("toy", "set/e.txt", 1, "C009", "scarf", True, "another tag"),
     ]
     problems = [
-        P("toy", "set/d.txt", 1, "duplicate caption", "C013", ""),
-        P("toy", "meta.jsonl", 4, "duplicate caption", "C013", ""),
-        P("toy", "meta.jsonl", 5, "duplicate caption", "C013", ""),
-        P("toy", "set/a.txt", 1, "trigger-not-first", "C001", ""),
+        P("toy", "set/d.txt", 1, "duplicate caption", "C013", "", ""),
+        P("toy", "meta.jsonl", 4, "duplicate caption", "C013", "", ""),
+        P("toy", "meta.jsonl", 5, "duplicate caption", "C013", "", ""),
+        P("toy", "set/a.txt", 1, "trigger-not-first", "C001", "", ""),
+        # A dataset finding reports the phrase it names, not every phrase.
+        P("toy", "set/", None, "constant identity phrase", "A007", "long hair|hair", ""),
+        P("toy", "set/", None, "constant identity phrase", "A007", "purple eyes", ""),
     ]
     result = rp.score(findings, labels, problems)
     # The exact label for b.txt wins over the folder-wide one.
@@ -109,11 +113,16 @@ def test_score_precision_recall_and_unlabelled(rp: ModuleType) -> None:
     assert result.precision("A001") == pytest.approx(1 / 3)
     # A label for another key does not judge this finding: it stays unlabelled.
     assert result.precision("C009") is None
-    assert [f.key for f in result.unlabelled] == ["hat"]
+    assert [f.key for f in result.unlabelled] == ["hat", "very long hair"]
     assert result.overall() == (2, 4)
+    assert result.recall["constant identity phrase"] == (1, 2, "A007")
     assert result.recall["duplicate caption"] == (2, 3, "C013")
     assert result.recall["trigger-not-first"] == (0, 1, "C001")
-    assert {(p.file, p.line) for p in result.missed} == {("meta.jsonl", 5), ("set/a.txt", 1)}
+    assert {(p.file, p.line, p.key) for p in result.missed} == {
+        ("meta.jsonl", 5, ""),
+        ("set/a.txt", 1, ""),
+        ("set/", None, "purple eyes"),
+    }
     table = rp.render(result, "toy")
     assert "| A001 | 3 | 3 | 1 | 2 | 0.33 | 0 |" in table
     assert "| duplicate caption | C013 | 2 | 3 | 0.67 |" in table
