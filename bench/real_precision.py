@@ -411,6 +411,43 @@ def render(result: Score, title: str) -> str:
     return "\n".join(lines)
 
 
+#: Issue 14's targets: per code with n >= 5, overall, and recall for these kinds.
+TARGET_CODE, TARGET_N, TARGET_ALL, TARGET_RECALL = 0.90, 5, 0.95, 0.90
+RECALL_KINDS = ("duplicate caption", "trigger-not-first", "constant identity phrase", "placeholder")
+
+
+def targets(result: Score) -> list[str]:
+    """One line per target of issue 14: met, missed (and by what), or not measurable."""
+    lines = []
+    low = []
+    for code in sorted(result.per_code):
+        counts = result.per_code[code]
+        judged = counts["true"] + counts["false"]
+        precision = result.precision(code)
+        if judged >= TARGET_N and precision is not None and precision < TARGET_CODE:
+            low.append(f"{code} {precision:.2f} (n={judged})")
+    lines.append(
+        f"precision >= {TARGET_CODE} for every code with n >= {TARGET_N}: "
+        + ("met" if not low else "missed by " + ", ".join(low))
+    )
+    true, judged = result.overall()
+    overall = true / judged if judged else 0.0
+    lines.append(
+        f"overall precision >= {TARGET_ALL}: {'met' if overall >= TARGET_ALL else 'missed'}"
+        f" ({overall:.2f}, n={judged})"
+    )
+    for kind in RECALL_KINDS:
+        if kind not in result.recall:
+            lines.append(f"recall >= {TARGET_RECALL} for {kind}: no such problem in the labels")
+            continue
+        found, total, _code = result.recall[kind]
+        met = found / total >= TARGET_RECALL
+        lines.append(
+            f"recall >= {TARGET_RECALL} for {kind}: {'met' if met else 'missed'} ({found}/{total})"
+        )
+    return lines
+
+
 def _tsv(finding: Finding) -> str:
     line = "" if finding.line is None else str(finding.line)
     return "\t".join([finding.dataset, finding.file, line, finding.code, finding.key, "?", ""])
@@ -424,14 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--unlabelled", type=Path, help="write unlabelled findings here (TSV)")
     parser.add_argument("--findings", type=Path, help="write every finding here (JSON lines)")
     parser.add_argument("--show-misses", action="store_true", help="list problems not reported")
+    parser.add_argument("--show-false", action="store_true", help="list findings labelled false")
+    parser.add_argument("--dataset", default="", help="only datasets whose name contains this")
     args = parser.parse_args(argv)
     datasets = args.corpus / "datasets"
     if not datasets.is_dir():
         print(f"no corpus at {args.corpus} (expected a datasets/ folder)", file=sys.stderr)
         return 2
-    units = read_units(args.labels / "units.tsv")
+    units = [u for u in read_units(args.labels / "units.tsv") if args.dataset in u.dataset]
     labels = read_labels(args.labels / "findings.tsv")
-    problems = read_problems(args.labels / "problems.tsv")
+    problems = [p for p in read_problems(args.labels / "problems.tsv") if args.dataset in p.dataset]
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="lintcap-realdata-") as tmp:
         build_mirror(datasets, Path(tmp), units)
@@ -446,6 +485,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     print(render(result, args.title))
+    print()
+    print("\n".join(targets(result)))
+    if args.show_false and result.false_positives:
+        print("\nFindings labelled false:")
+        for finding, label in sorted(result.false_positives, key=lambda p: p[0].code):
+            where = f"{finding.dataset}/{finding.location()}"
+            print(f"  {finding.code} {where} '{finding.key}': {label.reason}")
     if args.show_misses and result.missed:
         print("\nProblems not reported:")
         for problem in result.missed:

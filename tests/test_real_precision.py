@@ -123,6 +123,11 @@ def test_score_precision_recall_and_unlabelled(rp: ModuleType) -> None:
         ("set/a.txt", 1, ""),
         ("set/", None, "purple eyes"),
     }
+    verdicts = rp.targets(result)
+    assert verdicts[0] == "precision >= 0.9 for every code with n >= 5: met"  # A001 has n=3
+    assert verdicts[1].startswith("overall precision >= 0.95: missed (0.50, n=4)")
+    assert "recall >= 0.9 for duplicate caption: missed (2/3)" in verdicts
+    assert "recall >= 0.9 for placeholder: no such problem in the labels" in verdicts
     table = rp.render(result, "toy")
     assert "| A001 | 3 | 3 | 1 | 2 | 0.33 | 0 |" in table
     assert "| duplicate caption | C013 | 2 | 3 | 0.67 |" in table
