@@ -4,6 +4,9 @@ A blank English pipeline is the default: its tokenizer is fast (about 15,000
 captions a second here) and needs no model download. A trained pipeline
 (``spacy-model`` in the config, a package name or a path) is used only when
 configured; then part-of-speech tags sharpen the sentence/tag split.
+Token patterns (:mod:`lintcap.caption.patterns`) run on the same tokens and
+add hits of their categories, so a sentence that describes the light counts
+like a lighting phrase.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from lintcap.caption.lexicon import Lexicon
+from lintcap.caption.patterns import PatternError, PatternSet, load_patterns
 from lintcap.caption.spans import LexiconHit
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 #: Lexicon files that are word lists for the parser, not phrase categories.
-WORD_LIST_CATEGORIES = frozenset({"function-words"})
+WORD_LIST_CATEGORIES = frozenset({"function-words", "list-joiners"})
 
 
 class ModelLoadError(Exception):
@@ -57,10 +61,15 @@ def import_spacy(torch_needed: bool) -> ModuleType:
 class CaptionNLP:
     """Tokenise captions and find lexicon phrases in them."""
 
-    def __init__(self, lexicon: Lexicon, model: str | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        model: str | None = None,
+        patterns: dict[str, PatternSet] | None = None,
+    ) -> None:
         spacy = import_spacy(torch_needed=bool(model))
         from spacy.attrs import IDX
-        from spacy.matcher import PhraseMatcher
+        from spacy.matcher import Matcher, PhraseMatcher
 
         self._idx = IDX
 
@@ -76,12 +85,25 @@ class CaptionNLP:
         )
         self.lexicon = lexicon
         self.function_words = frozenset(lexicon.phrases("function-words"))
+        self.list_joiners = tuple(f"{word} " for word in lexicon.phrases("list-joiners"))
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for category, phrases in lexicon.categories.items():
             if category in WORD_LIST_CATEGORIES or not phrases:
                 continue
             self.matcher.add(category, [self.nlp.make_doc(p) for p in phrases])
         self._labels = {self.nlp.vocab.strings[c]: c for c in lexicon.categories}
+        self.patterns = Matcher(self.nlp.vocab, validate=True)
+        self._pattern_keys: dict[int, tuple[str, str]] = {}
+        sets = load_patterns() if patterns is None else patterns
+        for category, pattern_set in sets.items():
+            for label, token_patterns in pattern_set.by_label.items():
+                key = f"{category}\x1f{label}"
+                try:
+                    self.patterns.add(key, token_patterns, greedy="LONGEST")
+                except (ValueError, KeyError, TypeError) as exc:
+                    message = " ".join(str(exc).split())[:300]
+                    raise PatternError(f"{category}.yaml: {message}") from exc
+                self._pattern_keys[self.nlp.vocab.strings[key]] = (category, label)
 
     def doc(self, text: str) -> Doc:
         """Tokenise ``text`` once. Underscores read as spaces (WD14 tags),
@@ -92,9 +114,11 @@ class CaptionNLP:
     def hits(self, doc: Doc, text: str) -> list[LexiconHit]:
         """Lexicon phrases in ``doc`` (the tokens of ``text``) by character
         offsets, in order; a phrase inside a longer one of its category
-        ("image shows" in "the image shows") is dropped."""
+        ("image shows" in "the image shows") is dropped, and so is a cue
+        inside a longer cue or inside a phrase of its category."""
         matches = self.matcher(doc)
-        if not matches:
+        pattern_matches = self.patterns(doc) if len(self.patterns) else []
+        if not matches and not pattern_matches:
             return []
         # Token starts in one C call; creating Token or Span objects per match
         # costs twice the matching itself.
@@ -103,15 +127,37 @@ class CaptionNLP:
         labels = self._labels
         found = []
         for match_id, start, end in matches:
-            first, last = starts[start], starts[end]
-            while last > first and (text[last - 1].isspace() or text[last - 1] == "_"):
-                last -= 1
+            first, last = _bounds(text, starts, start, end)
             found.append(LexiconHit(first, last, labels[match_id], text[first:last].lower()))
-        found.sort(key=lambda h: (h.start, -h.end))
-        reach: dict[str, int] = {}
-        kept = []
+        for match_id, start, end in pattern_matches:
+            first, last = _bounds(text, starts, start, end)
+            category, label = self._pattern_keys[match_id]
+            phrase = label or text[first:last].lower()
+            found.append(LexiconHit(first, last, category, phrase, not label))
+        # Phrases first, then cues: a cue never hides the phrase it holds
+        # ("calm" in "a calm, thoughtful expression" still counts).
+        found.sort(key=lambda h: (h.cue, h.start, -h.end))
+        reach: dict[tuple[str, bool], int] = {}
+        kept: list[LexiconHit] = []
         for hit in found:
-            if hit.end > reach.get(hit.category, -1):
+            key = (hit.category, hit.cue)
+            if hit.end > reach.get(key, -1) and not (hit.cue and _inside(hit, kept)):
                 kept.append(hit)
-                reach[hit.category] = hit.end
+                reach[key] = hit.end
+        kept.sort(key=lambda h: (h.start, -h.end))
         return kept
+
+
+def _bounds(text: str, starts: list[int], start: int, end: int) -> tuple[int, int]:
+    """Character offsets of tokens ``start:end``, without trailing space or ``_``."""
+    first, last = starts[start], starts[end]
+    while last > first and (text[last - 1].isspace() or text[last - 1] == "_"):
+        last -= 1
+    return first, last
+
+
+def _inside(cue: LexiconHit, phrases: list[LexiconHit]) -> bool:
+    return any(
+        p.category == cue.category and not p.cue and p.start <= cue.start and cue.end <= p.end
+        for p in phrases
+    )

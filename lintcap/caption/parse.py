@@ -48,6 +48,9 @@ class ParserSettings(BaseModel):
     )
 
     max_tag_words: int = 5
+    #: Lexicon categories whose phrases mark a comma run between two sentences
+    #: as tags; without one such a run is a list of its sentence.
+    tag_categories: list[str] = ["framing", "angle", "gaze", "lighting", "expression"]
 
 
 class ParsedCaption(BaseModel):
@@ -195,7 +198,8 @@ class CaptionParser:
             start = match.end()
         if start < len(text):
             units.append((start, len(text), False))
-        for unit_start, unit_end, terminated in units:
+        last_unit = len(units) - 1
+        for index, (unit_start, unit_end, terminated) in enumerate(units):
             chunks = _chunks(text, unit_start, unit_end, caption)
             if not chunks:
                 continue
@@ -203,7 +207,12 @@ class CaptionParser:
             split = count  # the trailing run of tag-like chunks starts here
             while split > 0 and self._tag_like(text, *chunks[split - 1], medium, pos_tags):
                 split -= 1
-            if terminated and count - split < 2:
+            split = self._after_list(text, chunks, split)
+            short = terminated and count - split < 2
+            if short or (
+                split < count
+                and self._in_sentence(caption, chunks, split, terminated, index, last_unit)
+            ):
                 split = count
             if split > 0:
                 end = chunks[split - 1][1]
@@ -216,6 +225,43 @@ class CaptionParser:
                 tags = [Tag(s, e, text[s:e], tag_key(text[s:e])) for s, e in chunks[split:]]
                 caption.tags.extend(tags)
                 caption.segments.append(Segment(tags[0].start, tags[-1].end, "tags"))
+
+    def _in_sentence(
+        self,
+        caption: ParsedCaption,
+        chunks: list[tuple[int, int]],
+        split: int,
+        terminated: bool,
+        index: int,
+        last_unit: int,
+    ) -> bool:
+        """Whether the tag-like run ``chunks[split:]``, in a unit ended by a
+        period and followed by more text, is a list written as a sentence
+        rather than tags: the whole unit is a capitalised fragment, like a spec
+        sheet's "Polished steel case, black bezel. Automatic movement."; or the
+        run follows a sentence and names no framing, angle, gaze, light or
+        expression ("Manual movement with tourbillon, power reserve, stained
+        glass."). Tags written before a sentence look like "ohwx, 1girl, solo,
+        long hair. She ..." or "a photo of a woman, smiling, close-up. She ..."."""
+        if not terminated or index == last_unit:
+            return False
+        if split == 0:
+            return caption.text[chunks[0][0]].isupper()
+        wanted = set(self.settings.tag_categories)
+        start, end = chunks[split][0], chunks[-1][1]
+        return not any(hit.category in wanted and start <= hit.start < end for hit in caption.hits)
+
+    def _after_list(self, text: str, chunks: list[tuple[int, int]], split: int) -> int:
+        """Where the tags start once lists written in prose are taken out: an
+        item that opens with "and"/"or" closes a list of the sentence ("...,
+        gray trousers, and polished black shoes"), so the tags, if any, start
+        after it. Booru tags never open with a conjunction."""
+        joiners = self.nlp.list_joiners
+        for index in range(len(chunks) - 1, split - 1, -1):
+            start, end = chunks[index]
+            if text[start:end].lower().startswith(joiners):
+                return index + 1
+        return split
 
     def _tag_like(
         self,

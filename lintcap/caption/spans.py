@@ -36,9 +36,15 @@ class Segment(NamedTuple):
 
 
 class LexiconHit(NamedTuple):
-    """A lexicon phrase found in the caption."""
+    """A lexicon phrase, or a token pattern's match, found in the caption.
+
+    ``phrase`` is the lexicon phrase as written, or a pattern's label ("mouth
+    open"), so that synonyms count as one. A ``cue`` is an unlabelled pattern
+    match ("wears a dark vest"): evidence that the category is described, but
+    not a phrase to count or compare across captions."""
 
     start: int
     end: int
     category: str
     phrase: str
+    cue: bool = False

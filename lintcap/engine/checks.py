@@ -95,7 +95,23 @@ def starts_with(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContex
         return []
     first = _first_word(caption, caption.body_start)
     edits = _insert_medium(check, caption, ctx) if check.insert_medium else []
-    return [Finding(span=first, values={"found": caption.slice(first)}, edits=edits)]
+    return [Finding(span=first, values=_opening(caption), edits=edits)]
+
+
+_OPENING_WORDS = re.compile(r"[\w'\u2019-]+(?:[\s,]+[\w'\u2019-]+){0,3}")
+
+
+def _opening(caption: ParsedCaption) -> dict[str, str]:
+    """Where the medium phrase is missing ("after the trigger" only when one
+    leads) and the words found there, never a lone article or stop ("a woman
+    in a", not "a" or ".")."""
+    words = _OPENING_WORDS.search(caption.text, caption.body_start)
+    found = words.group() if words else caption.text[caption.body_start :].strip()
+    lead = caption.trigger is not None or caption.body_start > 0
+    return {
+        "found": found[:60],
+        "where": "after the trigger" if lead else "at the start of the caption",
+    }
 
 
 _OF = re.compile(r"\s+of\b", re.IGNORECASE)
@@ -260,20 +276,24 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         for match in re.finditer(pattern, caption.text, flags):
             found.append((Span(start=match.start(), end=match.end()), "pattern"))
     found.sort(key=lambda pair: (pair[0].start, -pair[0].end))
-    findings: list[Finding] = []
-    covered_until = -1
+    # One finding per stretch of text: hits inside or overlapping another
+    # ("it appears" / "appears to be", "the overall mood" / "the image is")
+    # are one fact, reported once over their union.
+    merged: list[tuple[Span, str]] = []
     for span, category in found:
-        if span.end <= covered_until:
-            continue  # inside a longer hit already reported
-        covered_until = max(covered_until, span.end)
-        findings.append(
-            Finding(
-                span=Span(start=span.start, end=span.end),
-                values={"phrase": caption.slice(span), "category": category},
-                edits=_forbidden_fix(check, caption, span, ctx),
-            )
+        if merged and span.start < merged[-1][0].end:
+            last, first_category = merged[-1]
+            merged[-1] = (Span(last.start, max(last.end, span.end)), first_category)
+        else:
+            merged.append((span, category))
+    return [
+        Finding(
+            span=Span(start=span.start, end=span.end),
+            values={"phrase": caption.slice(span), "category": category},
+            edits=_forbidden_fix(check, caption, span, ctx),
         )
-    return findings
+        for span, category in merged
+    ]
 
 
 def _forbidden_fix(
@@ -357,6 +377,8 @@ def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> lis
 def repetition(check: RepetitionCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
     if check.unit == "tag":
         return _duplicate_tags(check, caption)
+    if check.consecutive:
+        return _loops(check, caption)
     words = _WORD.findall(caption.text.lower())
     n = check.n
     grams = Counter(zip(*(words[i:] for i in range(n)), strict=False))
@@ -381,6 +403,49 @@ def repetition(check: RepetitionCheck, caption: ParsedCaption, ctx: CheckContext
             values={"phrase": " ".join(gram), "count": len(kept)},
         )
     ]
+
+
+def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
+    """A captioner loop: a group of words repeated back to back more than
+    ``max-count`` times and covering at least ``n`` words ("a woman with a hat,
+    a woman with a hat, a woman with a hat"), or twice when the group is
+    ``2n`` words or longer; or a sentence of ``n`` or more words said twice.
+    The span covers the copies after the first: what a fix would cut."""
+    matches = list(_WORD.finditer(caption.text))
+    words = [m.group().lower() for m in matches]
+    found: tuple[int, int, int] | None = None  # start word, group length, copies
+    for period in range(1, min(check.max_period, len(words) // 2) + 1):
+        index = 0
+        while index < len(words) - period:
+            if words[index] != words[index + period]:
+                index += 1
+                continue
+            start = index  # a maximal run of words equal to the word a period on
+            while index < len(words) - period and words[index] == words[index + period]:
+                index += 1
+            copies = (index - start + period) // period
+            enough = copies > check.max_count or (copies >= 2 and period >= 2 * check.n)
+            if enough and period * copies >= check.n and (found is None or start < found[0]):
+                found = (start, period, copies)
+    if found is not None:
+        start, period, copies = found
+        first_copy = start + period
+        last_word = start + period * copies - 1
+        return [
+            Finding(
+                span=Span(matches[first_copy].start(), matches[last_word].end()),
+                values={"phrase": " ".join(words[start : start + period]), "count": copies},
+            )
+        ]
+    seen: dict[str, Span] = {}
+    for sentence in caption.sentences:
+        key = " ".join(_WORD.findall(caption.slice(sentence).lower()))
+        if len(key.split()) < check.n:
+            continue
+        if key in seen:
+            return [Finding(span=sentence, values={"phrase": caption.slice(sentence), "count": 2})]
+        seen[key] = sentence
+    return []
 
 
 def _duplicate_tags(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
@@ -607,10 +672,14 @@ def frequency(
     if ctx.subject.class_:
         excluded.add(ctx.subject.class_.lower())
     holders: dict[str, list[int]] = {}
+    pairs: dict[str, list[int]] = {}
     for index, caption in enumerate(captions):
         if caption is None:
             continue
-        phrases = {normalise_phrase(h.phrase) for h in caption.hits_in(*check.categories)}
+        named, side_by_side = _counted_phrases(caption, check.categories)
+        phrases = set(named)
+        for pair in side_by_side:
+            pairs.setdefault(pair, []).append(index)
         if check.include_tags:
             skipped = [h for h in caption.hits_in(*check.exclude_categories)]
             phrases.update(
@@ -622,22 +691,110 @@ def frequency(
             if phrase and phrase not in excluded:
                 holders.setdefault(phrase, []).append(index)
     total = len(present)
+    # Two phrases written side by side in most captions are one fact, counted
+    # as written together ("snowy landscape", not "snowy" and "landscape").
+    for pair, items in pairs.items():
+        if len(items) / total >= check.max_share:
+            holders[pair] = items
+    _credit_subphrases(holders)
+    frequent = [
+        (phrase, items)
+        for phrase, items in sorted(holders.items(), key=lambda kv: (-len(kv[1]), -len(kv[0])))
+        if len(items) / total >= check.max_share
+    ]
     findings = []
-    for phrase, items in sorted(holders.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for phrase, items, folded in _fold_subphrases(frequent):
         count = len(items)
-        if count / total >= check.max_share:
-            findings.append(
-                Finding(
-                    values={
-                        "phrase": phrase,
-                        "count": count,
-                        "total": total,
-                        "share": f"{count / total:.0%}",
-                    },
-                    related=items,
-                )
+        findings.append(
+            Finding(
+                values={
+                    "phrase": phrase,
+                    "count": count,
+                    "total": total,
+                    "share": f"{count / total:.0%}",
+                    "folded": _folded_note(folded),
+                },
+                related=sorted(set(items).union(*(holders[p] for p in folded))),
             )
+        )
     return findings
+
+
+def _folded_note(folded: Sequence[str]) -> str:
+    """ " (with 'dark curly hair')": the phrases folded into a finding's."""
+    if not folded:
+        return ""
+    named = ", ".join(f"'{phrase}'" for phrase in folded[:3])
+    more = f" and {len(folded) - 3} more" if len(folded) > 3 else ""
+    return f" (with {named}{more})"
+
+
+def _counted_phrases(
+    caption: ParsedCaption, categories: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The phrases of ``categories`` a caption names, and the pairs of them
+    written side by side ("snowy" + "landscape" -> "snowy landscape"). Pattern
+    cues are not phrases; a hit inside a longer hit of another category is
+    that one's word ("studio" in "studio lighting")."""
+    hits = [h for h in caption.hits if not h.cue]
+    wanted = set(categories)
+    own = [
+        h
+        for h in hits
+        if h.category in wanted
+        and not any(
+            o.category != h.category
+            and o.start <= h.start
+            and h.end <= o.end
+            and (o.end - o.start) > (h.end - h.start)
+            for o in hits
+        )
+    ]
+    own.sort(key=lambda h: (h.start, -h.end))
+    phrases = [normalise_phrase(caption.text[h.start : h.end]) for h in own]
+    pairs = [
+        f"{phrases[i]} {phrases[i + 1]}"
+        for i in range(len(own) - 1)
+        if own[i].end <= own[i + 1].start
+        and caption.text[own[i].end : own[i + 1].start] in (" ", "-")
+    ]
+    return phrases, pairs
+
+
+def _credit_subphrases(holders: dict[str, list[int]]) -> None:
+    """A caption that says "gold hoop earrings" also says "hoop earrings":
+    count it for every shorter phrase that lies inside, when that phrase is
+    counted at all (one caption names it alone)."""
+    extra: dict[str, set[int]] = {}
+    for phrase, items in holders.items():
+        words = phrase.split()
+        for size in range(1, len(words)):
+            for start in range(len(words) - size + 1):
+                inner = " ".join(words[start : start + size])
+                if inner in holders:
+                    extra.setdefault(inner, set()).update(items)
+    for inner, more in extra.items():
+        holders[inner] = sorted(more.union(holders[inner]))
+
+
+def _fold_subphrases(
+    frequent: list[tuple[str, list[int]]],
+) -> list[tuple[str, list[int], list[str]]]:
+    """One finding per fact: a frequent phrase whose words lie inside another
+    frequent phrase, or hold it ("curly hair" / "dark curly hair"), is folded
+    into the one found in more captions (the longer on a tie)."""
+    kept: list[tuple[str, list[int], list[str]]] = []
+    for phrase, items in frequent:  # most captions first
+        words = f" {phrase} "
+        owner = next(
+            (entry for entry in kept if words in f" {entry[0]} " or f" {entry[0]} " in words),
+            None,
+        )
+        if owner is None:
+            kept.append((phrase, items, []))
+        else:
+            owner[2].append(phrase)
+    return kept
 
 
 DATASET_CHECKS: dict[str, DatasetCheck] = {

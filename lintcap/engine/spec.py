@@ -152,6 +152,12 @@ class RepetitionCheck(_Check):
     unit: Literal["tag", "ngram"]
     n: int = Field(default=4, ge=1)
     max_count: int = Field(default=1, ge=1)
+    #: n-grams: count only copies that follow each other (a captioner loop),
+    #: not a phrase that recurs in prose ("the girl on the left ... the girl
+    #: on the right"); a sentence said twice counts too.
+    consecutive: bool = False
+    #: consecutive: the longest word group looked for, in words.
+    max_period: int = Field(default=12, ge=1, le=64)
 
 
 class ConsistencyCheck(_Check):

@@ -1,0 +1,101 @@
+"""Token patterns by category: what a sentence says, not only which phrase it uses.
+
+Lexicons find phrases written verbatim ("soft lighting"); captions written as
+prose say the same thing in sentences ("Warm amber light bathes the scene",
+"Her mouth is closed", "a calm, thoughtful expression"). Those are found with
+spaCy ``Matcher`` token patterns over the tokens the blank pipeline already
+made (no trained model: only token attributes such as ``LOWER``, ``IS_PUNCT``
+and ``IS_ALPHA``, with ``IN``/``NOT_IN`` lists and ``OP`` quantifiers).
+
+Patterns are data: ``rules/patterns/<category>.yaml`` holds ``words`` (named
+word lists) and ``patterns`` (lists of token dicts). A list value written as
+``$name`` stands for the word list ``name``, so one list of light words serves
+many patterns. The file stem is the category of every hit, like a lexicon file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from lintcap.resources import rules_dir
+
+Pattern = list[dict[str, Any]]
+
+
+class LabelledPattern(BaseModel):
+    """Patterns whose matches count as one phrase, ``label`` ("mouth open"):
+    the variety classes and the frequency rules read the label, not the words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    tokens: list[Pattern] = Field(min_length=1)
+
+
+class PatternError(ValueError):
+    """A pattern file that cannot be read; the message names the file."""
+
+
+class PatternFile(BaseModel):
+    """One ``rules/patterns/*.yaml`` file as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    words: dict[str, list[str]] = {}
+    #: Unlabelled patterns: cues that the category is described.
+    patterns: list[Pattern] = []
+    labelled: list[LabelledPattern] = []
+
+
+class PatternSet(BaseModel):
+    """A category's patterns: label ("" for cues) -> token patterns."""
+
+    by_label: dict[str, list[Pattern]]
+
+
+def patterns_dir() -> Path:
+    return rules_dir() / "patterns"
+
+
+def _resolve(value: Any, words: dict[str, list[str]], where: str) -> Any:
+    """Replace ``$name`` strings by their word list, lower-cased, everywhere."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value[1:] not in words:
+            raise PatternError(f"{where}: unknown word list {value!r}")
+        return [w.lower() for w in words[value[1:]]]
+    if isinstance(value, dict):
+        return {key: _resolve(item, words, where) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, words, where) for item in value]
+    return value
+
+
+def read_pattern_file(path: Path) -> PatternSet:
+    """One file's patterns with word lists substituted. Structure errors raise
+    :class:`PatternError`; spaCy checks the token attributes when they are added."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        parsed = PatternFile.model_validate(raw)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise PatternError(f"{path.name}: {' '.join(str(exc).split())[:300]}") from exc
+    by_label: dict[str, list[Pattern]] = {}
+    if parsed.patterns:
+        by_label[""] = [_resolve(p, parsed.words, path.name) for p in parsed.patterns]
+    for entry in parsed.labelled:
+        label = " ".join(entry.label.lower().split())
+        by_label.setdefault(label, []).extend(
+            _resolve(p, parsed.words, path.name) for p in entry.tokens
+        )
+    return PatternSet(by_label=by_label)
+
+
+def load_patterns(folder: Path | None = None) -> dict[str, PatternSet]:
+    """Every ``*.yaml`` in ``folder`` (the shipped patterns by default), by category."""
+    folder = folder or patterns_dir()
+    if not folder.is_dir():
+        return {}
+    return {path.stem: read_pattern_file(path) for path in sorted(folder.glob("*.yaml"))}
