@@ -105,6 +105,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            raise  # `lintcap check | head`: main() leaves quietly
         except KeyboardInterrupt:
             raise click.Abort() from None
         except Exception as exc:
@@ -192,16 +194,59 @@ def _config_from(options: dict[str, Any]) -> Config:
     )
 
 
-@cli.command()
+_COLOR_OPTION = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output; auto follows NO_COLOR, FORCE_COLOR, then the terminal.",
+)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  lintcap check datasets/character            lint a dataset folder
+  lintcap check data --select C --ignore C007 caption rules, but not C007
+  lintcap check data -q                       the findings only
+  lintcap check data --summary                counts per code only
+  lintcap check data --format json -o out.json
+  lintcap check data --write-baseline .lintcap-baseline.json
+  lintcap check data --fix                    the same as `lintcap fix data`"""
+)
 @_dataset_options
 @click.option(
     "--format",
     "output_format",
     type=click.Choice(sorted(FORMATS)),
-    help="How findings are printed (github: workflow annotations; sarif: code scanning).",
+    help="How findings are printed (github: workflow annotations; sarif: code scanning; "
+    "junit: test report).",
     default="text",
     show_default=True,
 )
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Write the report to PATH instead of standard output.",
+)
+@_COLOR_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only, no summary.")
+@click.option(
+    "--summary", is_flag=True, help="Print counts per code and the summary, not each finding."
+)
+@click.option("--show-fixes", is_flag=True, help="Show the edit of each fixable finding under it.")
+@click.option(
+    "--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means an error)."
+)
+@click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="Apply the safe fixes, as `lintcap fix` does (with --unsafe-fixes, those too).",
+)
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply the unsafe fixes.")
 @click.option(
     "--statistics",
     is_flag=True,
@@ -221,19 +266,44 @@ def _config_from(options: dict[str, Any]) -> Config:
     help="Lint the whole dataset of each file given (its folder) and report the findings "
     "on those files and on the set: what the pre-commit hook runs.",
 )
+@click.pass_context
 def check(
+    ctx: click.Context,
     output_format: str,
+    output_file: Path | None,
+    color: str,
+    quiet: bool,
+    summary: bool,
+    show_fixes: bool,
+    exit_zero: bool,
+    apply_fixes: bool,
+    unsafe_fixes: bool,
     statistics: bool,
     html_path: Path | None,
     whole_dataset: bool,
     **options: Any,
 ) -> None:
-    """Check the datasets at PATHS (folders, or single images and captions)."""
+    """Check the datasets at PATHS (folders, or single images and captions).
+
+    Each finding is one line, `path:line:col: severity CODE message`; [*]
+    marks what `lintcap fix` fixes, [~] what it fixes with --unsafe-fixes.
+    Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on a
+    usage or configuration error."""
+    if apply_fixes:
+        ctx.invoke(fix_command, unsafe_fixes=unsafe_fixes, color=color, **options)
+        return
+    if unsafe_fixes:
+        raise click.UsageError("--unsafe-fixes needs --fix (or use `lintcap fix --unsafe-fixes`)")
+    import io
+
     from lintcap.changed import concerning, dataset_folders
     from lintcap.engine.run import lint
     from lintcap.report.html import HtmlReportError, check_writable, write_html
+    from lintcap.report.output import OutputFileError, check_output_file, write_output_file
     from lintcap.report.statistics import write_statistics
     from lintcap.report.target import dataset_file
+    from lintcap.report.text import TextOptions, use_color
+    from lintcap.report.text import write as write_text
     from lintcap.statistics import compute as compute_statistics
 
     config = _config_from(options)
@@ -245,7 +315,11 @@ def check(
                     "it is a file of the linted dataset"
                 )
             check_writable(html_path)  # before a long run, not after it
-    except HtmlReportError as exc:
+        if output_file is not None:
+            if dataset_file(output_file, options["paths"], config.caption_extension):
+                raise OutputFileError(f"cannot write {output_file}: it is a file of the dataset")
+            check_output_file(output_file)
+    except (HtmlReportError, OutputFileError) as exc:
         raise UserError(str(exc)) from None
     paths = list(options["paths"])
     if whole_dataset:
@@ -257,21 +331,50 @@ def check(
         result.statistics = compute_statistics(
             result.views, result.diagnostics, result.trigger, result.subject
         )
-    FORMATS[output_format](result, sys.stdout)
-    if result.statistics is not None and output_format == "text":
-        write_statistics(result.statistics, sys.stdout)
+    out: Any = io.StringIO() if output_file is not None else sys.stdout
+    if output_format == "text":
+        text_options = TextOptions(
+            color=use_color(color, out),  # type: ignore[arg-type]
+            quiet=quiet,
+            summary=summary,
+            show_fixes=show_fixes,
+        )
+        write_text(result, out, text_options)
+        if result.statistics is not None:
+            write_statistics(result.statistics, out)
+    else:
+        FORMATS[output_format](result, out)
+    if output_file is not None:
+        try:
+            write_output_file(output_file, out.getvalue())
+        except OutputFileError as exc:
+            raise UserError(str(exc)) from None
     if html_path is not None:
         try:
             write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
         except HtmlReportError as exc:
             raise UserError(str(exc)) from None
-    sys.exit(EXIT_FINDINGS if config.fails(result.diagnostics) else EXIT_CLEAN)
+    failed = config.fails(result.diagnostics) and not exit_zero
+    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
-@cli.command("fix")
+@cli.command(
+    "fix",
+    epilog="""\b
+Examples:
+  lintcap fix datasets/character              apply the safe fixes
+  lintcap fix data --diff | git apply --check the fixes as a patch, nothing written
+  lintcap fix data --unsafe-fixes --diff      review the unsafe fixes too""",
+)
 @_dataset_options
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
-@click.option("--diff", is_flag=True, help="Print a unified diff and write nothing.")
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Print a unified diff (for `git apply`) and write nothing; the summary goes to "
+    "standard error.",
+)
+@_COLOR_OPTION
 @click.option(
     "--llm",
     "llm_spec",
@@ -305,6 +408,7 @@ def check(
 def fix_command(
     unsafe_fixes: bool,
     diff: bool,
+    color: str,
     llm_spec: str | None,
     llm_model: str | None,
     llm_timeout: float | None,
@@ -318,6 +422,9 @@ def fix_command(
     Exit 1 when findings at or above --fail-on remain, a file could not be
     written, or (with --diff) when there is something to change."""
     from lintcap.fix.run import fix, fix_failed, outcome_notes
+    from lintcap.report.fix_summary import changed_lines, skipped_lines
+    from lintcap.report.text import TextOptions, plural, use_color
+    from lintcap.report.text import write as write_text
 
     config = _config_from(options)
     if llm_spec is None and (llm_model or llm_timeout or llm_retries is not None or llm_images):
@@ -343,23 +450,26 @@ def fix_command(
         )
     diff = diff or dry_run  # without a model, the proposals are the diff
     result = fix(list(options["paths"]), config, unsafe=unsafe_fixes, write=not diff)
-    out = sys.stdout
+    out, err = sys.stdout, sys.stderr
+    remaining = result.remaining.diagnostics
     if diff:
         for file_fix in result.files:
             out.write(file_fix.diff())
         count = len(result.files)
-        out.write(
-            f"\n{result.fixes} fix{'es' if result.fixes != 1 else ''} would change "
-            f"{count} file{'s' if count != 1 else ''}.\n"
-        )
-        for note in outcome_notes(result.files, result.unsettled, result.rolled_back):
-            out.write(f"{note}\n")
+        err.write(f"{plural(result.fixes, 'fix', 'fixes')} would change {plural(count, 'file')}.\n")
+        for line in [
+            *skipped_lines(remaining, unsafe_fixes),
+            *outcome_notes(result.files, result.unsettled, result.rolled_back),
+        ]:
+            err.write(f"{line}\n")
         sys.exit(EXIT_FINDINGS if result.files else EXIT_CLEAN)
-    FORMATS["text"](result.remaining, out)
-    written = [f for f in result.files if f.written]
-    out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for note in outcome_notes(result.files, result.unsettled, result.rolled_back):
-        out.write(f"{note}\n")
+    write_text(result.remaining, out, TextOptions(color=use_color(color, out), footer=False))  # type: ignore[arg-type]
+    for line in [
+        *changed_lines(result.files, written=True),
+        *skipped_lines(remaining, unsafe_fixes),
+        *outcome_notes(result.files, result.unsettled, result.rolled_back),
+    ]:
+        out.write(f"{line}\n")
     failed = fix_failed(result.files, result.remaining, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
@@ -482,7 +592,7 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
     book = load_rulebook(config)
     preset = preset or config.preset
     enabled = {r.code: r for r in select_rules(book, preset, None, [], [])}
-    table = Table(title=f"lintcap rules (preset {preset})")
+    table = Table(title=f"lintcap rules (preset {preset})", title_justify="left")
     for column in ("code", "name", "scope", "severity", "on", "fix", "message"):
         table.add_column(column, overflow="fold")
     for rule in book.rules:
@@ -496,7 +606,9 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
             rule.fix.safety if rule.fix else "",
             rule.message,
         )
-    Console(file=sys.stdout, width=200).print(table)
+    # The terminal's width (rich reads it, else COLUMNS, else 80); markup off,
+    # so that a message's "[trigger]" is printed, not eaten as a style tag.
+    Console(file=sys.stdout, markup=False, highlight=False, emoji=False).print(table)
 
 
 @rules.command("explain")
@@ -519,4 +631,27 @@ def rules_explain(code: str) -> None:
 
 
 def main() -> None:
-    cli(prog_name="lintcap")
+    """The console script. A reader that goes away (``lintcap check | head``)
+    ends the run quietly, exit 1, as click does for its own output."""
+    try:
+        cli.main(prog_name="lintcap")
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(EXIT_FINDINGS)
+    except SystemExit as exc:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            sys.exit(EXIT_FINDINGS)
+        raise exc from None
+
+
+def _quiet_broken_pipe() -> None:
+    """Point standard output at /dev/null so that the interpreter's final
+    flush does not report the broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -46,12 +46,13 @@ def test_text_output_is_grouped_and_summarised(make_dataset: MakeDataset) -> Non
     )
     result = run_lintcap("check", root, "--select", "C001")
     lines = result.stdout.splitlines()
-    findings = [line for line in lines if re.search(r":\d+:\d+: C001 ", line)]
+    findings = [line for line in lines if re.search(r":\d+:\d+: error C001 \[\*\] ", line)]
     assert len(findings) == 2
     assert findings[0].split(":")[0].endswith("a.txt") and findings[1].split(":")[0].endswith(
         "b.txt"
     )
-    assert "Found 2 findings (2 errors)" in lines[-1]
+    assert "Found 2 findings (2 errors)" in lines[-2]
+    assert lines[-1] == "[*] 2 fixable with `lintcap fix`."
     assert "\x1b[" not in result.stdout  # no colour when not on a terminal
 
 

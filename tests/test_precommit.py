@@ -57,7 +57,8 @@ def _environment(home: Path) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
     }
-    for name in ("SYSTEMROOT", "TMPDIR", "TEMP", "TMP"):  # what Windows and tmp need
+    # PYTHONPATH: the lintcap under test when it is not the installed one.
+    for name in ("SYSTEMROOT", "TMPDIR", "TEMP", "TMP", "PYTHONPATH"):  # Windows and tmp need
         if name in os.environ:
             env[name] = os.environ[name]
     return env
@@ -161,7 +162,10 @@ def test_commit_with_an_error_in_a_caption_is_refused(tmp_path: Path) -> None:
     refused = repo.commit("Reword 002")
     assert refused.returncode != 0, refused.stdout
     assert re.search(r"lintcap \(staged captions and images\)\.+Failed", refused.stdout)
-    assert "data/002.txt:1:1: C001 caption must begin with the trigger 'ohwx'" in refused.stdout
+    assert re.search(
+        r"data/002.txt:1:1: error C001 (\[\*\] )?caption must begin with the trigger 'ohwx'",
+        refused.stdout,
+    )
     # The whole dataset is re-checked (its images from the cache the first
     # commit filled), and only the staged caption's findings are reported.
     assert "in 3 images, 3 captions" in refused.stdout
@@ -203,7 +207,7 @@ def test_dataset_hook_lints_the_whole_folder(tmp_path: Path) -> None:
         r"lintcap \(staged captions and images\)\.+\(no files to check\)Skipped", refused.stdout
     )
     assert re.search(r"lintcap \(whole dataset\)\.+Failed", refused.stdout)
-    flagged = re.findall(r"data/(\d+)\.txt:1:1: C001 ", refused.stdout)
+    flagged = re.findall(r"data/(\d+)\.txt:1:1: error C001 ", refused.stdout)
     assert flagged == ["001", "002", "003"]
     assert repo.commits() == 1
 

@@ -13,7 +13,6 @@ ones that were read.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from lintcap.analyse import ItemFacts
 from lintcap.config import Config
 from lintcap.dataset import discover, display_path
 from lintcap.engine.run import LintResult, lint, load_rulebook
+from lintcap.fix.diff import unified_diff
 from lintcap.fix.edits import apply_fixes_indexed
 from lintcap.fix.write import WriteRefused, write_atomically
 from lintcap.models import Diagnostic, Edit
@@ -41,14 +41,8 @@ class FileFix(BaseModel):
     refused: str | None = None
 
     def diff(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                fromfile=git_quote(self.display),
-                tofile=git_quote(self.display),
-            )
-        )
+        """A diff ``git apply`` accepts (lintcap.fix.diff), names quoted as git does."""
+        return unified_diff(self.before, self.after, self.display, quote=git_quote)
 
 
 class FixResult(BaseModel):

@@ -2,16 +2,24 @@
 
 Lines and columns are 1-based and null where the finding is about a whole
 file or the whole dataset; ``related`` lists the files a dataset finding
-counted. With ``--statistics`` the output is an object instead:
+counted. A fixable finding carries ``fix``, in ruff's shape:
+``{"applicability": "safe"|"unsafe", "edits": [{"content", "location":
+{"row", "column"}, "end_location": {...}}]}`` (1-based, in the caption file);
+``null`` otherwise. With ``--statistics`` the output is an object instead:
 ``{"findings": [...], "statistics": {...}}``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
-from lintcap.engine.run import LintResult
+from lintcap.caption.spans import Span
+from lintcap.models import Diagnostic
+
+if TYPE_CHECKING:
+    from lintcap.analyse import ItemFacts
+    from lintcap.engine.run import LintResult
 
 FIELDS = (
     "code",
@@ -29,10 +37,36 @@ FIELDS = (
 
 
 def write(result: LintResult, stream: IO[str]) -> None:
-    findings = [d.model_dump(mode="json", include=set(FIELDS)) for d in result.diagnostics]
-    ordered = [{field: finding[field] for field in FIELDS} for finding in findings]
+    by_caption = {f.caption_display: f for f in result.items if f.caption_display}
+    ordered = []
+    for diagnostic in result.diagnostics:
+        finding = diagnostic.model_dump(mode="json", include=set(FIELDS))
+        entry = {field: finding[field] for field in FIELDS}
+        entry["fix"] = fix_object(diagnostic, by_caption.get(diagnostic.path or ""))
+        ordered.append(entry)
     payload: object = ordered
     if result.statistics is not None:
         payload = {"findings": ordered, "statistics": result.statistics.model_dump(mode="json")}
     json.dump(payload, stream, indent=2, ensure_ascii=False)
     stream.write("\n")
+
+
+def fix_object(diagnostic: Diagnostic, facts: ItemFacts | None) -> dict[str, Any] | None:
+    """``{"applicability", "edits"}`` of a fixable finding, else None."""
+    if not diagnostic.fixable or not diagnostic.edits:
+        return None
+    edits = []
+    for edit in diagnostic.edits:
+        where = facts.locate(Span(edit.start, edit.end)) if facts is not None else None
+        edits.append(
+            {
+                "content": edit.replacement,
+                "location": _point(where.line, where.column) if where else None,
+                "end_location": _point(where.end_line, where.end_column) if where else None,
+            }
+        )
+    return {"applicability": diagnostic.applicability, "edits": edits}
+
+
+def _point(row: int | None, column: int | None) -> dict[str, int] | None:
+    return None if row is None else {"row": row, "column": column or 1}

@@ -1,18 +1,80 @@
-"""Default text output: ``path:line:col: CODE message``, grouped by file,
-coloured on a terminal (rich), then a summary."""
+"""Default text output, one line per finding, grouped by file::
+
+    data/a.txt:1:5: error C002 [*] trigger 'ohwx' is not the first word
+
+The severity is a word on every line, so it reads the same without colour (in
+pre-commit, CI logs, pipes, ``NO_COLOR``); within a file errors come first.
+``[*]`` marks a finding ``lintcap fix`` fixes, ``[~]`` one that only
+``lintcap fix --unsafe-fixes`` fixes. Then a summary and how many findings are
+fixable.
+"""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
+from dataclasses import dataclass
 from itertools import groupby
-from typing import IO
+from typing import IO, TYPE_CHECKING, Literal
 
 from rich.console import Console
 from rich.text import Text
 
-from lintcap.engine.run import LintResult
 from lintcap.models import Diagnostic, Severity
 
+if TYPE_CHECKING:
+    from lintcap.engine.run import LintResult
+
 _SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+_MARKER = {"safe": "[*]", "unsafe": "[~]"}
+
+ColorChoice = Literal["auto", "always", "never"]
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """What ``check`` prints: ``quiet`` the findings only, ``summary`` the
+    counts only; ``show_fixes`` the edit under each fixable finding."""
+
+    color: bool = False
+    quiet: bool = False
+    summary: bool = False
+    show_fixes: bool = False
+    #: The "N fixable with `lintcap fix`" line (fix itself lists what it skipped).
+    footer: bool = True
+
+
+def use_color(choice: ColorChoice, stream: IO[str]) -> bool:
+    """``--color``: ``always``/``never`` win; ``auto`` follows ``NO_COLOR``,
+    then ``FORCE_COLOR`` (https://no-color.org, https://force-color.org), then
+    whether ``stream`` is a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def console_for(stream: IO[str], color: bool) -> Console:
+    """A console that colours exactly when ``color`` says so."""
+    return Console(
+        file=stream,
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+        emoji=False,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+    )
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 image``, ``2 images``."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def _location(diagnostic: Diagnostic) -> str:
@@ -24,25 +86,106 @@ def _location(diagnostic: Diagnostic) -> str:
     return ":".join(parts)
 
 
-def write(result: LintResult, stream: IO[str]) -> None:
-    console = Console(file=stream, highlight=False, soft_wrap=True)
-    write_diagnostics(result.diagnostics, console)
-    console.print(_summary(result))
+def write(result: LintResult, stream: IO[str], options: TextOptions | None = None) -> None:
+    options = options or TextOptions()
+    console = console_for(stream, options.color)
+    if options.summary:
+        write_counts(result.diagnostics, console)
+    else:
+        write_diagnostics(result.diagnostics, console, show_fixes=options.show_fixes, result=result)
+    if not options.quiet:
+        console.print(_summary(result))
+        footer = fixable_footer(result.diagnostics) if options.footer else None
+        if footer:
+            console.print(footer)
 
 
-def write_diagnostics(diagnostics: list[Diagnostic], console: Console) -> None:
+def _by_file(diagnostics: list[Diagnostic]) -> list[list[Diagnostic]]:
+    """Groups per file in path order; within a file errors first, then by place."""
+    ordered = sorted(diagnostics, key=lambda d: d.path or "")
+    return [
+        sorted(group, key=lambda d: (-d.severity.rank, d.line or 0, d.column or 0, d.code))
+        for _, group in groupby(ordered, key=lambda d: d.path or "")
+    ]
+
+
+def finding_line(diagnostic: Diagnostic) -> Text:
+    """``path:line:col: severity CODE [*] message``."""
+    line = Text()
+    line.append(_location(diagnostic), style="bold")
+    line.append(": ")
+    line.append(diagnostic.severity.value, style=_SEVERITY_STYLE[diagnostic.severity])
+    line.append(" ")
+    line.append(diagnostic.code, style=_SEVERITY_STYLE[diagnostic.severity])
+    if diagnostic.fixable and diagnostic.applicability in _MARKER:
+        line.append(" " + _MARKER[diagnostic.applicability], style="bold cyan")
+    line.append(f" {diagnostic.message}")
+    return line
+
+
+def write_diagnostics(
+    diagnostics: list[Diagnostic],
+    console: Console,
+    *,
+    show_fixes: bool = False,
+    result: LintResult | None = None,
+) -> None:
     """One line per finding, a blank line after each file's group."""
-    for _, group in groupby(diagnostics, key=lambda d: d.path):
+    texts = _caption_texts(result) if show_fixes and result is not None else {}
+    for group in _by_file(diagnostics):
         for diagnostic in group:
-            line = Text()
-            line.append(_location(diagnostic), style="bold")
-            line.append(": ")
-            line.append(diagnostic.code, style=_SEVERITY_STYLE[diagnostic.severity])
-            line.append(f" {diagnostic.message}")
-            console.print(line)
+            console.print(finding_line(diagnostic))
             if diagnostic.related:
                 console.print(Text("    " + _related(diagnostic.related), style="dim"))
+            if show_fixes and diagnostic.fixable:
+                for edit_line in _edit_lines(diagnostic, texts.get(diagnostic.path or "")):
+                    console.print(Text("    " + edit_line, style="green"))
         console.print()
+
+
+def write_counts(diagnostics: list[Diagnostic], console: Console) -> None:
+    """``--summary``: findings per code, most first, like ``ruff --statistics``."""
+    counts = Counter(d.code for d in diagnostics)
+    first: dict[str, Diagnostic] = {}
+    for diagnostic in diagnostics:
+        first.setdefault(diagnostic.code, diagnostic)
+    width = len(str(max(counts.values(), default=0)))
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        example = first[code]
+        line = Text(f"{count:>{width}}  ")
+        line.append(f"{example.severity.value:<7}", style=_SEVERITY_STYLE[example.severity])
+        line.append(f" {code} ")
+        fixable = example.fixable and example.applicability in _MARKER
+        line.append(_MARKER.get(example.applicability or "", "   ") if fixable else "   ")
+        line.append(f" {example.name}")
+        console.print(line)
+    if counts:
+        console.print()
+
+
+def _caption_texts(result: LintResult) -> dict[str, str]:
+    return {f.caption_display: f.text for f in result.items if f.caption_display and f.text}
+
+
+def _edit_lines(diagnostic: Diagnostic, text: str | None) -> list[str]:
+    """``fix (safe): replace 'a' with 'b' at 1:5`` per edit."""
+    from lintcap.caption.read import position_of
+
+    lines = []
+    for edit in diagnostic.edits:
+        old = text[edit.start : edit.end] if text is not None else ""
+        where = ""
+        if text is not None and diagnostic.line is not None:
+            line, column = position_of(text, edit.start)
+            where = f" at {line}:{column}"
+        if not old:
+            action = f"insert {edit.replacement!r}"
+        elif not edit.replacement:
+            action = f"delete {old!r}"
+        else:
+            action = f"replace {old!r} with {edit.replacement!r}"
+        lines.append(f"fix ({diagnostic.applicability}): {action}{where}")
+    return lines
 
 
 #: How many counted files a finding lists in text; JSON and SARIF list all.
@@ -77,6 +220,27 @@ def subject_summary(result: LintResult) -> str:
     return line + "."
 
 
+def fixable_footer(diagnostics: list[Diagnostic]) -> Text | None:
+    """``3 fixable with `lintcap fix` (2 more with `--unsafe-fixes`).``"""
+    safe = sum(1 for d in diagnostics if d.fixable and d.applicability == "safe")
+    unsafe = sum(1 for d in diagnostics if d.fixable and d.applicability == "unsafe")
+    if safe and unsafe:
+        return Text(f"[*] {safe} fixable with `lintcap fix` ({unsafe} more with `--unsafe-fixes`).")
+    if safe:
+        return Text(f"[*] {safe} fixable with `lintcap fix`.")
+    if unsafe:
+        return Text(f"[~] {unsafe} fixable with `lintcap fix --unsafe-fixes`.")
+    return None
+
+
+def scanned(result: LintResult) -> str:
+    """``3 images, 1 caption, 57 rules``."""
+    return (
+        f"{plural(result.images, 'image')}, {plural(result.captions, 'caption')}, "
+        f"{plural(result.rules, 'rule')}"
+    )
+
+
 def _summary(result: LintResult) -> Text:
     summary = Text()
     trigger = result.trigger
@@ -94,10 +258,6 @@ def _summary(result: LintResult) -> Text:
     subject_line = subject_summary(result)
     if subject_line:
         summary.append(subject_line + "\n", style="dim")
-    counts = {severity: 0 for severity in Severity}
-    for diagnostic in result.diagnostics:
-        counts[diagnostic.severity] += 1
-    scanned = f"{result.images} images, {result.captions} captions, {result.rules} rules"
     if result.images_analysed or result.images_cached:
         summary.append(
             f"Image facts: {result.images_analysed} analysed, "
@@ -105,15 +265,18 @@ def _summary(result: LintResult) -> Text:
             style="dim",
         )
     if not result.diagnostics:
-        summary.append(f"All checks passed ({scanned}).", style="bold green")
+        summary.append(f"All checks passed ({scanned(result)}).", style="bold green")
         return summary
-    total = len(result.diagnostics)
+    summary.append(f"{count_line(result.diagnostics)} in {scanned(result)}.", style="bold")
+    return summary
+
+
+def count_line(diagnostics: list[Diagnostic]) -> str:
+    """``Found 5 findings (1 error, 4 warnings)``."""
+    counts = Counter(d.severity for d in diagnostics)
     detail = ", ".join(
-        f"{counts[s]} {s.value}{'s' if counts[s] != 1 and s != Severity.info else ''}"
+        plural(counts[s], s.value) if s != Severity.info else f"{counts[s]} info"
         for s in (Severity.error, Severity.warning, Severity.info)
         if counts[s]
     )
-    summary.append(
-        f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {scanned}.", style="bold"
-    )
-    return summary
+    return f"Found {plural(len(diagnostics), 'finding')} ({detail})"

@@ -69,7 +69,7 @@ def fix_with_llm(
     if diff:
         for file_fix in result.files:
             out.write(file_fix.diff())
-        write_summary(result, backend.name, out)
+        write_summary(result, backend.name, err)  # stdout holds the patch only
         return 1 if result.files else 0
     write_rewrites(result, out, proposals=dry_run)
     FORMATS["text"](result.remaining, out)
