@@ -24,8 +24,8 @@ GOOD = (
     "ohwx, a photo of a woman wearing a red wool coat, standing on a city street at night. "
     "She is smiling. close-up, from side, looking at viewer, neon lighting"
 )
-#: C001 (error, safe fix: the trigger's case) and C003 (warning, unsafe fix).
-BAD = "OHWX, a woman wearing a red wool coat. close-up, from side"
+#: C001 (error, safe fix: the trigger's case) and C007 (warning, unsafe fix).
+BAD = "OHWX, a photo of a woman. The image shows a red wool coat. close-up, from side"
 
 
 def captions(folder: Path, texts: dict[str, str], newline: bool = False) -> Path:
@@ -53,23 +53,23 @@ def finding_lines(out: str) -> list[str]:
 
 
 def test_severity_on_every_line_errors_first_and_fixable_markers(data: Path) -> None:
-    code, out, _ = run("check", data, "--select", "C001,C003")
+    code, out, _ = run("check", data, "--select", "C001,C007")
     assert code == 1
     lines = finding_lines(out)
     assert len(lines) == 2
-    # C003 is at column 7, C001 at column 1, but the error comes first.
+    # The error comes first whatever the columns.
     assert ": error C001 [*] " in lines[0]
-    assert ": warning C003 [~] " in lines[1]
+    assert ": warning C007 [~] " in lines[1]
     assert "[*] 1 fixable with `lintcap fix` (1 more with `--unsafe-fixes`)." in out
     assert "in 2 images, 2 captions, 2 rules." in out
 
 
 def test_quiet_and_summary(data: Path) -> None:
-    _, quiet, _ = run("check", data, "--select", "C001,C003", "-q")
+    _, quiet, _ = run("check", data, "--select", "C001,C007", "-q")
     assert len(finding_lines(quiet)) == 2 and "Found" not in quiet and "fixable" not in quiet
-    _, summary, _ = run("check", data, "--select", "C001,C003", "--summary")
+    _, summary, _ = run("check", data, "--select", "C001,C007", "--summary")
     assert not finding_lines(summary)
-    assert "1  error   C001 [*] " in summary and "1  warning C003 [~] " in summary
+    assert "1  error   C001 [*] " in summary and "1  warning C007 [~] " in summary
     assert "Found 2 findings (1 error, 1 warning)" in summary
 
 
@@ -103,7 +103,7 @@ def test_output_file_and_refusals(data: Path, tmp_path: Path) -> None:
 
 
 def test_json_fix_has_ruffs_shape(data: Path) -> None:
-    _, out, _ = run("check", data, "--select", "C001,C003", "--format", "json")
+    _, out, _ = run("check", data, "--select", "C001,C007", "--format", "json")
     by_code = {f["code"]: f for f in json.loads(out)}
     assert by_code["C001"]["fix"] == {
         "applicability": "safe",
@@ -115,7 +115,7 @@ def test_json_fix_has_ruffs_shape(data: Path) -> None:
             }
         ],
     }
-    assert by_code["C003"]["fix"]["applicability"] == "unsafe"
+    assert by_code["C007"]["fix"]["applicability"] == "unsafe"
     _, out, _ = run("check", data, "--select", "C006", "--format", "json")
     assert all(f["fix"] is None for f in json.loads(out))
 
@@ -126,11 +126,11 @@ def test_show_fixes(data: Path) -> None:
 
 
 def test_check_fix_is_fix(data: Path) -> None:
-    code, out, _ = run("check", data, "--select", "C001,C003", "--fix")
+    code, out, _ = run("check", data, "--select", "C001,C007", "--fix")
     assert (data / "a.txt").read_text() == BAD.replace("OHWX", "ohwx")
     assert "Fixed 1 finding in 1 file:" in out
-    assert "Skipped 1 unsafe fix (C003)" in out
-    assert code == 0  # C003 is a warning
+    assert "Skipped 1 unsafe fix (C007)" in out
+    assert code == 0  # C007 is a warning
     code, _, err = run("check", data, "--unsafe-fixes")
     assert code == 2 and "--unsafe-fixes needs --fix" in err
 
@@ -200,3 +200,26 @@ def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
     err = process.stderr.read().decode()
     assert process.wait() == 1
     assert err == ""
+
+
+def test_errors_come_first_within_a_file() -> None:
+    from lintcap.models import Diagnostic, Severity
+    from lintcap.report.text import _by_file
+
+    def finding(path: str, line: int, severity: Severity) -> Diagnostic:
+        return Diagnostic(
+            code="X", name="x", severity=severity, message="m", path=path, line=line, column=1
+        )
+
+    groups = _by_file(
+        [
+            finding("b.txt", 1, Severity.info),
+            finding("a.txt", 1, Severity.warning),
+            finding("a.txt", 3, Severity.error),
+            finding("a.txt", 2, Severity.error),
+        ]
+    )
+    assert [[(d.path, d.line) for d in group] for group in groups] == [
+        [("a.txt", 2), ("a.txt", 3), ("a.txt", 1)],
+        [("b.txt", 1)],
+    ]
