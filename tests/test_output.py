@@ -223,3 +223,11 @@ def test_errors_come_first_within_a_file() -> None:
         [("a.txt", 2), ("a.txt", 3), ("a.txt", 1)],
         [("b.txt", 1)],
     ]
+
+
+def test_shares_are_printed_as_percentages(tmp_path: Path) -> None:
+    image = Image.new("RGBA", (32, 32), (200, 100, 50, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 16, 32))  # the left half transparent
+    image.save(tmp_path / "a.png")
+    _, out, _ = run("check", tmp_path, "--select", "I011", "--no-cache", "--isolated", "-q")
+    assert ": warning I011 50.0% of pixels are transparent" in out

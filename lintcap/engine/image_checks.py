@@ -32,6 +32,10 @@ def image_measure(check: ImageMeasureCheck, facts: ImageFacts) -> Finding | None
     for case in check.cases:
         if case_matches(case, measures):
             values = {name: _shown(value) for name, value in measures.items()}
+            # ``{name%}``: a share (0-1) written as a percentage, for messages.
+            values.update(
+                {f"{name}%": f"{value:.1%}" for name, value in measures.items() if _share(value)}
+            )
             values["label"] = case.label
             return Finding(values=values)
     return None
@@ -40,6 +44,10 @@ def image_measure(check: ImageMeasureCheck, facts: ImageFacts) -> Finding | None
 def case_matches(case: MeasureCase, measures: dict[str, Any]) -> bool:
     """Whether every bound of ``case`` holds for these measurements."""
     return all(_holds(bound, measures.get(name)) for name, bound in case.when.items())
+
+
+def _share(value: Any) -> bool:
+    return isinstance(value, float) and 0.0 <= value <= 1.0
 
 
 def _shown(value: Any) -> Any:
