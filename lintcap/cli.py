@@ -248,6 +248,26 @@ Examples:
 )
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply the unsafe fixes.")
 @click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Hide the findings recorded in FILE (default: `baseline` in the config).",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help='Record every current finding in FILE and exit 0; with `baseline = "FILE"` in '
+    "the config, only new findings are reported from then on.",
+)
+@click.option(
+    "--add-ignores",
+    is_flag=True,
+    help="Add a per-file-ignores entry for every file with findings to the config "
+    "(lintcap.toml is created beside the dataset when there is none) and exit 0.",
+)
+@click.option(
     "--statistics",
     is_flag=True,
     help="Also show counts per angle, framing, expression, gaze, medium, setting; caption "
@@ -278,6 +298,9 @@ def check(
     exit_zero: bool,
     apply_fixes: bool,
     unsafe_fixes: bool,
+    baseline_path: Path | None,
+    write_baseline: Path | None,
+    add_ignores: bool,
     statistics: bool,
     html_path: Path | None,
     whole_dataset: bool,
@@ -327,6 +350,19 @@ def check(
         result.diagnostics = concerning(result.diagnostics, paths)
     else:
         result = lint(paths, config)
+    if write_baseline is not None or add_ignores:
+        _adopt(result, config, paths, write_baseline, add_ignores)
+        sys.exit(EXIT_CLEAN)
+    baseline_path = baseline_path or config.baseline
+    if baseline_path is not None:
+        from lintcap.baseline import BaselineError, filter_baseline
+
+        try:
+            result.diagnostics, result.baseline_hidden = filter_baseline(
+                baseline_path, result.diagnostics, result.items
+            )
+        except BaselineError as exc:
+            raise UserError(str(exc)) from None
     if statistics:
         result.statistics = compute_statistics(
             result.views, result.diagnostics, result.trigger, result.subject
@@ -356,6 +392,41 @@ def check(
             raise UserError(str(exc)) from None
     failed = config.fails(result.diagnostics) and not exit_zero
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+def _adopt(
+    result: Any, config: Config, paths: list[Path], baseline: Path | None, add: bool
+) -> None:
+    """``--write-baseline`` and ``--add-ignores``: record today's findings."""
+    from lintcap.baseline import BaselineError
+    from lintcap.baseline import write_baseline as write_file
+    from lintcap.ignores import add_ignores
+    from lintcap.report.output import OutputFileError
+    from lintcap.report.text import plural
+
+    try:
+        if baseline is not None:
+            count = write_file(baseline, result.diagnostics, result.items)
+            click.echo(f"Wrote {plural(count, 'finding')} to the baseline {baseline}.", err=True)
+            if config.baseline is None or config.baseline.resolve() != baseline.resolve():
+                click.echo(
+                    f'Add `baseline = "{baseline}"` to lintcap.toml (a path relative to its '
+                    "folder) to hide them from now on.",
+                    err=True,
+                )
+        if add:
+            target = config.source
+            if target is None:
+                first = paths[0] if paths else Path.cwd()
+                target = (first if first.is_dir() else first.parent) / "lintcap.toml"
+            files, codes = add_ignores(target, result.diagnostics)
+            click.echo(
+                f"Added {plural(codes, 'code')} for {plural(files, 'file')} to per-file-ignores "
+                f"in {target}.",
+                err=True,
+            )
+    except (BaselineError, OutputFileError, OSError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @cli.command(
@@ -586,12 +657,15 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
     from rich.table import Table
 
     from lintcap.engine.select import select_rules
+    from lintcap.engine.severity import apply_severity, validate_severity
     from lintcap.engine.spec import load_rulebook
 
     config = _load_config((), config_path, isolated=False)
     book = load_rulebook(config)
     preset = preset or config.preset
-    enabled = {r.code: r for r in select_rules(book, preset, None, [], [])}
+    validate_severity(book, config.severity)
+    chosen = apply_severity(select_rules(book, preset, None, [], []), config.severity)
+    enabled = {r.code: r for r in chosen}
     table = Table(title=f"lintcap rules (preset {preset})", title_justify="left")
     for column in ("code", "name", "scope", "severity", "on", "fix", "message"):
         table.add_column(column, overflow="fold")

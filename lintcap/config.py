@@ -52,7 +52,20 @@ class Config(BaseModel):
     select: list[str] | None = None
     extend_select: list[str] = []
     ignore: list[str] = []
+    #: Path patterns (gitignore style, relative to the config's folder, or
+    #: the file name) → codes or prefixes not reported there; ``ALL`` for every code.
     per_file_ignores: dict[str, list[str]] = {}
+    #: Severity per code or prefix (``C004 = "warning"``); the longest match wins.
+    severity: dict[str, Severity] = {}
+    #: Findings recorded by ``check --write-baseline`` are not reported
+    #: (lintcap.baseline); relative to the config's folder.
+    baseline: Path | None = None
+    #: Files and folders never linted (gitignore patterns, relative to the
+    #: config's folder). ``exclude`` replaces the default; ``extend-exclude`` adds.
+    exclude: list[str] = [".git/", ".lintcap_cache/", "__pycache__/", ".venv/", "node_modules/"]
+    extend_exclude: list[str] = []
+    #: Skip what the dataset's git repository ignores (.gitignore), as ruff does.
+    respect_gitignore: bool = True
     caption_extension: list[str] = [".txt"]
     fail_on: Severity = Severity.error
     subject: SubjectConfig = SubjectConfig()
@@ -130,6 +143,8 @@ def load_config(path: Path | None) -> Config:
     config.extend_rules = [
         p if p.is_absolute() else config.source.parent / p for p in config.extend_rules
     ]
+    if config.baseline is not None and not config.baseline.is_absolute():
+        config.baseline = config.source.parent / config.baseline
     if config.cache_dir is not None and not config.cache_dir.is_absolute():
         config.cache_dir = config.source.parent / config.cache_dir
     return config

@@ -6,7 +6,6 @@ selection never opens an image, an image-only one never parses a caption.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -24,6 +23,7 @@ from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
 from lintcap.engine import checks, image_checks, view_checks
 from lintcap.engine.select import select_rules
+from lintcap.engine.severity import apply_severity, validate_severity
 from lintcap.engine.spec import (
     AgreementCheck,
     DatasetSizeCheck,
@@ -35,6 +35,7 @@ from lintcap.engine.spec import (
     VarietyCheck,
     load_rulebook,
 )
+from lintcap.ignores import apply_per_file_ignores
 from lintcap.image.cache import CACHE_DIR_NAME, FactCache
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
@@ -66,6 +67,8 @@ class LintResult(BaseModel):
     views: list[ItemView] = Field(default=[], exclude=True)
     #: Filled by ``check --statistics``.
     statistics: Statistics | None = None
+    #: Findings hidden because the baseline holds them (lintcap.baseline).
+    baseline_hidden: int = 0
 
 
 def needs_for(rules: Sequence[Rule]) -> Needs:
@@ -114,6 +117,9 @@ def lint(
         )
         if rule.scope != "training"  # trainer configs are read by `lintcap gate`
     ]
+    if config.severity:
+        validate_severity(book, config.severity)
+        rules = apply_severity(rules, config.severity)
     needs = needs_for(rules)
     if dataset is None:
         dataset = discover(list(paths), config.caption_extension)
@@ -391,24 +397,7 @@ def _dataset_display(dataset: Dataset) -> str:
 
 
 def _apply_per_file_ignores(diagnostics: list[Diagnostic], config: Config) -> list[Diagnostic]:
-    if not config.per_file_ignores:
-        return diagnostics
-    base = config.base_dir or Path.cwd()
-    kept = []
-    for diagnostic in diagnostics:
-        if diagnostic.path is None:
-            kept.append(diagnostic)
-            continue
-        absolute = (Path.cwd() / diagnostic.path).resolve()
-        try:
-            relative = absolute.relative_to(base).as_posix()
-        except ValueError:
-            relative = absolute.as_posix()
-        ignored = any(
-            (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(absolute.name, pattern))
-            and any(diagnostic.code.startswith(code) for code in codes)
-            for pattern, codes in config.per_file_ignores.items()
-        )
-        if not ignored:
-            kept.append(diagnostic)
-    return kept
+    """``per-file-ignores`` (lintcap.ignores): keys match the printed paths too."""
+    return apply_per_file_ignores(
+        diagnostics, config.per_file_ignores, config.base_dir or Path.cwd()
+    )

@@ -264,6 +264,10 @@ def _summary(result: LintResult) -> Text:
             f"{result.images_cached} from the cache.\n",
             style="dim",
         )
+    if result.baseline_hidden:
+        summary.append(
+            f"{plural(result.baseline_hidden, 'finding')} in the baseline not shown.\n", style="dim"
+        )
     if not result.diagnostics:
         summary.append(f"All checks passed ({scanned(result)}).", style="bold green")
         return summary
