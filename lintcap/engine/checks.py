@@ -20,6 +20,7 @@ from lintcap.caption.tokens import offset_after_tokens
 from lintcap.config import SubjectConfig
 from lintcap.engine.spec import (
     ConsistencyCheck,
+    DuplicateCaptionsCheck,
     FileProblemCheck,
     ForbidsCheck,
     FrequencyCheck,
@@ -272,9 +273,14 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
     for span in _phrase_spans(caption.text, phrases, check.ignore_case):
         found.append((span, "phrase"))
     flags = re.IGNORECASE if check.ignore_case else 0
+    kept: dict[Span, str] = {}
     for pattern in check.patterns:
         for match in re.finditer(pattern, caption.text, flags):
-            found.append((Span(start=match.start(), end=match.end()), "pattern"))
+            span = Span(start=match.start(), end=match.end())
+            found.append((span, "pattern"))
+            group = check.keep_group
+            if group and group in match.re.groupindex and match.group(group) is not None:
+                kept.setdefault(span, match.group(group))
     found.sort(key=lambda pair: (pair[0].start, -pair[0].end))
     # One finding per stretch of text: hits inside or overlapping another
     # ("it appears" / "appears to be", "the overall mood" / "the image is")
@@ -290,27 +296,35 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         Finding(
             span=Span(start=span.start, end=span.end),
             values={"phrase": caption.slice(span), "category": category},
-            edits=_forbidden_fix(check, caption, span, ctx),
+            edits=_forbidden_fix(check, caption, span, ctx, kept.get(span)),
         )
         for span, category in merged
     ]
 
 
 def _forbidden_fix(
-    check: ForbidsCheck, caption: ParsedCaption, span: Span, ctx: CheckContext
+    check: ForbidsCheck,
+    caption: ParsedCaption,
+    span: Span,
+    ctx: CheckContext,
+    kept: str | None = None,
 ) -> list[Edit]:
     """The rule's fix for one forbidden hit, if it has one that applies here."""
+    if check.keep_group is not None:
+        if kept is None:
+            return []
+        return [Edit(start=span.start, end=span.end, replacement=kept)]
     if check.replace_with is not None:
         if "{trigger}" in check.replace_with and not (ctx.trigger and ctx.trigger_configured):
             return []
         replacement = check.replace_with.replace("{trigger}", ctx.trigger or "")
         return [Edit(start=span.start, end=span.end, replacement=replacement)]
     if check.remove_openings:
-        return _remove_opening(caption, span)
+        return _remove_opening(caption, span, check.cut_before)
     return []
 
 
-def _remove_opening(caption: ParsedCaption, span: Span) -> list[Edit]:
+def _remove_opening(caption: ParsedCaption, span: Span, cut_before: Sequence[str]) -> list[Edit]:
     """Cut a phrase that opens a sentence ("The image shows a woman" -> "A
     woman"); a phrase inside a sentence ("she appears to be") is left to the
     writer: cutting it would break the grammar."""
@@ -322,6 +336,9 @@ def _remove_opening(caption: ParsedCaption, span: Span) -> list[Edit]:
         rest += 1
     if rest >= len(text) or not text[rest].isalpha():
         return []  # nothing after it to keep: a rewrite, not a cut
+    following = _WORD.match(text, rest)
+    if cut_before and (following is None or following.group().lower() not in cut_before):
+        return []  # what is left would not start a sentence
     first = text[rest]
     capital = first.upper() if text[span.start].isupper() else first
     return [Edit(start=span.start, end=rest + 1, replacement=capital)]
@@ -449,17 +466,22 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
 
 
 def _duplicate_tags(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
-    counts: Counter[str] = Counter()
+    """Tags repeated within one tag list. The same word in two lists that
+    sentences separate names two things ("…movement, skeleton. Sapphire dial,
+    skeleton."): removing one would change what the caption says."""
+    counts: Counter[tuple[int, str]] = Counter()
     findings = []
     previous_end = None
+    segments = [s for s in caption.segments if s.kind == "tags"]
     for tag in caption.tags:
-        counts[tag.key] += 1
-        if tag.key and counts[tag.key] > check.max_count:
+        segment = next((i for i, s in enumerate(segments) if s.start <= tag.start < s.end), -1)
+        counts[segment, tag.key] += 1
+        if tag.key and counts[segment, tag.key] > check.max_count:
             removal_start = previous_end if previous_end is not None else tag.start
             findings.append(
                 Finding(
                     span=Span(start=tag.start, end=tag.end),
-                    values={"tag": tag.text, "count": counts[tag.key]},
+                    values={"tag": tag.text, "count": counts[segment, tag.key]},
                     edits=[Edit(start=removal_start, end=tag.end, replacement="")],
                 )
             )
@@ -483,9 +505,13 @@ CAPTION_CHECKS: dict[str, CaptionCheck] = {
 DatasetCheck = Callable[[Any, Sequence[ParsedCaption | None], CheckContext], list[Finding]]
 
 
+#: Words joined by underscores ("long_hair"); not an emoticon tag ("^_^").
+_UNDERSCORED = re.compile(r"[^\W_]+(?:_[^\W_]+)+")
+
+
 def _tag_joiner(tag: Tag) -> str | None:
     body = tag.text.strip("()[]{}")
-    if "_" in body and " " not in body:
+    if _UNDERSCORED.fullmatch(body):
         return "underscores"
     if " " in body and "_" not in body:
         return "spaces"
@@ -797,7 +823,42 @@ def _fold_subphrases(
     return kept
 
 
+def duplicate_captions(
+    check: DuplicateCaptionsCheck, captions: Sequence[ParsedCaption | None], ctx: CheckContext
+) -> list[Finding]:
+    """One finding per group of copies, at its first caption, naming every member."""
+    from lintcap.engine.caption_duplicates import duplicate_groups
+
+    texts = [_with_trigger(caption, ctx.trigger) if caption else None for caption in captions]
+    findings = []
+    for members in duplicate_groups(check, texts):
+        first = captions[members[0]]
+        assert first is not None
+        findings.append(
+            Finding(
+                item=members[0],
+                span=_whole(first),
+                values={
+                    "count": len(members),
+                    "others": len(members) - 1,
+                    "similarity": f"{check.min_similarity:.0%}",
+                },
+                related=members,
+            )
+        )
+    return findings
+
+
+def _with_trigger(caption: ParsedCaption, trigger: str | None) -> str:
+    """The caption as ai-toolkit trains it: '[trigger]' is the trigger word."""
+    text = caption.text
+    for span in reversed(caption.placeholders if trigger else []):
+        text = text[: span.start] + (trigger or "") + text[span.end :]
+    return text
+
+
 DATASET_CHECKS: dict[str, DatasetCheck] = {
+    "duplicate-captions": duplicate_captions,
     "consistency": consistency,
     "frequency": frequency,
 }

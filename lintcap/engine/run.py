@@ -22,6 +22,7 @@ from lintcap.caption.trigger import TriggerInfo, common_words, infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
 from lintcap.engine import checks, image_checks, view_checks
+from lintcap.engine.file_hints import hint_for
 from lintcap.engine.select import select_rules
 from lintcap.engine.severity import apply_severity, validate_severity
 from lintcap.engine.spec import (
@@ -313,7 +314,13 @@ def _diagnose(
             continue
         check = rule.check
         if isinstance(check, FileProblemCheck):
+            image_paths = {f.image_display: f.item.image for f in facts if f.image_display}
             for problem in checks.file_problems(check, problems):
+                image = image_paths.get(problem.path) if check.hints and problem.path else None
+                if image is not None:
+                    hint = hint_for(image, check.hints)
+                    if hint is not None:
+                        problem = problem.model_copy(update={"detail": hint})
                 message = render(rule.message, {**base, "detail": problem.detail})
                 if problem.detail and "{detail}" not in rule.message:
                     message = f"{message}: {problem.detail}"
@@ -385,6 +392,7 @@ def _diagnose(
                             item_facts.locate(finding.span),
                             message,
                             finding.edits,
+                            [facts[i].display for i in finding.related],
                         )
                     )
     return diagnostics

@@ -51,6 +51,14 @@ class _Check(_Strict):
     scopes: ClassVar[frozenset[str]] = frozenset()
 
 
+class FileHint(_Strict):
+    """A file whose first bytes are ``starts_with`` is not what it seems:
+    ``detail`` says what it is and what to do."""
+
+    starts_with: str = Field(min_length=1, max_length=200)
+    detail: str = Field(min_length=1)
+
+
 class FileProblemCheck(_Check):
     """Fires for each discovery/reading problem of the listed kinds."""
 
@@ -62,6 +70,9 @@ class FileProblemCheck(_Check):
     max_image_pixels: int | None = Field(default=None, gt=0)
     #: Whether a full decode is needed to find these problems.
     decode: bool = False
+    #: Image problems: read the file's first bytes and, when they are one of
+    #: these headers, say what the file is instead of the reader's error.
+    hints: list[FileHint] = []
 
 
 class StartsWithCheck(_Check):
@@ -111,8 +122,17 @@ class ForbidsCheck(_Check):
     #: Fix: replace each hit with this text (``{trigger}``: the configured
     #: trigger; no fix without one).
     replace_with: str | None = None
-    #: Fix: remove hits that open a sentence, and capitalise what follows.
+    #: Fix: replace each pattern hit with what the pattern's group of this name
+    #: matched ("(long hair:1.2)" -> "long hair"); a pattern without the group,
+    #: or a phrase or category hit, gets no fix: only its patterns are certain.
+    keep_group: str | None = None
+    #: Fix: remove hits that open a sentence, and capitalise what follows ...
     remove_openings: bool = False
+    #: ... only when what follows starts with one of these words (a noun
+    #: phrase: "The image shows a woman" -> "A woman"); a cut before anything
+    #: else ("The overall mood of the image is" -> "Of the image is") breaks
+    #: the sentence. Empty: any word.
+    cut_before: list[str] = []
 
     @field_validator("patterns")
     @classmethod
@@ -123,6 +143,20 @@ class ForbidsCheck(_Check):
             except re.error as exc:
                 raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
         return patterns
+
+
+class DuplicateCaptionsCheck(_Check):
+    """Captions that say the same: exactly, once case, spacing and punctuation
+    are normalised away, or nearly (a share of their words the same, in order)."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    kind: Literal["duplicate-captions"]
+    method: Literal["exact", "near"]
+    #: Near: word-sequence similarity (difflib's ratio over words) at or above
+    #: which two captions are near-duplicates.
+    min_similarity: float = Field(default=0.9, gt=0, le=1)
+    #: Near: shorter captions are not compared (a few words differ by one).
+    min_words: int = Field(default=6, ge=1)
 
 
 class SegmentOrderCheck(_Check):
@@ -347,6 +381,7 @@ Check = Annotated[
     | RequiresAnyCheck
     | ForbidsCheck
     | SegmentOrderCheck
+    | DuplicateCaptionsCheck
     | LengthCheck
     | RepetitionCheck
     | ConsistencyCheck

@@ -1,0 +1,86 @@
+"""Captions that say the same thing (C013 exact, C014 near).
+
+A caption repeated over several images teaches the model that those words
+mean all of those pictures: whatever differs between them (the pose, the
+background, the part shown) is learned as noise, and the repeated words
+weigh as many times as they are copied. Template-filled product sets and
+auto-captioners that fall back to one sentence produce such copies by the
+dozen; images are compared by D002/D003, tags by C009, captions here.
+
+One finding per group of copies, at the group's first caption, naming every
+member (``related``), so a user sees the whole group at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+from lintcap.engine.spec import DuplicateCaptionsCheck
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalise(text: str) -> str:
+    """Case, spacing and punctuation (underscores too) removed: what stays
+    is the words, in order."""
+    return _NOT_WORD.sub(" ", text.lower()).strip()
+
+
+def duplicate_groups(check: DuplicateCaptionsCheck, texts: Sequence[str | None]) -> list[list[int]]:
+    """Indices (into ``texts``) of each group of copies, in order of their
+    first member; None stands for an item without a caption."""
+    groups: dict[str, list[int]] = {}
+    for index, text in enumerate(texts):
+        key = normalise(text) if text is not None else ""
+        if key:
+            groups.setdefault(key, []).append(index)
+    if check.method == "exact":
+        clusters = [members for members in groups.values() if len(members) > 1]
+    else:
+        clusters = _near_clusters(check, groups)
+    return sorted(clusters, key=lambda members: members[0])
+
+
+def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) -> list[list[int]]:
+    """Groups of distinct captions linked by pairs at or above the similarity
+    (single linkage), each group with two distinct texts at least: a group of
+    one text is exact duplicates, C013's finding."""
+    texts = [key for key in groups if len(key.split()) >= check.min_words]
+    words = [key.split() for key in texts]
+    order = sorted(range(len(texts)), key=lambda i: len(words[i]))
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    threshold = check.min_similarity
+    for position, i in enumerate(order):
+        matcher = difflib.SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(words[i])
+        for j in order[position + 1 :]:
+            # ratio = 2M / (a + b) and M <= len(shorter): a longer caption
+            # past this length can never reach the threshold.
+            if 2 * len(words[i]) / (len(words[i]) + len(words[j])) < threshold:
+                break
+            if root(i) == root(j):
+                continue
+            matcher.set_seq1(words[j])
+            if (
+                matcher.real_quick_ratio() >= threshold
+                and matcher.quick_ratio() >= threshold
+                and matcher.ratio() >= threshold
+            ):
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        clusters.setdefault(root(i), []).append(i)
+    result = []
+    for members in clusters.values():
+        if len(members) > 1:
+            result.append(sorted(item for m in members for item in groups[texts[m]]))
+    return result
