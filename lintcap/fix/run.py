@@ -3,7 +3,8 @@
 Each round lints the whole dataset (dataset-level rules such as C010 need
 every caption) with the captions' current text held in memory, applies the
 edits of every fixable finding, and lints again. A caption whose new text
-adds a finding it did not have, or loses the trigger, keeps its old text:
+adds a finding of its own (a caption or file rule) that it did not have, or
+loses the trigger, keeps its old text:
 the round's edits to it are rolled back (retried one fix at a time, and a fix
 that still does harm is reported with the reason and not tried again). This
 repeats until nothing changes or the round limit is reached. Only then is
@@ -23,6 +24,7 @@ from lintcap.analyse import ItemFacts
 from lintcap.config import Config
 from lintcap.dataset import discover, display_path
 from lintcap.engine.run import LintResult, lint, load_rulebook
+from lintcap.engine.spec import ForbidsCheck, RequiresAnyCheck
 from lintcap.fix.diff import unified_diff
 from lintcap.fix.edits import apply_fixes_indexed
 from lintcap.fix.write import WriteRefused, write_atomically
@@ -85,6 +87,17 @@ def fix(
     overrides = dict(originals)
     result = lint(paths, config, book, overrides)
     trigger = result.trigger.word
+    # Harm is judged on the caption itself: a finding of a caption or file
+    # rule it did not have, or a kind of description it loses. What a fix only
+    # reveals is not harm: two captions now identical (dataset rules), or a
+    # description that a caption with its trigger is now asked for (requires-any).
+    own = frozenset(
+        r.code
+        for r in book.rules
+        if r.scope in ("caption", "file") and not isinstance(r.check, RequiresAnyCheck)
+    )
+    cut = {c for r in book.rules if isinstance(r.check, ForbidsCheck) for c in r.check.categories}
+    kept_categories = frozenset(set(_lexicon_categories(result)) - cut)
     blocked: dict[Path, set[str]] = {}
     one_at_a_time: set[Path] = set()
     rolled_back: list[str] = []
@@ -96,7 +109,7 @@ def fix(
         checked = lint(paths, config, book, trial)
         harmed = False
         for path, proposal in proposals.items():
-            harm = _harm(path, result, checked, trigger)
+            harm = _harm(path, result, checked, trigger, own, kept_categories)
             if harm is None:
                 overrides[path] = trial[path]
                 fixes[path] = fixes.get(path, 0) + len(proposal.keys)
@@ -134,25 +147,42 @@ def fix(
     return FixResult(files=files, remaining=result, unsettled=unsettled, rolled_back=rolled_back)
 
 
-def _harm(path: Path, before: LintResult, after: LintResult, trigger: str | None) -> str | None:
+def _harm(
+    path: Path,
+    before: LintResult,
+    after: LintResult,
+    trigger: str | None,
+    own: frozenset[str],
+    categories: frozenset[str],
+) -> str | None:
     """Why the caption at ``path`` is worse in ``after`` than in ``before``:
-    a finding it did not have (counted by code, since positions and counts in
-    messages move with any edit), or the trigger lost; None when it is not."""
+    the trigger lost, a kind of description (of ``categories``) lost, or a
+    finding of one of the ``own`` codes it did not have (counted by code,
+    since positions and counts in messages move with any edit); None when it
+    is not."""
     old, new = _facts_of(before, path), _facts_of(after, path)
     if old is None or new is None:
         return None
-    if trigger and old.parsed is not None and new.parsed is not None:
-        if old.parsed.trigger_mentions and not new.parsed.trigger_mentions:
+    if old.parsed is not None and new.parsed is not None:
+        if trigger and old.parsed.trigger_mentions and not new.parsed.trigger_mentions:
             return f"the trigger '{trigger}' would be lost"
-        if old.parsed.trigger is not None and new.parsed.trigger is None:
+        if trigger and old.parsed.trigger is not None and new.parsed.trigger is None:
             return f"the caption would no longer begin with the trigger '{trigger}'"
+        lost = sorted((old.parsed.categories() - new.parsed.categories()) & categories)
+        if lost:
+            return f"what it says about {', '.join(lost)} would be lost"
     had = _codes(before.diagnostics, old)
     for diagnostic in after.diagnostics:
-        if _concerns(diagnostic, new) and had[diagnostic.code] <= 0:
+        if diagnostic.code not in own or not _concerns(diagnostic, new):
+            continue
+        if had[diagnostic.code] <= 0:
             return f"it would add {diagnostic.code} ({diagnostic.message})"
-        if _concerns(diagnostic, new):
-            had[diagnostic.code] -= 1
+        had[diagnostic.code] -= 1
     return None
+
+
+def _lexicon_categories(result: LintResult) -> set[str]:
+    return {hit.category for f in result.items if f.parsed for hit in f.parsed.hits}
 
 
 def _facts_of(result: LintResult, path: Path) -> ItemFacts | None:
