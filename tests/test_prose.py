@@ -189,6 +189,13 @@ def test_c007_leaves_plain_or(make_dataset: MakeDataset) -> None:
     assert single(make_dataset, "ohwx, a photo of a red or blue kite.", "C007") == []
 
 
+def test_c007_hedges_but_not_a_described_look(make_dataset: MakeDataset) -> None:
+    [finding] = single(make_dataset, "ohwx, a photo of a girl. She appears smiling.", "C007")
+    assert "'appears smiling'" in finding.message
+    look = "ohwx, a photo of a cabin. The porch appears weathered and grey."
+    assert single(make_dataset, look, "C007") == []
+
+
 def test_c003_message_names_the_words_found(make_dataset: MakeDataset) -> None:
     [finding] = single(make_dataset, "ohwx. A young man in a coat.", "C003")
     assert "after the trigger" in finding.message and "'A young man in'" in finding.message
@@ -223,3 +230,41 @@ def test_d009_counts_a_place_once_and_not_the_word_background(make_dataset: Make
 
 def test_clean_captions_stay_clean(make_dataset: MakeDataset) -> None:
     assert single(make_dataset, CLEAN, "C007") == []
+
+
+def test_c006_is_quiet_on_a_set_written_in_prose(make_dataset: MakeDataset) -> None:
+    captions = {
+        f"{i}": f"ohwx, a photo of a cottage number {i} with a red door, a slate roof, and ivy."
+        for i in range(5)
+    }
+    root = make_dataset(captions, config=None)
+    assert lint([root], Config(trigger=TRIGGER, select=["C006"])).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("caption", "fires"),
+    [
+        ("ohwx, 1girl, solo, blush, school uniform, classroom, upper body", False),
+        ("ohwx, 1girl, solo, jitome, school uniform, classroom, upper body", False),
+        ("ohwx, 1girl, solo, head out of frame, school uniform, classroom", False),
+        ("ohwx, 1girl, solo, school uniform, classroom, upper body", True),
+    ],
+)
+def test_a003_reads_wd14_expression_tags(
+    make_dataset: MakeDataset, caption: str, fires: bool
+) -> None:
+    assert bool(single(make_dataset, caption, "A003")) is fires
+
+
+def test_a005_reads_a_named_view(parse: Parse) -> None:
+    caption = parse("ohwx kettle, front/bottom face view showing the base, white background")
+    assert "angle" in caption.categories()
+
+
+def test_d009_leaves_out_kinds_of_place(make_dataset: MakeDataset) -> None:
+    rooms = ["bedroom", "kitchen", "hallway", "attic", "garage", "library"]
+    root = make_dataset(
+        {room: f"ohwx, interior, {room}, 90s cartoon style, wide shot" for room in rooms},
+        config=None,
+    )
+    assert lint([root], Config(trigger=TRIGGER, select=["D009"])).diagnostics == []

@@ -44,6 +44,9 @@ class CheckContext(BaseModel):
     media: dict[str, int] = {}
     #: The dataset's subject kind (lintcap.subject), None when undecided.
     subject_kind: str | None = None
+    #: Share of the dataset's captions that hold each segment kind
+    #: ("sentence", "tags"); see :func:`segment_shares`.
+    segment_shares: dict[str, float] = {}
 
 
 class Finding(BaseModel):
@@ -247,11 +250,26 @@ def _phrase_spans(text: str, phrases: Sequence[str], ignore_case: bool = True) -
     return spans
 
 
+def segment_shares(captions: Sequence[ParsedCaption | None]) -> dict[str, float]:
+    """Share of the parsed captions that hold a sentence, and tags."""
+    parsed = [c for c in captions if c is not None]
+    if not parsed:
+        return {}
+    return {
+        "sentence": sum(1 for c in parsed if c.sentences) / len(parsed),
+        "tags": sum(1 for c in parsed if c.tags) / len(parsed),
+    }
+
+
 def requires_any(
     check: RequiresAnyCheck, caption: ParsedCaption, ctx: CheckContext
 ) -> list[Finding]:
     if caption.words < check.min_words:
         return []
+    if check.min_dataset_share is not None and not any(
+        ctx.segment_shares.get(kind, 0.0) >= check.min_dataset_share for kind in check.segments
+    ):
+        return []  # the dataset does not write these segments: a style, not a slip
     present = caption.categories()
     if present.intersection(check.categories):
         return []
@@ -259,8 +277,12 @@ def requires_any(
         return []
     if check.phrases and _phrase_spans(caption.text, check.phrases):
         return []
+    if check.waived_by and _phrase_spans(caption.text, check.waived_by):
+        return []
     wanted = [*check.categories, *check.phrases, *check.segments]
-    return [Finding(span=_whole(caption), values={"missing": " or ".join(wanted)})]
+    share = max((ctx.segment_shares.get(kind, 0.0) for kind in check.segments), default=0.0)
+    values = {"missing": " or ".join(wanted), "share": f"{share:.0%}"}
+    return [Finding(span=_whole(caption), values=values)]
 
 
 def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:

@@ -144,6 +144,7 @@ def lint(
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
         media=checks.medium_counts([f.parsed for f in facts]) if needs.parse else {},
+        segment_shares=checks.segment_shares([f.parsed for f in facts]) if needs.parse else {},
         subject_kind=subject.kind,
     )
     views = build_views(facts, book.settings.variety)

@@ -101,6 +101,13 @@ class RequiresAnyCheck(_Check):
     segments: list[SegmentKind] = []
     #: Captions with fewer words are not judged (a bare trigger is another rule's finding).
     min_words: int = 0
+    #: Phrases that make the requirement moot ("head out of frame": no face,
+    #: so no expression to describe).
+    waived_by: list[str] = []
+    #: Segments: judged only when at least this share of the dataset's captions
+    #: hold one of them (a tagged set where one caption lacks tags), so a set
+    #: written all in prose is not told, caption by caption, to write tags.
+    min_dataset_share: float | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")
     def _something_required(self) -> RequiresAnyCheck:
