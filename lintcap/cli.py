@@ -349,7 +349,10 @@ def check(
         result = lint(dataset_folders(paths), config)
         result.diagnostics = concerning(result.diagnostics, paths)
     else:
+        config, note = _without_dataset_rules(config, paths)
         result = lint(paths, config)
+        result.notes += [note] if note else []
+    _nothing_found(result, paths, config)
     if write_baseline is not None or add_ignores:
         _adopt(result, config, paths, write_baseline, add_ignores)
         sys.exit(EXIT_CLEAN)
@@ -392,6 +395,38 @@ def check(
             raise UserError(str(exc)) from None
     failed = config.fails(result.diagnostics) and not exit_zero
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+#: What discovery looks for, for the "nothing found" message.
+_NOTHING_FOUND = (
+    "no images or captions found in {paths} (images: .jpg .jpeg .png .webp .bmp; "
+    "captions: {captions})"
+)
+
+
+def _nothing_found(result: Any, paths: list[Path], config: Config) -> None:
+    """An empty or mistyped folder is a usage error (exit 2), not a clean run."""
+    if result.files_found == 0:
+        shown = ", ".join(str(p) for p in paths)
+        captions = " ".join(config.caption_extension)
+        raise UserError(_NOTHING_FOUND.format(paths=shown, captions=captions))
+
+
+def _without_dataset_rules(config: Config, paths: list[Path]) -> tuple[Config, str | None]:
+    """Single files are judged without the dataset rules: a file is not a
+    dataset of one (D001 "1 image: fewer than 15"). ``--whole-dataset`` judges
+    them with their set instead."""
+    if not paths or not all(p.is_file() for p in paths):
+        return config, None
+    from lintcap.engine.spec import load_rulebook
+
+    book = load_rulebook(config)
+    dataset_codes = [rule.code for rule in book.rules if rule.scope == "dataset"]
+    narrowed = config.model_copy(update={"ignore": [*config.ignore, *dataset_codes]})
+    note = (
+        "Dataset rules did not run on single files; `--whole-dataset` judges them with their set."
+    )
+    return narrowed, note
 
 
 def _adopt(

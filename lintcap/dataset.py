@@ -19,14 +19,22 @@ import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel
 
 from lintcap.models import Problem
 
-#: Images both ai-toolkit and kohya sd-scripts read.
+if TYPE_CHECKING:
+    from lintcap.scope import Scope
+
+#: Images the trainers read: ai-toolkit .jpg .jpeg .png .webp
+#: (ostris/ai-toolkit:toolkit/data_loader.py:39, at 27a03a91), kohya sd-scripts
+#: those and .bmp (kohya-ss/sd-scripts:library/train_util.py:104, at 48d368fa).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+#: Read by kohya sd-scripts only: paired as images, and an F007 warning that
+#: ai-toolkit skips them.
+KOHYA_ONLY_EXTENSIONS = frozenset({".bmp"})
 #: Image files the trainers skip or cannot read: worth a finding, not silence.
 UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
     {
@@ -85,9 +93,13 @@ def display_path(path: Path) -> str:
     return text.replace(os.sep, "/")
 
 
-def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
-    """Find every item under ``paths`` (folders or single files)."""
+def discover(
+    paths: list[Path], caption_extensions: list[str], scope: Scope | None = None
+) -> Dataset:
+    """Find every item under ``paths`` (folders or single files); ``scope``
+    leaves out what the config excludes (lintcap.scope)."""
     extensions = [e if e.startswith(".") else f".{e}" for e in caption_extensions]
+    _kohya_root.cache_clear()  # folders as they are now
     items: list[Item] = []
     problems: list[Problem] = []
     roots: list[Path] = []
@@ -100,7 +112,8 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
             partners = [
                 _Entry(folder, entry.name, entry.is_symlink())
                 for entry in sorted(os.scandir(folder), key=lambda e: e.name)
-                if os.path.splitext(entry.name)[0] == root.stem or entry.name == METADATA_FILE
+                if (os.path.splitext(entry.name)[0] == root.stem or entry.name == METADATA_FILE)
+                and not (scope is not None and scope.excluded(entry.path))
             ]
             found: list[Item] = []
             _discover_files(root.parent, partners, extensions, found, problems)
@@ -114,7 +127,7 @@ def discover(paths: list[Path], caption_extensions: list[str]) -> Dataset:
             roots.append(root.parent)
             continue
         roots.append(root)
-        _discover_files(root, _walk(root, problems), extensions, items, problems)
+        _discover_files(root, _walk(root, problems, scope), extensions, items, problems)
     # Overlapping paths ("data" and "data/a.jpg") must not count a file twice.
     unique_items = {(str(i.image), str(i.caption_path), i.metadata_line): i for i in items}
     unique_problems = {(p.kind, p.path, p.line): p for p in problems}
@@ -134,9 +147,9 @@ class _Entry(NamedTuple):
     symlink: bool
 
 
-def _walk(root: Path, problems: list[Problem]) -> list[_Entry]:
-    """Every non-hidden file below ``root``; symlinked folders are not
-    followed (one pointing outside the root is a problem)."""
+def _walk(root: Path, problems: list[Problem], scope: Scope | None = None) -> list[_Entry]:
+    """Every non-hidden, non-excluded file below ``root``; symlinked folders
+    are not followed (one pointing outside the root is a problem)."""
     real_root = root.resolve()
     entries: list[_Entry] = []
     folders = [str(root)]
@@ -154,6 +167,8 @@ def _walk(root: Path, problems: list[Problem]) -> list[_Entry]:
             continue
         for entry in listing:
             if entry.name.startswith("."):
+                continue
+            if scope is not None and scope.excluded(entry.path, entry.is_dir()):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
@@ -213,6 +228,14 @@ def _discover_files(
             metadata_files.append(Path(path))
         elif suffix in IMAGE_EXTENSIONS:
             images[(folder, stem)].append(path)
+            if suffix in KOHYA_ONLY_EXTENSIONS:
+                problems.append(
+                    Problem(
+                        kind="unsupported-format",
+                        path=display_path(Path(path)),
+                        detail=f"ai-toolkit skips {suffix} files (kohya sd-scripts reads them)",
+                    )
+                )
         elif suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
             problems.append(
                 Problem(
@@ -241,7 +264,7 @@ def _discover_files(
                 )
             )
     for key, caption in captions.items():
-        if key not in images:
+        if key not in images and not _kohya_root(key[0]):
             problems.append(
                 Problem(
                     kind="orphan-caption",
@@ -249,6 +272,23 @@ def _discover_files(
                     detail=f"no image named {key[1]}.*",
                 )
             )
+
+
+@cache
+def _kohya_root(folder: str) -> bool:
+    """Whether ``folder`` holds kohya repeat folders (``10_ohwx``): kohya reads
+    only those subfolders of ``train_data_dir`` and never a file beside them
+    (kohya-ss/sd-scripts:library/config_util.py:627-636 at 48d368fa: files are
+    skipped, folders without a repeat count ignored), so a ``notes.txt`` there
+    is not an orphan caption."""
+    try:
+        with os.scandir(folder) as scan:
+            return any(
+                entry.is_dir(follow_symlinks=False) and _KOHYA_FOLDER.match(entry.name)
+                for entry in scan
+            )
+    except OSError:
+        return False
 
 
 def _item(root: Path, image: Path, caption: Path | None) -> Item:

@@ -40,6 +40,7 @@ from lintcap.ignores import apply_per_file_ignores
 from lintcap.image.cache import CACHE_DIR_NAME, FactCache
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
+from lintcap.scope import Scope
 from lintcap.statistics import Statistics
 from lintcap.subject import SubjectDecision, decide_subject, load_cues
 from lintcap.variety import ItemView, build_views
@@ -70,6 +71,10 @@ class LintResult(BaseModel):
     statistics: Statistics | None = None
     #: Findings hidden because the baseline holds them (lintcap.baseline).
     baseline_hidden: int = 0
+    #: Files discovery found: items, and files that pair with nothing.
+    files_found: int = 0
+    #: Lines for the summary (what did not run, and why).
+    notes: list[str] = []
 
 
 def needs_for(rules: Sequence[Rule]) -> Needs:
@@ -123,7 +128,7 @@ def lint(
         rules = apply_severity(rules, config.severity)
     needs = needs_for(rules)
     if dataset is None:
-        dataset = discover(list(paths), config.caption_extension)
+        dataset = discover(list(paths), config.caption_extension, Scope.from_config(config))
     facts = [read_item(item, needs, overrides) for item in dataset.items]
     stats = PoolStats()
     if needs.image_analysis:
@@ -162,6 +167,7 @@ def lint(
         images_cached=stats.cached,
         items=facts,
         views=views,
+        files_found=len(dataset.items) + len(dataset.problems),
     )
 
 

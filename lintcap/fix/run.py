@@ -29,6 +29,7 @@ from lintcap.fix.diff import unified_diff
 from lintcap.fix.edits import apply_fixes_indexed
 from lintcap.fix.write import WriteRefused, write_atomically
 from lintcap.models import Diagnostic, Edit
+from lintcap.scope import Scope
 
 MAX_ROUNDS = 10
 
@@ -228,7 +229,7 @@ def _read_captions(paths: Sequence[Path], config: Config) -> dict[Path, bytes]:
     """The bytes of every sidecar caption that decodes: these, and only these,
     are what the fixer edits and what the writer checks against."""
     captions: dict[Path, bytes] = {}
-    for item in discover(list(paths), config.caption_extension).items:
+    for item in discover(list(paths), config.caption_extension, Scope.from_config(config)).items:
         path = item.caption_path
         if path is None or item.metadata_line is not None or path in captions:
             continue

@@ -264,6 +264,8 @@ def _summary(result: LintResult) -> Text:
             f"{result.images_cached} from the cache.\n",
             style="dim",
         )
+    for note in result.notes:
+        summary.append(note + "\n", style="dim")
     if result.baseline_hidden:
         summary.append(
             f"{plural(result.baseline_hidden, 'finding')} in the baseline not shown.\n", style="dim"
