@@ -244,6 +244,23 @@ def test_training_config_file_and_gui_json(tmp_path: Path) -> None:
     assert from_gui.steps[0] == 200 and from_gui.runs[0].dataset.repeats == 5
     assert from_gui.runs[0].passes == pytest.approx(50.0)  # 200 x 1 x 5 / 20
     assert "LoRA_type" in next(d.message for d in from_gui.training if d.code == "T015")
+    # the GUI's own names: epoch sets the steps when max_train_steps is 0, max_resolution
+    gui.write_text(
+        json.dumps(
+            {
+                "train_data_dir": str(tmp_path / "sets"),
+                "max_train_steps": 0,
+                "epoch": 3,
+                "max_resolution": "64,64",
+                "caption_extension": ".txt",
+                "optimizer": "Prodigy",
+            }
+        )
+    )
+    from_gui = run_gate(gui)
+    # lora_gui.py:1690-1730: ceil(4 images x 5 repeats / batch 1 x 3 epochs)
+    assert from_gui.steps[0] == 60 and from_gui.plan.optimizer == "Prodigy"
+    assert "T015" not in {d.code for d in from_gui.training}
 
 
 def test_json_dataset_config_and_fluxgym_layout(tmp_path: Path) -> None:

@@ -162,8 +162,9 @@ def read_training_config(path: Path) -> tuple[dict[str, Any], list[ConfigNote]]:
             flat.update(value)
         else:
             flat[key] = value
+    _from_gui(flat)
     known = vocabulary("kohya")["arguments"]
-    ignored = sorted(k for k in flat if k not in known)
+    ignored = sorted(k for k in flat if k not in known and k != "gui_epochs")
     notes = []
     if ignored:
         shown = ", ".join(f"{k!r}{values.did_you_mean(k, known)}" for k in ignored[:8])
@@ -177,7 +178,27 @@ def read_training_config(path: Path) -> tuple[dict[str, Any], list[ConfigNote]]:
         )
     if "caption_extention" in flat and "caption_extension" not in flat:
         flat["caption_extension"] = flat["caption_extention"]
-    return {k: v for k, v in flat.items() if k in known}, notes
+    return {k: v for k, v in flat.items() if k in known or k == "gui_epochs"}, notes
+
+
+#: kohya_ss GUI setting -> the sd-scripts argument it is passed as
+#: (bmaltais/kohya_ss@45088f04 kohya_gui/lora_gui.py:2292, 2305).
+_GUI_NAMES = {"optimizer": "optimizer_type", "max_resolution": "resolution"}
+
+
+def _from_gui(flat: dict[str, Any]) -> None:
+    """A kohya_ss GUI save: its own names become sd-scripts arguments, and its
+    ``epoch`` sets the steps when neither max_train_steps nor
+    max_train_epochs does (lora_gui.py:1720-1730, 2201, 2252-2255)."""
+    for gui, argument in _GUI_NAMES.items():
+        if gui in flat and argument not in flat:
+            flat[argument] = flat.pop(gui)
+    epoch = flat.pop("epoch", None)
+    for key in ("max_train_steps", "max_train_epochs"):
+        if flat.get(key) == 0:  # the GUI's 0 means "not set" (lora_gui.py:2252-2255)
+            flat.pop(key)
+    if isinstance(epoch, int) and epoch > 0 and "max_train_steps" not in flat:
+        flat["gui_epochs"] = epoch
 
 
 def is_training_config(path: Path) -> bool:
@@ -251,7 +272,7 @@ def load_kohya(path: Path, command: list[str]) -> TrainingPlan:
             break
     script = " ".join(command).lower()
     model = str(merged_args.get("pretrained_model_name_or_path") or "").lower()
-    steps, source, epochs = _steps(merged_args)
+    steps, source, epochs = _steps(merged_args, set(arguments))
     return TrainingPlan(
         trainer="kohya",
         config_path=path,
@@ -279,16 +300,19 @@ def load_kohya(path: Path, command: list[str]) -> TrainingPlan:
     )
 
 
-def _steps(arguments: dict[str, Any]) -> tuple[int | None, Any, int | None]:
+def _steps(arguments: dict[str, Any], given: set[str]) -> tuple[int | None, Any, int | None]:
     """train_network.py:799-805: --max_train_epochs overrides max_train_steps
     (the step count then depends on the dataloader's length, computed later);
     otherwise --max_train_steps, 1600 by default (train_util.py:3952)."""
     if arguments.get("max_train_epochs") is not None:
         epochs = values.integer(arguments["max_train_epochs"], "--max_train_epochs", 1)
         return None, "epochs", epochs
-    given = "max_train_steps" in arguments and arguments["max_train_steps"] != 1600
+    if arguments.get("gui_epochs") is not None and "max_train_steps" not in given:
+        # lora_gui.py:1720-1730: the GUI passes max_train_steps =
+        # ceil(images x repeats / batch / accumulation x epoch x reg factor).
+        return None, "gui-epochs", values.integer(arguments["gui_epochs"], "epoch", 1)
     steps = values.integer(arguments["max_train_steps"], "--max_train_steps", 0)
-    return steps, "config" if given else "default", None
+    return steps, "config" if "max_train_steps" in given else "default", None
 
 
 def _subset_fallbacks(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -424,6 +448,11 @@ def _from_folders(
 ) -> list[PlannedDataset]:
     """config_util.py:607-644: each ``N_name`` sub-folder is a subset with
     num_repeats N and class_tokens "name"; others are ignored."""
+    if not train_data_dir.is_dir():
+        # config_util.py:622-624 yields no subset; train_network.py then has no data.
+        raise TrainerConfigError(
+            f"train_data_dir {train_data_dir} is not a folder: kohya finds no images"
+        )
     planned = []
     for base, is_reg in (
         (train_data_dir, False),

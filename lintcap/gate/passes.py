@@ -3,7 +3,7 @@
 ai-toolkit: every step draws ``gradient_accumulation`` batches
 (jobs/process/BaseSDTrainProcess.py:2565); with a reg dataset, even steps draw
 from it instead (:2574-2581); an epoch holds each dataset once per
-resolution (config_modules.py:1094-1110), ``num_repeats`` times
+resolution (config_modules.py:1095-1110), ``num_repeats`` times
 (data_loader.py:452-454) and once more per flip (:575-592), batched by the
 dataset's own batch size (data_loader.py:707-709). A lone dataset's passes are
 therefore steps x batch x accumulation / images, whatever its resolutions
@@ -66,6 +66,16 @@ def resolve_steps(
     """The step count; for kohya's --max_train_epochs, from the dataloader's length."""
     if plan.steps is not None:
         return plan.steps
+    if plan.steps_source == "gui-epochs" and plan.epochs is not None:
+        # bmaltais/kohya_ss kohya_gui/lora_gui.py:1690-1730: images with repeats,
+        # doubled with reg images, over batch and accumulation, times epochs.
+        images = sum(
+            n * d.repeats for d, n in zip(plan.datasets, counts, strict=True) if not d.is_reg
+        )
+        factor = 2 if any(d.is_reg for d in plan.datasets) else 1
+        return math.ceil(
+            images / plan.batch_size / plan.gradient_accumulation * plan.epochs * factor
+        )
     if plan.trainer == "kohya" and plan.epochs is not None:
         batches = kohya_batches
         if batches is None:

@@ -87,8 +87,9 @@ class TrainingPlan(BaseModel):
     process_type: str | None = None
     trigger: str | None = None
     steps: int | None = None
-    #: Where ``steps`` came from: "config", "default" or "epochs".
-    steps_source: Literal["config", "default", "epochs", "unknown"] = "unknown"
+    #: Where ``steps`` came from: "config", "default", "epochs" (kohya's
+    #: --max_train_epochs) or "gui-epochs" (the kohya_ss GUI's epoch).
+    steps_source: Literal["config", "default", "epochs", "gui-epochs", "unknown"] = "unknown"
     epochs: int | None = None
     learning_rate: float | None = None
     optimizer: str | None = None

@@ -36,6 +36,12 @@ from lintcap.models import Diagnostic, Location, Severity
 
 __all__ = ["GateResult", "TrainerConfigError", "gate", "load_plans"]
 
+#: Dataset findings the gate states in the trainer's terms instead: a missing
+#: caption (T010, once per dataset), an image below the training size (T007,
+#: by the trainer's bucketing), a multi-line caption (T008 for kohya, which
+#: reads the first line; ai-toolkit reads them all).
+_REPLACED = frozenset({"F001", "I002", "F005"})
+
 
 class GateResult(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -167,9 +173,7 @@ def _read_dataset(index: int, plan: TrainingPlan, dataset, config: Config, book)
     )
     result = lint([root], settings, book, overrides, dataset=Dataset(roots=[root], items=items))
     # A missing caption is one training finding per dataset (T010), not one per image.
-    # A missing caption is one training finding per dataset (T010), not one per
-    # image; the size the image trains at is T007's, by the trainer's bucketing.
-    result.diagnostics = [d for d in result.diagnostics if d.code not in {"F001", "I002"}]
+    result.diagnostics = [d for d in result.diagnostics if d.code not in _REPLACED]
     return DatasetRun(
         plan_index=index,
         dataset=dataset,
