@@ -238,6 +238,13 @@ Examples:
 )
 @click.option("--show-fixes", is_flag=True, help="Show the edit of each fixable finding under it.")
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="One line per finding, also for a code that fires on every caption "
+    "(by default that code is one line with a count).",
+)
+@click.option(
     "--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means an error)."
 )
 @click.option(
@@ -295,6 +302,7 @@ def check(
     quiet: bool,
     summary: bool,
     show_fixes: bool,
+    verbose: bool,
     exit_zero: bool,
     apply_fixes: bool,
     unsafe_fixes: bool,
@@ -377,6 +385,7 @@ def check(
             quiet=quiet,
             summary=summary,
             show_fixes=show_fixes,
+            verbose=verbose,
         )
         write_text(result, out, text_options)
         if result.statistics is not None:

@@ -268,3 +268,37 @@ def test_d009_leaves_out_kinds_of_place(make_dataset: MakeDataset) -> None:
         config=None,
     )
     assert lint([root], Config(trigger=TRIGGER, select=["D009"])).diagnostics == []
+
+
+def test_text_rolls_up_a_code_on_every_caption(make_dataset: MakeDataset) -> None:
+    import io
+
+    from lintcap.report.text import TextOptions, write
+
+    captions = {
+        f"{i}": f"ohwx, a photo of a man in a coat in a park, smiling, take {i}." for i in range(4)
+    }
+    root = make_dataset(captions, config=None)
+    result = lint([root], Config(trigger=TRIGGER, select=["A006"]))
+    assert len(result.diagnostics) == 4  # every finding stays in the result (JSON, SARIF)
+    out = io.StringIO()
+    write(result, out, TextOptions())
+    lines = [line for line in out.getvalue().splitlines() if "A006" in line]
+    assert len(lines) == 1 and "on all 4 captions" in lines[0]
+    assert lines[0].startswith(f"{root}/: ")
+    verbose = io.StringIO()
+    write(result, verbose, TextOptions(verbose=True))
+    assert sum("A006" in line for line in verbose.getvalue().splitlines()) == 4
+
+
+def test_text_keeps_a_code_that_misses_a_caption(make_dataset: MakeDataset) -> None:
+    import io
+
+    from lintcap.report.text import TextOptions, write
+
+    captions = {f"{i}": f"ohwx, a photo of a man in a coat in a park, take {i}." for i in range(3)}
+    captions["lit"] = "ohwx, a photo of a man in a coat in a park at dusk, soft lighting."
+    result = lint([make_dataset(captions, config=None)], Config(trigger=TRIGGER, select=["A006"]))
+    out = io.StringIO()
+    write(result, out, TextOptions())
+    assert sum("A006" in line for line in out.getvalue().splitlines()) == 3

@@ -42,6 +42,9 @@ class TextOptions:
     show_fixes: bool = False
     #: The "N fixable with `lintcap fix`" line (fix itself lists what it skipped).
     footer: bool = True
+    #: Every finding on its own line; otherwise a code that fires on every
+    #: caption is one line (lintcap.report.rollup).
+    verbose: bool = False
 
 
 def use_color(choice: ColorChoice, stream: IO[str]) -> bool:
@@ -92,7 +95,16 @@ def write(result: LintResult, stream: IO[str], options: TextOptions | None = Non
     if options.summary:
         write_counts(result.diagnostics, console)
     else:
-        write_diagnostics(result.diagnostics, console, show_fixes=options.show_fixes, result=result)
+        shown, rolled = result.diagnostics, list[Diagnostic]()
+        if not (options.verbose or options.show_fixes):
+            from lintcap.report.rollup import roll_up
+
+            shown, rolled = roll_up(result.diagnostics, result.captions)
+        for summary in rolled:
+            console.print(finding_line(summary))
+        if rolled:
+            console.print()
+        write_diagnostics(shown, console, show_fixes=options.show_fixes, result=result)
     if not options.quiet:
         console.print(_summary(result))
         footer = fixable_footer(result.diagnostics) if options.footer else None
