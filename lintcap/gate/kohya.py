@@ -506,10 +506,14 @@ def _subset(
         extension = values.caption_extension(
             get("caption_extension"), f"{where}: caption_extension"
         )
+    except TrainerConfigError as exc:
+        refused.append(str(exc))
+        extension = ".caption"
+    try:
         wh = _resolution(resolution) if resolution is not None else None
     except TrainerConfigError as exc:
         refused.append(str(exc))
-        extension, wh = ".caption", None
+        wh = (512, 512)
     return PlannedDataset(
         folder=folder,
         caption_extension=extension,
