@@ -9,13 +9,13 @@ a :class:`~lintcap.models.Problem` here, with a position where there is one.
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from lintcap.models import Edit, Problem
+from lintcap.safefs import TooLarge, read_regular
 
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Everything str.splitlines() breaks on: a trainer reading "the first line" may split on any.
@@ -45,20 +45,20 @@ def position_of(text: str, offset: int) -> tuple[int, int]:
 def read_caption_file(path: Path, display: str, max_bytes: int) -> CaptionText:
     """Read a sidecar caption file, never raising for bad content."""
     try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            return CaptionText(
-                text=None,
-                problems=[
-                    Problem(
-                        kind="caption-too-large",
-                        path=display,
-                        detail=f"{size:,} bytes (limit {max_bytes:,})",
-                    )
-                ],
-            )
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        # A regular file only (a FIFO or a link to /dev/zero would block or
+        # never end), and never more than the limit read.
+        data = read_regular(path, max_bytes)
+    except TooLarge as exc:
+        return CaptionText(
+            text=None,
+            problems=[
+                Problem(
+                    kind="caption-too-large",
+                    path=display,
+                    detail=f"{exc.size:,} bytes (limit {max_bytes:,})",
+                )
+            ],
+        )
     except OSError as exc:
         return CaptionText(
             text=None,

@@ -23,12 +23,13 @@ from pydantic import BaseModel
 from lintcap.analyse import ItemFacts
 from lintcap.config import Config
 from lintcap.dataset import discover, display_path
-from lintcap.engine.run import LintResult, lint, load_rulebook
+from lintcap.engine.run import LintResult, lint, load_rulebook, needs_for
 from lintcap.engine.spec import ForbidsCheck, RequiresAnyCheck
 from lintcap.fix.diff import unified_diff
 from lintcap.fix.edits import apply_fixes_indexed
 from lintcap.fix.write import WriteRefused, write_atomically
 from lintcap.models import Diagnostic, Edit
+from lintcap.safefs import read_regular
 from lintcap.scope import Scope
 
 MAX_ROUNDS = 10
@@ -83,7 +84,7 @@ def fix(
 ) -> FixResult:
     """Fix the datasets at ``paths``; write unless ``write`` is False."""
     book = load_rulebook(config)
-    originals = _read_captions(paths, config)
+    originals = _read_captions(paths, config, needs_for(book.rules).max_caption_bytes)
     fixes: dict[Path, int] = {}
     overrides = dict(originals)
     result = lint(paths, config, book, overrides)
@@ -128,6 +129,7 @@ def fix(
         display_path(p) for p in _round(result, unsafe, overrides, blocked, one_at_a_time)
     )
     files = []
+    roots = {f.item.caption_path: f.item.root for f in result.items if f.item.caption_path}
     for path in sorted(fixes):
         original = originals[path]
         before = original.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -140,7 +142,7 @@ def fix(
         )
         if write:
             try:
-                write_atomically(path, overrides[path], expected=original)
+                write_atomically(path, overrides[path], expected=original, root=roots.get(path))
                 file_fix.written = True
             except WriteRefused as exc:
                 file_fix.refused = str(exc)
@@ -225,21 +227,32 @@ def git_quote(name: str) -> str:
     return '"' + "".join(parts) + '"'
 
 
-def _read_captions(paths: Sequence[Path], config: Config) -> dict[Path, bytes]:
+def _read_captions(
+    paths: Sequence[Path], config: Config, limit: int | None = None
+) -> dict[Path, bytes]:
     """The bytes of every sidecar caption that decodes: these, and only these,
     are what the fixer edits and what the writer checks against."""
     captions: dict[Path, bytes] = {}
+    limit = limit or caption_byte_limit(config)
     for item in discover(list(paths), config.caption_extension, Scope.from_config(config)).items:
         path = item.caption_path
         if path is None or item.metadata_line is not None or path in captions:
             continue
         try:
-            data = path.read_bytes()
+            # The limit check applies: a FIFO, a device or a 1 MB caption is
+            # check's finding, never something fix reads whole.
+            data = read_regular(path, limit)
             data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
-            continue  # unreadable or undecodable: never written (F004 / F012 say why)
+            continue  # unreadable, too large or undecodable: never written (F-codes say why)
         captions[path] = data
     return captions
+
+
+def caption_byte_limit(config: Config) -> int:
+    """The caption size limit of the rule files (the rule that reports
+    too-large captions), used for every caption lintcap reads."""
+    return needs_for(load_rulebook(config).rules).max_caption_bytes
 
 
 def _round(
