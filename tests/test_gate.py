@@ -281,6 +281,21 @@ def test_env_vars_name_json_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         run_gate(jsonc)
 
 
+def test_dataset_path_json_captions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = images(tmp_path / "data", 4, captions=None)
+    captions = {str(folder / f"{i:03d}.png"): {"caption": f"a woman, pose {i}"} for i in range(3)}
+    (tmp_path / "captions.json").write_text(json.dumps(captions))
+    monkeypatch.chdir(tmp_path)
+    config = job(tmp_path, "        - dataset_path: captions.json", train="steps: 30")
+    result = run_gate(config)
+    run = result.runs[0]
+    # data_loader.py:443-447: the JSON's keys are the images; dataloader_mixins.py:336-341
+    assert run.dataset.caption_source == "metadata" and len(run.captions) == 3
+    assert run.captions[0].text == "ohwx a woman,  pose 0"
+    assert run.passes == pytest.approx(10.0)  # 30 x 1 / 3
+    assert "T010" not in codes(result)
+
+
 def test_unknown_process_type_and_job(tmp_path: Path) -> None:
     folder = images(tmp_path / "data", 1)
     config = job(tmp_path, dataset(folder))

@@ -289,6 +289,7 @@ def test_json_dataset_config_and_fluxgym_layout(tmp_path: Path) -> None:
         "--max_train_epochs 16 --learning_rate 8e-4 --optimizer_type adamw8bit --network_dim 4",
     )
     assert result.steps[0] == 16 * 50
+    assert "T005" not in codes(result)  # FluxGym's default lr 8e-4 (app.py:991) is in the band
     assert result.runs[0].passes == pytest.approx(160.0)  # 800 x 1 x 10 / 50
 
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from lintcap.config import Config
 from lintcap.dataset import Dataset, Item
-from lintcap.engine.run import LintResult, lint, load_rulebook, make_diagnostic, render
+from lintcap.engine.run import lint, load_rulebook, make_diagnostic, render
 from lintcap.engine.select import select_rules
-from lintcap.engine.spec import TrainingCheck
+from lintcap.engine.spec import RuleBook, TrainingCheck
 from lintcap.gate import passes
 from lintcap.gate.captions import (
     TrainerCaption,
@@ -30,7 +30,7 @@ from lintcap.gate.captions import (
 )
 from lintcap.gate.checks import TRAINING_CHECKS, DatasetRun, GateContext, kohya_epoch_batches
 from lintcap.gate.gpu import gpu_facts
-from lintcap.gate.plan import Trainer, TrainerConfigError, TrainingPlan
+from lintcap.gate.plan import PlannedDataset, Trainer, TrainerConfigError, TrainingPlan
 from lintcap.gate.vocabulary import vocabulary
 from lintcap.models import Diagnostic, Location, Severity
 
@@ -136,7 +136,9 @@ def gate(
     )
 
 
-def _read_dataset(index: int, plan: TrainingPlan, dataset, config: Config, book) -> DatasetRun:  # type: ignore[no-untyped-def]
+def _read_dataset(
+    index: int, plan: TrainingPlan, dataset: PlannedDataset, config: Config, book: RuleBook
+) -> DatasetRun:
     """The trainer's view of one dataset, and the lint of the captions it builds."""
     metadata: dict[str, str] | None = None
     error = None
@@ -195,7 +197,3 @@ def _size(image: Path) -> tuple[int, int] | None:
     if header is None or not header.width or not header.height:
         return None
     return (header.width, header.height)
-
-
-def lint_result(run: DatasetRun) -> LintResult:
-    return run.lint
