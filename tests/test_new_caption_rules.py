@@ -259,3 +259,21 @@ def test_c007_cuts_an_opening_only_before_a_noun_phrase(tmp_path: Path) -> None:
         "x": "lunaria,A close-up portrait of a young woman. "
         "The overall mood of the image is peaceful and serene."
     }
+
+
+def test_c016_a_token_holding_the_files_own_name(tmp_path: Path) -> None:
+    # A per-image id written from the file name (a real style set: 'BG-0010'
+    # in 0010.txt); a bare number equal to the name is ordinary text.
+    root = write_set(
+        tmp_path / "set",
+        {
+            "0010": "BG-0010, exterior, pier, 90s cartoon style, wide shot",
+            "0011": "BG-0010, exterior, pier, 90s cartoon style, wide shot",  # another's id
+            "100": f"{TRIGGER}, 100 balloons over a field",
+            "IMG_4032": f"{TRIGGER}, IMG_4032 woman at a cafe",
+        },
+    )
+    found = {Path(d.path or "").stem: d.message for d in findings(root, "C016")}
+    assert set(found) == {"0010", "IMG_4032"}
+    assert "'BG-0010'" in found["0010"] and "'IMG_4032'" in found["IMG_4032"]
+    assert fixed(root, select=["C016"]) == {}  # reported only: no certain fix

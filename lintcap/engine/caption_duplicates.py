@@ -14,8 +14,9 @@ member (``related``), so a user sees the whole group at once.
 from __future__ import annotations
 
 import difflib
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from lintcap.engine.spec import DuplicateCaptionsCheck
 
@@ -49,7 +50,6 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
     one text is exact duplicates, C013's finding."""
     texts = [key for key in groups if len(key.split()) >= check.min_words]
     words = [key.split() for key in texts]
-    order = sorted(range(len(texts)), key=lambda i: len(words[i]))
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -59,23 +59,17 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
         return i
 
     threshold = check.min_similarity
-    for position, i in enumerate(order):
-        matcher = difflib.SequenceMatcher(None, autojunk=False)
-        matcher.set_seq2(words[i])
-        for j in order[position + 1 :]:
-            # ratio = 2M / (a + b) and M <= len(shorter): a longer caption
-            # past this length can never reach the threshold.
-            if 2 * len(words[i]) / (len(words[i]) + len(words[j])) < threshold:
-                break
-            if root(i) == root(j):
-                continue
-            matcher.set_seq1(words[j])
-            if (
-                matcher.real_quick_ratio() >= threshold
-                and matcher.quick_ratio() >= threshold
-                and matcher.ratio() >= threshold
-            ):
-                parent[root(j)] = root(i)
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    for i, j in _candidates(words, threshold):
+        if root(i) == root(j):
+            continue
+        matcher.set_seqs(words[i], words[j])
+        if (
+            matcher.real_quick_ratio() >= threshold
+            and matcher.quick_ratio() >= threshold
+            and matcher.ratio() >= threshold
+        ):
+            parent[root(j)] = root(i)
     clusters: dict[int, list[int]] = {}
     for i in range(len(texts)):
         clusters.setdefault(root(i), []).append(i)
@@ -84,3 +78,39 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
         if len(members) > 1:
             result.append(sorted(item for m in members for item in groups[texts[m]]))
     return result
+
+
+def _candidates(words: list[list[str]], threshold: float) -> Iterator[tuple[int, int]]:
+    """Pairs that can reach ``threshold``, found without comparing all pairs
+    (prefix filtering). difflib's ratio is 2M / (a + b) with M at most the
+    words two captions share, so for a caption of ``a`` words and a longer one,
+    M >= threshold * a: they must share one of the shorter caption's
+    a - ceil(threshold * a) + 1 rarest words. Each word is counted with its
+    occurrence ("a#1", "a#2") so that shared counts are multiset counts."""
+    tokens: list[list[tuple[str, int]]] = []
+    for caption in words:
+        seen: dict[str, int] = {}
+        own = []
+        for word in caption:
+            seen[word] = seen.get(word, 0) + 1
+            own.append((word, seen[word]))
+        tokens.append(own)
+    holders: dict[tuple[str, int], list[int]] = {}
+    for index, own in enumerate(tokens):
+        for token in own:
+            holders.setdefault(token, []).append(index)
+    for i, own in enumerate(tokens):
+        size = len(own)
+        prefix = size - math.ceil(threshold * size - 1e-9) + 1
+        rarest = sorted(own, key=lambda token: (len(holders[token]), token))[:prefix]
+        seen_here: set[int] = {i}
+        for token in rarest:
+            for j in holders[token]:
+                if j in seen_here:
+                    continue
+                seen_here.add(j)
+                longer = len(tokens[j])
+                # The shorter caption's prefix finds the pair (ties: both do);
+                # ratio <= 2a / (a + b): a much longer caption cannot reach it.
+                if longer >= size and 2 * size / (size + longer) >= threshold:
+                    yield i, j

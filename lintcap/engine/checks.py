@@ -47,6 +47,9 @@ class CheckContext(BaseModel):
     #: Share of the dataset's captions that hold each segment kind
     #: ("sentence", "tags"); see :func:`segment_shares`.
     segment_shares: dict[str, float] = {}
+    #: The caption file's name without extension, for checks that compare
+    #: the caption with it (set per caption; see ``ForbidsCheck.file_stem``).
+    stem: str | None = None
 
 
 class Finding(BaseModel):
@@ -294,6 +297,9 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         phrases.extend(ctx.subject.intrinsic)
     for span in _phrase_spans(caption.text, phrases, check.ignore_case):
         found.append((span, "phrase"))
+    if check.file_stem and ctx.stem:
+        for span in _stem_tokens(caption.text, ctx.stem):
+            found.append((span, "file name"))
     flags = re.IGNORECASE if check.ignore_case else 0
     kept: dict[Span, str] = {}
     for pattern in check.patterns:
@@ -322,6 +328,25 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         )
         for span, category in merged
     ]
+
+
+def _stem_tokens(text: str, stem: str) -> list[Span]:
+    """Tokens that hold the file's own name: 'BG-0010' in 0010.txt, 'IMG_4032'
+    in IMG_4032.txt. A stem of fewer than three characters, or a bare number
+    that happens to equal the stem ("100 balloons" in 100.txt), is no evidence."""
+    if len(stem) < 3:
+        return []
+    pattern = re.compile(
+        r"(?<![\w.-])(?:[\w.-]*[-_.])?" + re.escape(stem) + r"(?:[-_.][\w.-]*)?(?![\w-])",
+        re.IGNORECASE,
+    )
+    spans = []
+    for match in pattern.finditer(text):
+        token = match.group().rstrip(".")
+        if token.lower() == stem.lower() and stem.isdigit():
+            continue
+        spans.append(Span(start=match.start(), end=match.start() + len(token)))
+    return spans
 
 
 def _forbidden_fix(

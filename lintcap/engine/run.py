@@ -30,6 +30,7 @@ from lintcap.engine.spec import (
     DatasetSizeCheck,
     DuplicatesCheck,
     FileProblemCheck,
+    ForbidsCheck,
     ImageMeasureCheck,
     Rule,
     RuleBook,
@@ -340,7 +341,11 @@ def _diagnose(
             for item_facts in facts:
                 if item_facts.parsed is None:
                     continue
-                for finding in caption_check(check, item_facts.parsed, context):
+                own = context
+                if isinstance(check, ForbidsCheck) and check.file_stem:
+                    source = item_facts.item.caption_path or item_facts.item.image
+                    own = context.model_copy(update={"stem": source.stem if source else None})
+                for finding in caption_check(check, item_facts.parsed, own):
                     diagnostics.append(
                         make_diagnostic(
                             rule,
@@ -386,7 +391,7 @@ def _diagnose(
                 message = render(rule.message, {**base, **finding.values})
                 if finding.item is None:
                     path = _dataset_display(dataset)
-                    related = [facts[i].display for i in finding.related]
+                    related = [_named(facts[i]) for i in finding.related]
                     diagnostics.append(
                         make_diagnostic(rule, path, Location(), message, [], related)
                     )
@@ -399,10 +404,17 @@ def _diagnose(
                             item_facts.locate(finding.span),
                             message,
                             finding.edits,
-                            [facts[i].display for i in finding.related],
+                            [_named(facts[i]) for i in finding.related],
                         )
                     )
     return diagnostics
+
+
+def _named(item_facts: ItemFacts) -> str:
+    """How ``related`` names an item: its file, and for a metadata.jsonl
+    caption the line ("metadata.jsonl:12"), so that each copy can be found."""
+    line = item_facts.item.metadata_line
+    return item_facts.display if line is None else f"{item_facts.display}:{line}"
 
 
 def _dataset_display(dataset: Dataset) -> str:

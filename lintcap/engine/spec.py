@@ -133,6 +133,9 @@ class ForbidsCheck(_Check):
     #: matched ("(long hair:1.2)" -> "long hair"); a pattern without the group,
     #: or a phrase or category hit, gets no fix: only its patterns are certain.
     keep_group: str | None = None
+    #: Also forbid a token that holds the caption file's own name ('BG-0010'
+    #: in 0010.txt): a per-image id the model can memorise. No fix.
+    file_stem: bool = False
     #: Fix: remove hits that open a sentence, and capitalise what follows ...
     remove_openings: bool = False
     #: ... only when what follows starts with one of these words (a noun
