@@ -25,6 +25,32 @@ from lintcap.models import Diagnostic
 _KOHYA_REPEATS = re.compile(r"^\d+_.+")
 
 
+def relevant_paths(paths: Sequence[Path], caption_extensions: Sequence[str]) -> list[Path]:
+    """The paths that can belong to a dataset: folders, images (those the
+    trainers skip too, for F007), captions, metadata.jsonl. pre-commit passes
+    every staged file its ``files``/``types_or`` let through (a README.md, a
+    .toml); those are not dataset content and are dropped."""
+    from lintcap.dataset import (
+        IMAGE_EXTENSIONS,
+        METADATA_FILE,
+        UNSUPPORTED_IMAGE_EXTENSIONS,
+    )
+
+    captions = {e if e.startswith(".") else f".{e}" for e in caption_extensions}
+    kept = []
+    for path in paths:
+        suffix = path.suffix.lower()
+        if (
+            path.is_dir()
+            or path.name == METADATA_FILE
+            or suffix in IMAGE_EXTENSIONS
+            or suffix in UNSUPPORTED_IMAGE_EXTENSIONS
+            or path.suffix in captions
+        ):
+            kept.append(path)
+    return kept
+
+
 def dataset_folders(paths: Sequence[Path]) -> list[Path]:
     """The dataset folder of each path (folders stay as given), without repeats."""
     folders: dict[Path, None] = {}

@@ -234,6 +234,12 @@ Examples:
 @_COLOR_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings only, no summary.")
 @click.option(
+    "--concise",
+    is_flag=True,
+    help="Print only the findings that fail the run (at or above --fail-on), then one line "
+    "of counts: what the pre-commit hook prints.",
+)
+@click.option(
     "--summary", is_flag=True, help="Print counts per code and the summary, not each finding."
 )
 @click.option("--show-fixes", is_flag=True, help="Show the edit of each fixable finding under it.")
@@ -300,6 +306,7 @@ def check(
     output_file: Path | None,
     color: str,
     quiet: bool,
+    concise: bool,
     summary: bool,
     show_fixes: bool,
     verbose: bool,
@@ -321,13 +328,19 @@ def check(
     Exit 0 when nothing reaches --fail-on, 1 when something does, 2 on a
     usage or configuration error."""
     if apply_fixes:
-        ctx.invoke(fix_command, unsafe_fixes=unsafe_fixes, color=color, **options)
+        ctx.invoke(
+            fix_command,
+            unsafe_fixes=unsafe_fixes,
+            color=color,
+            whole_dataset=whole_dataset,
+            **options,
+        )
         return
     if unsafe_fixes:
         raise click.UsageError("--unsafe-fixes needs --fix (or use `lintcap fix --unsafe-fixes`)")
     import io
 
-    from lintcap.changed import concerning, dataset_folders
+    from lintcap.changed import concerning, dataset_folders, relevant_paths
     from lintcap.engine.run import lint
     from lintcap.report.html import HtmlReportError, check_writable, write_html
     from lintcap.report.output import OutputFileError, check_output_file, write_output_file
@@ -354,6 +367,9 @@ def check(
         raise UserError(str(exc)) from None
     paths = list(options["paths"])
     if whole_dataset:
+        paths = relevant_paths(paths, config.caption_extension)
+        if not paths:
+            sys.exit(EXIT_CLEAN)  # pre-commit passed no caption or image
         result = lint(dataset_folders(paths), config)
         result.diagnostics = concerning(result.diagnostics, paths)
     else:
@@ -386,6 +402,7 @@ def check(
             summary=summary,
             show_fixes=show_fixes,
             verbose=verbose,
+            blocking=config.fail_on if concise else None,
         )
         write_text(result, out, text_options)
         if result.statistics is not None:
@@ -491,6 +508,12 @@ Examples:
 )
 @_COLOR_OPTION
 @click.option(
+    "--whole-dataset",
+    is_flag=True,
+    help="Judge the whole dataset of each file given, but edit only the given files' "
+    "captions: what the lintcap-fix pre-commit hook runs.",
+)
+@click.option(
     "--llm",
     "llm_spec",
     metavar="SPEC",
@@ -524,6 +547,7 @@ def fix_command(
     unsafe_fixes: bool,
     diff: bool,
     color: str,
+    whole_dataset: bool,
     llm_spec: str | None,
     llm_model: str | None,
     llm_timeout: float | None,
@@ -564,7 +588,19 @@ def fix_command(
             )
         )
     diff = diff or dry_run  # without a model, the proposals are the diff
-    result = fix(list(options["paths"]), config, unsafe=unsafe_fixes, write=not diff)
+    paths = list(options["paths"])
+    if whole_dataset:
+        from lintcap.changed import concerning, dataset_folders, relevant_paths
+
+        given = relevant_paths(paths, config.caption_extension)
+        if not given:
+            sys.exit(EXIT_CLEAN)  # nothing of a dataset among the files
+        result = fix(
+            dataset_folders(given), config, unsafe=unsafe_fixes, write=not diff, only=given
+        )
+        result.remaining.diagnostics = concerning(result.remaining.diagnostics, given)
+    else:
+        result = fix(paths, config, unsafe=unsafe_fixes, write=not diff)
     out, err = sys.stdout, sys.stderr
     remaining = result.remaining.diagnostics
     if diff:

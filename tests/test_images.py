@@ -286,6 +286,27 @@ def test_mediapipe_backend_runs_through_the_linter(tmp_path: Path) -> None:
     assert people.backend == "mediapipe" and len(people.faces) == 1 and people.yaw == "front"
 
 
+def test_perceptual_hash_is_imagehashs_phash() -> None:
+    """lintcap computes imagehash's phash itself (no scipy in the install):
+    the same DCT, the same bits, the same hex string, so cached hashes and
+    near-duplicate distances are unchanged."""
+    import cv2
+    import imagehash
+    import scipy.fftpack
+
+    from lintcap.image.hashing import bits_to_hex, perceptual_hash
+
+    generator = np.random.default_rng(3)
+    for _ in range(50):
+        bits = generator.integers(0, 2, (8, 8)).astype(bool)
+        assert bits_to_hex(bits) == str(imagehash.ImageHash(bits))
+    for name in ("coffee", "astronaut", "camera", "chelsea"):
+        gray = np.asarray(Image.fromarray(base_photo(name)).convert("L"))
+        thumbnail = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float64)
+        dct = scipy.fftpack.dct(scipy.fftpack.dct(thumbnail, axis=0), axis=1)[:8, :8]
+        assert perceptual_hash(gray) == str(imagehash.ImageHash(dct > np.median(dct)))
+
+
 def test_near_duplicate_distance_is_the_hamming_distance_of_the_hashes() -> None:
     import imagehash
 

@@ -166,11 +166,12 @@ def test_commit_with_an_error_in_a_caption_is_refused(tmp_path: Path) -> None:
         r"data/002.txt:1:1: error C001 (\[\*\] )?caption must begin with the trigger 'ohwx'",
         refused.stdout,
     )
-    # The whole dataset is re-checked (its images from the cache the first
-    # commit filled), and only the staged caption's findings are reported.
-    assert "in 3 images, 3 captions" in refused.stdout
-    assert "Image facts: 0 analysed, 3 from the cache." in refused.stdout
+    # The whole dataset is re-checked, and only what blocks on the staged
+    # caption is reported (--concise): the errors, then one line.
+    assert "at or above error in 3 images, 3 captions" in refused.stdout
     assert not re.search(r"data/00[13]\.", refused.stdout)
+    assert not re.search(r": (warning|info) ", refused.stdout)
+    assert len([line for line in refused.stdout.splitlines() if "data/" in line]) == 1
     assert repo.commits() == 1
     assert repo.git("diff", "--cached", "--name-only").split() == ["data/002.txt"]
 
@@ -215,8 +216,11 @@ def test_dataset_hook_lints_the_whole_folder(tmp_path: Path) -> None:
 def test_fix_hook_rewrites_the_staged_caption(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "repo", [_published_hook("lintcap-fix")])
     data = repo.write_dataset()
+    # A fixable caption committed without the hook: not staged later, so the
+    # hook must leave it alone.
+    (data / "001.txt").write_text(CAPTIONS["001"].replace(TRIGGER, TRIGGER.upper(), 1))
     repo.git("add", "-A")
-    assert repo.commit("Add the dataset").returncode == 0
+    repo.git("commit", "-q", "--no-verify", "-m", "Add the dataset")
 
     # Wrong-case trigger: C001's safe fix rewrites it; pre-commit fails the
     # commit because the hook changed a file, and the fixed file is left to stage.
@@ -226,6 +230,9 @@ def test_fix_hook_rewrites_the_staged_caption(tmp_path: Path) -> None:
     assert changed.returncode != 0, changed.stdout
     assert "files were modified by this hook" in changed.stdout
     assert (data / "003.txt").read_text(encoding="utf-8") == CAPTIONS["003"]
+    assert (data / "001.txt").read_text().startswith(TRIGGER.upper())  # not staged: untouched
+    # The set is judged whole (3 images), not as the staged subset of one.
+    assert "D001 3 images" in changed.stdout and "1 image:" not in changed.stdout
     assert repo.commits() == 1
 
 

@@ -81,10 +81,15 @@ def fix(
     unsafe: bool = False,
     write: bool = True,
     max_rounds: int = MAX_ROUNDS,
+    only: Sequence[Path] | None = None,
 ) -> FixResult:
-    """Fix the datasets at ``paths``; write unless ``write`` is False."""
+    """Fix the datasets at ``paths``; write unless ``write`` is False.
+    ``only``: edit just these files' captions, the datasets judged whole
+    (``fix --whole-dataset``, the pre-commit hook on staged captions)."""
     book = load_rulebook(config)
-    originals = _read_captions(paths, config, needs_for(book.rules).max_caption_bytes)
+    originals = _read_captions(
+        only if only is not None else paths, config, needs_for(book.rules).max_caption_bytes
+    )
     fixes: dict[Path, int] = {}
     overrides = dict(originals)
     result = lint(paths, config, book, overrides)

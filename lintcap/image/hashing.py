@@ -1,8 +1,10 @@
 """Content and perceptual hashes.
 
 The content hash (SHA-256 of the file's bytes) keys the fact cache and finds
-exact duplicates; the perceptual hash (imagehash's DCT hash) finds the same
-picture re-encoded, resized, slightly cropped or graded.
+exact duplicates; the perceptual hash (imagehash's DCT hash, computed here so
+that the install needs neither imagehash nor the scipy and PyWavelets it
+brings, about 155 MB) finds the same picture re-encoded, resized, slightly
+cropped or graded.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import hashlib
 from pathlib import Path
 
 import cv2
-import imagehash
 import numpy as np
 from numpy.typing import NDArray
 
@@ -49,4 +50,14 @@ def perceptual_hash(gray: NDArray[np.uint8]) -> str:
     thumbnail = cv2.resize(gray, (_THUMBNAIL, _THUMBNAIL), interpolation=cv2.INTER_AREA)
     pixels = np.asarray(thumbnail, dtype=np.float64)
     low = _DCT @ pixels @ _DCT.T
-    return str(imagehash.ImageHash(low > np.median(low)))
+    return bits_to_hex(low > np.median(low))
+
+
+def bits_to_hex(bits: NDArray[np.bool_]) -> str:
+    """The bits, row by row, as zero-padded hex: imagehash's ``str(ImageHash)``,
+    so that hashes (and the cache holding them) are unchanged."""
+    flat = bits.flatten()
+    value = 0
+    for bit in flat:
+        value = (value << 1) | int(bit)
+    return f"{value:0{(len(flat) + 3) // 4}x}"

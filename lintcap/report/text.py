@@ -45,6 +45,8 @@ class TextOptions:
     #: Every finding on its own line; otherwise a code that fires on every
     #: caption is one line (lintcap.report.rollup).
     verbose: bool = False
+    #: ``--concise``: only findings at or above this severity, then one line.
+    blocking: Severity | None = None
 
 
 def use_color(choice: ColorChoice, stream: IO[str]) -> bool:
@@ -92,6 +94,9 @@ def _location(diagnostic: Diagnostic) -> str:
 def write(result: LintResult, stream: IO[str], options: TextOptions | None = None) -> None:
     options = options or TextOptions()
     console = console_for(stream, options.color)
+    if options.blocking is not None:
+        _write_concise(result, console, Severity(options.blocking))
+        return
     if options.summary:
         write_counts(result.diagnostics, console)
     else:
@@ -110,6 +115,26 @@ def write(result: LintResult, stream: IO[str], options: TextOptions | None = Non
         footer = fixable_footer(result.diagnostics) if options.footer else None
         if footer:
             console.print(footer)
+
+
+def _write_concise(result: LintResult, console: Console, threshold: Severity) -> None:
+    """What blocks (findings at or above ``threshold``), then one line."""
+    blocking = [d for d in result.diagnostics if d.severity.rank >= threshold.rank]
+    rest = len(result.diagnostics) - len(blocking)
+    for group in _by_file(blocking):
+        for diagnostic in group:
+            console.print(finding_line(diagnostic))
+    below = f"; {plural(rest, 'finding')} below {threshold.value} not shown" if rest else ""
+    fixable = sum(1 for d in blocking if d.fixable and d.applicability == "safe")
+    fixes = f"; {fixable} fixable with `lintcap fix`" if fixable else ""
+    if blocking:
+        line = (
+            f"lintcap: {count_line(blocking)} at or above {threshold.value} in "
+            f"{scanned(result)}{below}{fixes}."
+        )
+    else:
+        line = f"lintcap: nothing at or above {threshold.value} in {scanned(result)}{below}."
+    console.print(Text(line, style="bold"))
 
 
 def _by_file(diagnostics: list[Diagnostic]) -> list[list[Diagnostic]]:
