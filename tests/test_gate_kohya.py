@@ -309,6 +309,18 @@ def test_kohya_buckets_upscale_unless_no_upscale() -> None:
     )
 
 
+def test_accelerate_options_are_not_the_scripts(tmp_path: Path) -> None:
+    folder = images(tmp_path / "img", 4)
+    config = toml(tmp_path, f'{TXT}[[datasets]]\nresolution = 64\n{SUB}image_dir = "{folder}"\n')
+    command = [
+        "accelerate", "launch", "--config_file", "accelerate.yaml", "--num_processes", "1",
+        "flux_train_network.py", "--dataset_config", str(config), "--max_train_steps", "40",
+    ]  # fmt: skip
+    result = gate("kohya", config, QUIET, command=command, gpu_check=False)
+    assert result.steps[0] == 40 and result.plan.flux
+    assert result.runs[0].passes == pytest.approx(10.0)
+
+
 def test_argument_errors_are_one_line(tmp_path: Path) -> None:
     folder = images(tmp_path / "img", 1)
     config = toml(

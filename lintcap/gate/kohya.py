@@ -209,9 +209,21 @@ def is_training_config(path: Path) -> bool:
     return "datasets" not in data and "general" not in data
 
 
-def load_kohya(path: Path, command: list[str]) -> TrainingPlan:
+def script_arguments(command: list[str]) -> list[str]:
+    """The training script's own arguments: what follows the first ``*.py`` of
+    ``accelerate launch [accelerate options] train_network.py ...`` (accelerate
+    has options of its own, ``--config_file`` among them); the whole list when
+    no script is named."""
+    for index, token in enumerate(command):
+        if token.endswith(".py"):
+            return command[index + 1 :]
+    return command
+
+
+def load_kohya(path: Path, command: list[str], script: str = "") -> TrainingPlan:
     """Read the run: ``path`` is a dataset config, a training config, or a
-    ``train_data_dir``; ``command`` is the training command and ``--args``."""
+    ``train_data_dir``; ``command`` the training arguments (``--args`` and the
+    script's); ``script`` the whole command line (it names the model family)."""
     notes: list[ConfigNote] = []
     if path.is_file() and is_training_config(path):
         file_values, notes = read_training_config(path)
@@ -270,7 +282,7 @@ def load_kohya(path: Path, command: list[str]) -> TrainingPlan:
                 )
             )
             break
-    script = " ".join(command).lower()
+    script = (script or " ".join(command)).lower()
     model = str(merged_args.get("pretrained_model_name_or_path") or "").lower()
     steps, source, epochs = _steps(merged_args, set(arguments))
     return TrainingPlan(

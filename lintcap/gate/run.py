@@ -65,14 +65,16 @@ class GateResult(BaseModel):
         return [*self.training, *self.caption_findings]
 
 
-def load_plans(trainer: Trainer, config_path: Path, command: list[str]) -> list[TrainingPlan]:
+def load_plans(
+    trainer: Trainer, config_path: Path, args: list[str], command: list[str]
+) -> list[TrainingPlan]:
     if trainer == "ai-toolkit":
         from lintcap.gate.aitoolkit import load_ai_toolkit
 
         return load_ai_toolkit(config_path)
-    from lintcap.gate.kohya import load_kohya
+    from lintcap.gate.kohya import load_kohya, script_arguments
 
-    return [load_kohya(config_path, command)]
+    return [load_kohya(config_path, [*args, *script_arguments(command)], " ".join(command))]
 
 
 def gate(
@@ -84,7 +86,7 @@ def gate(
     command: list[str] | None = None,
     gpu_check: bool = True,
 ) -> GateResult:
-    plans = load_plans(trainer, config_path, [*(args or []), *(command or [])])
+    plans = load_plans(trainer, config_path, args or [], command or [])
     book = load_rulebook(config)
     runs: list[DatasetRun] = []
     for index, plan in enumerate(plans):
