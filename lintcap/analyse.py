@@ -60,6 +60,14 @@ class ItemFacts(BaseModel):
     def display(self) -> str:
         return self.caption_display or self.image_display or ""
 
+    @property
+    def reference(self) -> str:
+        """How lists of counted files name the item: ``metadata.jsonl:LINE``
+        for a metadata row (one file holds many captions), else its path."""
+        if self.item.metadata_line is not None and self.caption_display:
+            return f"{self.caption_display}:{self.item.metadata_line}"
+        return self.display
+
     def locate(self, span: Span | None) -> Location:
         """1-based location of ``span`` in the caption's file."""
         if span is None or self.text is None:

@@ -67,6 +67,10 @@ class Config(BaseModel):
     #: Skip what the dataset's git repository ignores (.gitignore), as ruff does.
     respect_gitignore: bool = True
     caption_extension: list[str] = [".txt"]
+    #: Where captions come from when an image has both a sidecar and a
+    #: metadata.jsonl row: ``auto`` (the sidecar, what ai-toolkit and kohya
+    #: read), ``sidecar`` (ignore metadata.jsonl) or ``metadata``.
+    caption_source: Literal["auto", "sidecar", "metadata"] = "auto"
     fail_on: Severity = Severity.error
     subject: SubjectConfig = SubjectConfig()
     #: Extra lexicon phrases per category, added to the shipped lexicons.

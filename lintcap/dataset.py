@@ -6,6 +6,17 @@
 * kohya ``N_name`` folders: ``N`` repeats, ``name`` the class tokens;
 * Hugging Face ``metadata.jsonl`` (``file_name`` plus ``text`` or ``caption``).
 
+When an image has both a sidecar and a ``metadata.jsonl`` row, the sidecar is
+linted by default (``caption-source = "auto"``): it is what the trainers read
+(ai-toolkit's load_caption opens ``<stem><caption_ext>`` beside the image,
+ostris/ai-toolkit:toolkit/dataloader_mixins.py:344-349 @27a03a91; kohya
+sd-scripts reads ``<stem><caption_extension>`` in read_caption,
+kohya-ss/sd-scripts:library/train_util.py:1946-1970 @48d368fa; neither opens
+metadata.jsonl). ``"metadata"`` lints the rows instead, ``"sidecar"`` ignores
+metadata.jsonl. Either way, when the two sources disagree or one lacks an
+entry the other has, one ``caption-sources-differ`` problem per metadata file
+names the files.
+
 What does not pair up (a caption without an image, an image without a caption,
 a path that leaves the dataset root) is recorded as a :class:`Problem`, never
 raised.
@@ -17,9 +28,10 @@ import json
 import os
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -55,6 +67,11 @@ UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
     }
 )
 METADATA_FILE = "metadata.jsonl"
+CaptionSource = Literal["auto", "sidecar", "metadata"]
+#: Bytes of a sidecar read to compare it with its metadata.jsonl row.
+_COMPARE_BYTES = 64 * 1024
+#: Files named in a caption-sources-differ problem's message, per list.
+_NAMED = 3
 _KOHYA_FOLDER = re.compile(r"^(\d+)_(.+)$")
 
 
@@ -94,10 +111,17 @@ def display_path(path: Path) -> str:
 
 
 def discover(
-    paths: list[Path], caption_extensions: list[str], scope: Scope | None = None
+    paths: list[Path],
+    caption_extensions: list[str],
+    scope: Scope | None = None,
+    caption_source: CaptionSource = "auto",
+    overrides: Mapping[Path, bytes] | None = None,
 ) -> Dataset:
     """Find every item under ``paths`` (folders or single files); ``scope``
-    leaves out what the config excludes (lintcap.scope)."""
+    leaves out what the config excludes (lintcap.scope). ``overrides`` gives
+    a metadata.jsonl's bytes instead of the file's (how fix re-lints its
+    edits before writing)."""
+    overrides = overrides or {}
     extensions = [e if e.startswith(".") else f".{e}" for e in caption_extensions]
     _kohya_root.cache_clear()  # folders as they are now
     items: list[Item] = []
@@ -116,7 +140,17 @@ def discover(
                 and not (scope is not None and scope.excluded(entry.path))
             ]
             found: list[Item] = []
-            _discover_files(root.parent, partners, extensions, found, problems)
+            # One file's partners are no whole dataset: sources are not compared.
+            _discover_files(
+                root.parent,
+                partners,
+                extensions,
+                found,
+                problems,
+                caption_source,
+                overrides,
+                compare=False,
+            )
             items.extend(
                 item
                 for item in found
@@ -127,7 +161,15 @@ def discover(
             roots.append(root.parent)
             continue
         roots.append(root)
-        _discover_files(root, _walk(root, problems, scope), extensions, items, problems)
+        _discover_files(
+            root,
+            _walk(root, problems, scope),
+            extensions,
+            items,
+            problems,
+            caption_source,
+            overrides,
+        )
     # Overlapping paths ("data" and "data/a.jpg") must not count a file twice.
     unique_items = {(str(i.image), str(i.caption_path), i.metadata_line): i for i in items}
     unique_problems = {(p.kind, p.path, p.line): p for p in problems}
@@ -193,9 +235,12 @@ def _discover_files(
     extensions: list[str],
     items: list[Item],
     problems: list[Problem],
+    caption_source: CaptionSource = "auto",
+    overrides: Mapping[Path, bytes] | None = None,
+    compare: bool = True,
 ) -> None:
-    """Pair the files found under ``root``: sidecars by folder and stem,
-    metadata.jsonl entries first."""
+    """Pair the files found under ``root``: sidecars by folder and stem, and
+    metadata.jsonl rows; ``caption_source`` decides for an image with both."""
     real_root = root.resolve()
     images: dict[tuple[str, str], list[str]] = defaultdict(list)
     captions: dict[tuple[str, str], str] = {}
@@ -246,23 +291,41 @@ def _discover_files(
             )
         elif extension in extensions:
             captions[(folder, stem)] = path
-    listed: set[str] = set()
-    for metadata in metadata_files:
-        listed |= {str(p) for p in _read_metadata(root, metadata, items, problems)}
+    rows: dict[str, list[Item]] = defaultdict(list)
+    if caption_source != "sidecar":
+        for metadata in metadata_files:
+            found: list[Item] = []
+            _read_metadata(root, metadata, found, problems, (overrides or {}).get(metadata))
+            for row in found:
+                rows[str(row.image)].append(row)
+    paired: set[str] = set()
     for key, group in images.items():
-        unlisted = [image for image in group if image not in listed]
         caption = captions.get(key)
         caption_path = Path(caption) if caption is not None else None
-        for image in unlisted:
-            items.append(_item(root, Path(image), caption_path))
-        if caption is not None and len(unlisted) > 1:
+        own = []
+        for image in group:
+            paired.add(image)
+            if rows.get(image) and (caption is None or caption_source == "metadata"):
+                items.extend(rows[image])
+            else:
+                own.append(image)
+                items.append(_item(root, Path(image), caption_path))
+        if caption is not None and len(own) > 1:
             problems.append(
                 Problem(
                     kind="shared-caption",
                     path=display_path(Path(caption)),
-                    detail="captions " + ", ".join(os.path.basename(i) for i in unlisted),
+                    detail="captions " + ", ".join(os.path.basename(i) for i in own),
                 )
             )
+    # Rows for images the walk did not pair (another extension, a hidden folder).
+    for image, entries in rows.items():
+        if image not in paired:
+            items.extend(entries)
+    for metadata in metadata_files if compare else []:
+        problem = _compare_sources(metadata, rows, images, captions, caption_source)
+        if problem is not None:
+            problems.append(problem)
     for key, caption in captions.items():
         if key not in images and not _kohya_root(key[0]):
             problems.append(
@@ -291,6 +354,78 @@ def _kohya_root(folder: str) -> bool:
         return False
 
 
+def _compare_sources(
+    metadata: Path,
+    rows: dict[str, list[Item]],
+    images: dict[tuple[str, str], list[str]],
+    captions: dict[tuple[str, str], str],
+    caption_source: CaptionSource,
+) -> Problem | None:
+    """One problem when ``metadata``'s rows and the sidecars of the images it
+    covers disagree, or either lacks an entry the other has."""
+    folder = str(metadata.parent)
+    mine = {image: [r for r in entries if r.caption_path == metadata]
+            for image, entries in rows.items()}  # fmt: skip
+    mine = {image: entries for image, entries in mine.items() if entries}
+    differ: list[tuple[str, str]] = []
+    only_rows: list[str] = []
+    only_sidecars: list[str] = []
+    sidecar_of = {image: captions.get(key) for key, group in images.items() for image in group}
+    for image, entries in sorted(mine.items()):
+        sidecar = sidecar_of.get(image)
+        row = f"{display_path(metadata)}:{entries[0].metadata_line}"
+        if sidecar is None:
+            only_rows.append(row)
+            continue
+        text = _read_small(Path(sidecar))
+        for entry in entries:
+            if text is None or text.strip() != (entry.metadata_text or "").strip():
+                differ.append(
+                    (display_path(Path(sidecar)), f"{display_path(metadata)}:{entry.metadata_line}")
+                )
+                break
+    for key, caption in sorted(captions.items()):
+        under = key[0] == folder or key[0].startswith(folder + os.sep)
+        if under and key in images and not any(i in mine for i in images[key]):
+            only_sidecars.append(display_path(Path(caption)))
+    if not mine or (len(only_rows) == len(mine) and not only_sidecars):
+        return None  # no rows, or no sidecars beside them: nothing to compare
+    if not (differ or only_rows or only_sidecars):
+        return None
+    used = {"auto": "the sidecars", "sidecar": "the sidecars", "metadata": "the metadata rows"}
+    pairs = [f"{a} vs {b}" for a, b in differ]
+    parts = []
+    if differ:
+        parts.append(f"{len(differ)} sidecar(s) differ from their row ({_names(pairs)})")
+    if only_rows:
+        parts.append(f"{len(only_rows)} row(s) have no sidecar ({_names(only_rows)})")
+    if only_sidecars:
+        parts.append(f"{len(only_sidecars)} sidecar(s) have no row ({_names(only_sidecars)})")
+    related = [name for pair in differ for name in pair] + only_rows + only_sidecars
+    return Problem(
+        kind="caption-sources-differ",
+        path=display_path(metadata),
+        detail="; ".join(parts)
+        + f'; linted {used[caption_source]} (caption-source = "{caption_source}")',
+        related=related,
+    )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:_NAMED])
+    return shown + (f" and {len(names) - _NAMED} more" if len(names) > _NAMED else "")
+
+
+def _read_small(path: Path) -> str | None:
+    """A sidecar's text for comparison (bounded; None when unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_COMPARE_BYTES)
+    except OSError:
+        return None
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
 def _item(root: Path, image: Path, caption: Path | None) -> Item:
     repeats, class_tokens = _kohya_folder(root, image)
     return Item(
@@ -316,15 +451,22 @@ def _kohya_folder_of(root: str, folder: str) -> tuple[int | None, str | None]:
 
 
 def _read_metadata(
-    root: Path, metadata: Path, items: list[Item], problems: list[Problem]
+    root: Path,
+    metadata: Path,
+    items: list[Item],
+    problems: list[Problem],
+    data: bytes | None = None,
 ) -> set[Path]:
-    """Items from a Hugging Face ``metadata.jsonl``; returns the images it lists."""
+    """Items from a Hugging Face ``metadata.jsonl`` (or ``data``, its bytes as
+    fix holds them); returns the images it lists. Lines end at ``\n`` only,
+    as JSON Lines readers split them (a U+2028 inside a string is text)."""
     listed: set[Path] = set()
     folder = metadata.parent
     shown = display_path(metadata)
     real_folder = folder.resolve()
     try:
-        lines = metadata.read_text(encoding="utf-8").splitlines()
+        raw_text = data.decode("utf-8") if data is not None else metadata.read_text("utf-8")
+        lines = [line.removesuffix("\r") for line in raw_text.split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(kind="bad-metadata", path=shown, detail=str(exc)))
         return listed

@@ -50,6 +50,8 @@ class Problem(BaseModel):
     column: int | None = None
     #: Edits to the caption text that would remove the problem (F005: join lines).
     edits: list[Edit] = []
+    #: The files (``metadata.jsonl:LINE`` for a metadata row) the problem is about.
+    related: list[str] = []
 
 
 class Location(BaseModel):

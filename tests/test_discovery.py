@@ -103,7 +103,10 @@ def test_metadata_jsonl(tmp_path: Path) -> None:
     assert items["a.jpg"].metadata_line == 1
     assert items["b.jpg"].metadata_text == "ohwx, a photo of a dog"
     assert items["c.jpg"].caption_path is not None and items["c.jpg"].metadata_text is None
-    problems = sorted((p.line, p.kind) for p in dataset.problems)
+    # Rows for a and b, a sidecar for c: the two sources cover different images.
+    [mixed] = [p for p in dataset.problems if p.kind == "caption-sources-differ"]
+    assert "2 row(s) have no sidecar" in mixed.detail and "1 sidecar(s) have no row" in mixed.detail
+    problems = sorted((p.line, p.kind) for p in dataset.problems if p is not mixed)
     assert problems == [
         (3, "outside-root"),
         (4, "orphan-caption"),

@@ -188,10 +188,16 @@ def _trigger_first(
     if lead is None:
         if caption.trigger_mentions:
             mention = caption.trigger_mentions[0]
+            # Name the words before it, not an offset: the finding's location
+            # already gives the column, in the file's own terms (a JSON line's
+            # raw column for metadata.jsonl).
+            before = " ".join(caption.text[start : mention.start].split()).rstrip(" ,;:")
+            if len(before) > 30:
+                before = "…" + before[-29:].lstrip()
             return [
                 Finding(
                     span=mention,
-                    values={"problem": f"it comes at column {mention.start + 1}, not first"},
+                    values={"problem": f"it comes after '{before}', not first"},
                     edits=_move_to_front(caption, mention, trigger),
                 )
             ]

@@ -129,7 +129,13 @@ def lint(
         rules = apply_severity(rules, config.severity)
     needs = needs_for(rules)
     if dataset is None:
-        dataset = discover(list(paths), config.caption_extension, Scope.from_config(config))
+        dataset = discover(
+            list(paths),
+            config.caption_extension,
+            Scope.from_config(config),
+            config.caption_source,
+            overrides,
+        )
     facts = [read_item(item, needs, overrides) for item in dataset.items]
     stats = PoolStats()
     if needs.image_analysis:
@@ -334,7 +340,9 @@ def _diagnose(
                     message = f"{message}: {problem.detail}"
                 where = Location(line=problem.line, column=problem.column)
                 diagnostics.append(
-                    make_diagnostic(rule, problem.path, where, message, problem.edits)
+                    make_diagnostic(
+                        rule, problem.path, where, message, problem.edits, problem.related
+                    )
                 )
         elif rule.scope == "caption":
             caption_check = checks.CAPTION_CHECKS[check.kind]
@@ -413,8 +421,7 @@ def _diagnose(
 def _named(item_facts: ItemFacts) -> str:
     """How ``related`` names an item: its file, and for a metadata.jsonl
     caption the line ("metadata.jsonl:12"), so that each copy can be found."""
-    line = item_facts.item.metadata_line
-    return item_facts.display if line is None else f"{item_facts.display}:{line}"
+    return item_facts.reference
 
 
 def _dataset_display(dataset: Dataset) -> str:

@@ -10,10 +10,19 @@ that still does harm is reported with the reason and not tried again). This
 repeats until nothing changes or the round limit is reached. Only then is
 anything written, each file atomically and only if its bytes are still the
 ones that were read.
+
+A ``metadata.jsonl`` is edited like a caption file whose captions are JSON
+strings: each edit of a row's caption is mapped to the raw columns of its
+line (the ``text``/``caption`` value) with the replacement JSON-escaped in the
+line's own style (``\\uXXXX`` when the line escapes non-ASCII), so every other
+field, the key order, the escapes and the line endings stay as they were. A
+row whose caption cannot be found verbatim in its line is not edited, and
+the fix says so.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +42,8 @@ from lintcap.safefs import read_regular
 from lintcap.scope import Scope
 
 MAX_ROUNDS = 10
+#: A metadata.jsonl holds every caption of a set: its own, larger bound.
+_METADATA_BYTES = 64 * 1024 * 1024
 
 
 class FileFix(BaseModel):
@@ -105,6 +116,12 @@ def fix(
     )
     cut = {c for r in book.rules if isinstance(r.check, ForbidsCheck) for c in r.check.categories}
     kept_categories = frozenset(set(_lexicon_categories(result)) - cut)
+    # The subject is the dataset's, decided once from the captions as read: a
+    # round's edits must not flip it (and with it which rules run).
+    subject = result.subject
+    if subject.kind is not None and config.subject.kind == "auto":
+        pinned = config.subject.model_copy(update={"kind": subject.kind})
+        config = config.model_copy(update={"subject": pinned})
     blocked: dict[Path, set[str]] = {}
     one_at_a_time: set[Path] = set()
     rolled_back: list[str] = []
@@ -133,6 +150,9 @@ def fix(
     unsettled = sorted(
         display_path(p) for p in _round(result, unsafe, overrides, blocked, one_at_a_time)
     )
+    # Fixable findings that no round could apply, and why (metadata.jsonl rows).
+    _pending_fixes(result, unsafe, overrides, rolled_back)
+    result.subject = subject
     files = []
     roots = {f.item.caption_path: f.item.root for f in result.items if f.item.caption_path}
     for path in sorted(fixes):
@@ -167,8 +187,25 @@ def _harm(
     the trigger lost, a kind of description (of ``categories``) lost, or a
     finding of one of the ``own`` codes it did not have (counted by code,
     since positions and counts in messages move with any edit); None when it
-    is not."""
-    old, new = _facts_of(before, path), _facts_of(after, path)
+    is not. A metadata.jsonl is judged row by row."""
+    new_rows = {f.item.metadata_line: f for f in after.items if f.item.caption_path == path}
+    for old in (f for f in before.items if f.item.caption_path == path):
+        new = new_rows.get(old.item.metadata_line)
+        found = _harm_to(before, after, old, new, trigger, own, categories)
+        if found is not None:
+            return found if old.item.metadata_line is None else f"{old.reference}: {found}"
+    return None
+
+
+def _harm_to(
+    before: LintResult,
+    after: LintResult,
+    old: ItemFacts | None,
+    new: ItemFacts | None,
+    trigger: str | None,
+    own: frozenset[str],
+    categories: frozenset[str],
+) -> str | None:
     if old is None or new is None:
         return None
     if old.parsed is not None and new.parsed is not None:
@@ -193,11 +230,12 @@ def _lexicon_categories(result: LintResult) -> set[str]:
     return {hit.category for f in result.items if f.parsed for hit in f.parsed.hits}
 
 
-def _facts_of(result: LintResult, path: Path) -> ItemFacts | None:
-    return next((f for f in result.items if f.item.caption_path == path), None)
-
-
 def _concerns(diagnostic: Diagnostic, facts: ItemFacts) -> bool:
+    if facts.item.metadata_line is not None:  # one row of a shared file
+        own = (
+            diagnostic.path == facts.caption_display and diagnostic.line == facts.item.metadata_line
+        )
+        return own or facts.reference in diagnostic.related
     names = {facts.display, facts.caption_display, facts.image_display} - {None, ""}
     return diagnostic.path in names or not names.isdisjoint(diagnostic.related)
 
@@ -235,18 +273,22 @@ def git_quote(name: str) -> str:
 def _read_captions(
     paths: Sequence[Path], config: Config, limit: int | None = None
 ) -> dict[Path, bytes]:
-    """The bytes of every sidecar caption that decodes: these, and only these,
-    are what the fixer edits and what the writer checks against."""
+    """The bytes of every caption file (sidecar or metadata.jsonl) that
+    decodes: these, and only these, are what the fixer edits and what the
+    writer checks against."""
     captions: dict[Path, bytes] = {}
     limit = limit or caption_byte_limit(config)
-    for item in discover(list(paths), config.caption_extension, Scope.from_config(config)).items:
+    dataset = discover(
+        list(paths), config.caption_extension, Scope.from_config(config), config.caption_source
+    )
+    for item in dataset.items:
         path = item.caption_path
-        if path is None or item.metadata_line is not None or path in captions:
+        if path is None or path in captions:
             continue
         try:
             # The limit check applies: a FIFO, a device or a 1 MB caption is
             # check's finding, never something fix reads whole.
-            data = read_regular(path, limit)
+            data = read_regular(path, _METADATA_BYTES if item.metadata_line else limit)
             data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # unreadable, too large or undecodable: never written (F-codes say why)
@@ -270,7 +312,7 @@ def _round(
     """New text (and the fixes it applies) of each caption that the fixable
     findings of ``result`` would change, leaving out fixes rolled back before."""
     changes = {}
-    for path, pending in _pending_fixes(result, unsafe).items():
+    for path, pending in _pending_fixes(result, unsafe, current).items():
         keep = [i for i, key in enumerate(pending.keys) if key not in blocked.get(path, set())]
         if path in one_at_a_time:
             keep = sorted(keep, key=lambda i: min(e.start for e in pending.fixes[i]))[:1]
@@ -283,24 +325,82 @@ def _round(
     return changes
 
 
-def _pending_fixes(result: LintResult, unsafe: bool) -> dict[Path, _Pending]:
-    """Fixes (each a finding's edits) per caption file from the fixable findings."""
+def _pending_fixes(
+    result: LintResult, unsafe: bool, current: dict[Path, bytes], skipped: list[str] | None = None
+) -> dict[Path, _Pending]:
+    """Fixes (each a finding's edits) per caption file from the fixable
+    findings; a metadata.jsonl row's edits in the raw text of the file.
+    Fixable findings that cannot be applied are named in ``skipped``."""
     by_display = {
         f.caption_display: f
         for f in result.items
         if f.caption_display and f.text is not None and f.item.metadata_line is None
     }
+    rows: dict[tuple[str | None, int | None], ItemFacts] = {
+        (f.caption_display, f.item.metadata_line): f
+        for f in result.items
+        if f.caption_display and f.text is not None and f.item.metadata_line is not None
+    }
     pending: dict[Path, _Pending] = {}
     for diagnostic in result.diagnostics:
         if not diagnostic.fixable or (diagnostic.applicability == "unsafe" and not unsafe):
+            continue
+        key = f"{diagnostic.code} {diagnostic.message}"
+        row = rows.get((diagnostic.path, diagnostic.line))
+        if row is not None and row.item.caption_path is not None:
+            path = row.item.caption_path
+            if path not in current:
+                continue
+            file_text = current[path].decode("utf-8")
+            edits = _row_edits(file_text, row, diagnostic.edits)
+            if edits is None:
+                if skipped is not None:
+                    skipped.append(
+                        f"{row.reference}: {diagnostic.code} not fixed: the caption is not "
+                        "written verbatim in its JSON line (no edit could keep the line intact)"
+                    )
+                continue
+            entry = pending.setdefault(path, _Pending(text=file_text))
+            entry.keys.append(f"{row.reference} {key}")
+            entry.fixes.append(edits)
             continue
         facts = by_display.get(diagnostic.path) if diagnostic.path else None
         if facts is None or facts.text is None or facts.item.caption_path is None:
             continue
         entry = pending.setdefault(facts.item.caption_path, _Pending(text=facts.text))
-        entry.keys.append(f"{diagnostic.code} {diagnostic.message}")
+        entry.keys.append(key)
         entry.fixes.append(list(diagnostic.edits))
     return pending
+
+
+def _row_edits(file_text: str, row: ItemFacts, edits: Sequence[Edit]) -> list[Edit] | None:
+    """A metadata.jsonl row's caption edits as edits of the whole file: the
+    row's line located by number, each offset mapped through the decoded
+    caption's raw columns, each replacement JSON-escaped as the line escapes.
+    None when the caption cannot be mapped (the line does not hold it verbatim)."""
+    line = row.item.metadata_line
+    columns = row.column_map
+    if line is None or columns is None or row.text is None:
+        return None
+    lines = file_text.split("\n")
+    if line > len(lines) or lines[line - 1].removesuffix("\r") != row.item.metadata_raw:
+        return None
+    offset = sum(len(text) + 1 for text in lines[: line - 1])
+    raw = lines[line - 1]
+    ascii_only = "\\u" in raw and raw.isascii()
+    mapped = []
+    for edit in edits:
+        if not 0 <= edit.start <= edit.end <= len(row.text):
+            return None
+        escaped = json.dumps(edit.replacement, ensure_ascii=ascii_only)[1:-1]
+        mapped.append(
+            Edit(
+                start=offset + columns[edit.start],
+                end=offset + columns[edit.end],
+                replacement=escaped,
+            )
+        )
+    return mapped
 
 
 def outcome_notes(
