@@ -294,6 +294,13 @@ Examples:
     help="Also write a self-contained HTML report (contact sheet, variety, findings) to PATH.",
 )
 @click.option(
+    "--job-summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Also append a Markdown summary (counts per code, the first findings) to PATH: "
+    'on GitHub, "$GITHUB_STEP_SUMMARY".',
+)
+@click.option(
     "--whole-dataset",
     is_flag=True,
     help="Lint the whole dataset of each file given (its folder) and report the findings "
@@ -318,6 +325,7 @@ def check(
     add_ignores: bool,
     statistics: bool,
     html_path: Path | None,
+    job_summary: Path | None,
     whole_dataset: bool,
     **options: Any,
 ) -> None:
@@ -414,6 +422,8 @@ def check(
             write_output_file(output_file, out.getvalue())
         except OutputFileError as exc:
             raise UserError(str(exc)) from None
+    if job_summary is not None:
+        _append_job_summary(job_summary, result)
     if html_path is not None:
         try:
             write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
@@ -453,6 +463,27 @@ def _without_dataset_rules(config: Config, paths: list[Path]) -> tuple[Config, s
         "Dataset rules did not run on single files; `--whole-dataset` judges them with their set."
     )
     return narrowed, note
+
+
+def _append_job_summary(path: Path, result: Any) -> None:
+    """Append to a regular file (GitHub's step summary is appended to)."""
+    import io
+    import stat
+
+    from lintcap.report.job_summary import write
+
+    text = io.StringIO()
+    write(result, text)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise UserError(f"cannot write the job summary to {path}: not a regular file")
+            os.write(descriptor, text.getvalue().encode("utf-8"))
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise UserError(f"cannot write the job summary to {path}: {exc.strerror}") from None
 
 
 def _adopt(

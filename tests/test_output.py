@@ -231,3 +231,30 @@ def test_shares_are_printed_as_percentages(tmp_path: Path) -> None:
     image.save(tmp_path / "a.png")
     _, out, _ = run("check", tmp_path, "--select", "I011", "--no-cache", "--isolated", "-q")
     assert ": warning I011 50.0% of pixels are transparent" in out
+
+
+def test_job_summary_is_appended_markdown(data: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "o/r"}
+    code, _, _ = run(
+        "check", data, "--select", "C001,C007", "--job-summary", summary, "-q", env=env
+    )
+    assert code == 1
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## lintcap: Found 2 findings (1 error, 1 warning)")
+    assert "| C001 | error | 1 | trigger-first |" in text
+    assert "/o/r/security/code-scanning?query=tool%3Alintcap" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and ".txt" in line]
+    assert len(rows) == 2 and rows[0].count("|") == 6  # messages cannot add cells
+
+
+def test_action_runs_check_with_cache_and_summary() -> None:
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text())
+    steps = {step["name"]: step for step in action["runs"]["steps"] if "name" in step}
+    cache = steps["Cache lintcap's image facts"]
+    assert cache["with"]["path"] == "**/.lintcap_cache"
+    assert "hashFiles(" in cache["with"]["key"] and cache["with"]["restore-keys"]
+    assert '--job-summary "$GITHUB_STEP_SUMMARY"' in steps["Check the dataset"]["run"]
