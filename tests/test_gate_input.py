@@ -142,3 +142,18 @@ def test_kohya_caption_extension_that_is_a_path(tmp_path: Path) -> None:
         if d.code == "T014"
     ]
     assert "is not a file extension" in t014.message
+
+
+def test_caption_link_out_of_the_dataset_is_not_read(tmp_path: Path) -> None:
+    config = _dataset(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password hash")
+    caption = tmp_path / "img" / "a.txt"
+    caption.unlink()
+    caption.symlink_to(secret)
+    result = gate(
+        "kohya", config, Config(select=["T"]), gpu_check=False, args=["--caption_extension", ".txt"]
+    )
+    [t016] = [d for d in result.training if d.code == "T016"]
+    assert "leave the dataset" in t016.message
+    assert all("password" not in c.text for c in result.runs[0].captions)

@@ -29,7 +29,7 @@ AI_TOOLKIT_IMAGES = (".jpg", ".jpeg", ".png", ".webp")
 #: library/train_util.py:104 (glob is case-sensitive: these spellings only).
 KOHYA_IMAGES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP")
 
-Problem = Literal["empty-file", "not-utf8", "unreadable", "too-large", "not-regular"]
+Problem = Literal["empty-file", "not-utf8", "unreadable", "too-large", "not-regular", "outside"]
 
 
 class TrainerCaption(BaseModel):
@@ -85,8 +85,11 @@ def find_images(dataset: PlannedDataset, trainer: Trainer) -> list[Path]:
     return sorted(found)
 
 
-def read_bounded(path: Path) -> tuple[str | None, Problem | None]:
-    """A caption file's text; only regular files, never more than the limit."""
+def read_bounded(path: Path, root: Path | None = None) -> tuple[str | None, Problem | None]:
+    """A caption file's text; only regular files, never more than the limit,
+    and (with ``root``) never through a link that leaves the dataset."""
+    if root is not None and not inside(path, root):
+        return None, "outside"
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
@@ -122,7 +125,7 @@ def ai_toolkit_caption(
         sidecar = image.with_name(image.stem + dataset.caption_extension)  # :344-346 splitext + ext
         if sidecar.exists():  # :349
             result.caption_file, result.source = sidecar, "sidecar"
-            raw, result.problem = read_bounded(sidecar)
+            raw, result.problem = read_bounded(sidecar, dataset.folder)
     result.raw = raw
     prompt = raw or ""
     if raw is None or (raw.strip() == "" and dataset.default_caption is not None):
@@ -174,7 +177,7 @@ def kohya_caption(
             path = Path(candidate)
             if path.is_file():  # :1957
                 result.caption_file, result.source = path, "sidecar"
-                raw, result.problem = read_bounded(path)
+                raw, result.problem = read_bounded(path, dataset.folder)
                 result.raw = raw
                 if raw is not None:
                     lines = raw.splitlines(keepends=True)
@@ -281,3 +284,9 @@ def read_metadata(
         captions[str(image)] = caption
         images.append(image)
     return captions, images, None
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, links resolved, stays under ``root``."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)

@@ -137,6 +137,7 @@ def caption_read(rule: Rule, context: GateContext) -> Found:
                 "unreadable": "cannot be read",
                 "not-regular": "are not regular files",
                 "too-large": "are larger than 64 KB",
+                "outside": "are links that leave the dataset (not read)",
             }[problem]
             found.append(
                 (_folder(run.dataset), f"{len(files)} caption file(s) {what}", _files(files))

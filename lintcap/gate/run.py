@@ -25,6 +25,7 @@ from lintcap.gate.captions import (
     TrainerCaption,
     ai_toolkit_caption,
     find_images,
+    inside,
     kohya_caption,
     read_metadata,
 )
@@ -150,7 +151,7 @@ def _read_dataset(
         images = find_images(dataset, plan.trainer)
     build = ai_toolkit_caption if plan.trainer == "ai-toolkit" else kohya_caption
     captions: list[TrainerCaption] = [build(image, dataset, metadata) for image in images]
-    sizes = [_size(c.image) for c in captions]
+    sizes = [_size(c.image) if inside(c.image, dataset.folder) else None for c in captions]
     items = []
     overrides: dict[Path, bytes] = {}
     root = dataset.folder if dataset.folder.is_dir() else dataset.folder.parent
