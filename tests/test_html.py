@@ -253,3 +253,29 @@ def test_report_screenshot_in_chromium(report: Path, profile: Path, tmp_path: Pa
     # Not blank: text, bars and photographs give many colours and contrast.
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 1000
     assert max(ImageStat.Stat(Image.fromarray(rgb)).stddev) > 20
+
+
+def test_links_to_files_and_to_each_rules_why(report: Path, dataset: Path) -> None:
+    page = report.read_text(encoding="utf-8")
+    # Links relative to the report (it is in out/, the dataset in data/).
+    images = re.findall(r'<a href="([^"#]+)" title="full-size image">', page)
+    captions = re.findall(r'<a class="muted" href="([^"#]+)" title="caption file">', page)
+    assert "../data/001.jpg" in images and "../data/001.txt" in captions
+    assert all((report.parent / href).is_file() for href in images + captions)
+    # Every code shown links to an embedded why.
+    anchors = set(re.findall(r'<dt id="rule-([A-Z]\d{3})">', page))
+    linked = set(re.findall(r'href="#rule-([A-Z]\d{3})"', page))
+    assert linked and linked <= anchors
+    assert "Why each rule matters" in page
+
+
+def test_findings_list_errors_first(report: Path) -> None:
+    page = report.read_text(encoding="utf-8")
+    order = re.findall(
+        r'<details class="code" data-code="[A-Z]\d{3}"[^>]*>\s*<summary><code '
+        r'class="sev-(\w+)">',
+        page,
+    )
+    rank = {"error": 2, "warning": 1, "info": 0}
+    assert order and [rank[s] for s in order] == sorted((rank[s] for s in order), reverse=True)
+    assert order[0] == "error"

@@ -35,6 +35,7 @@ from functools import cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import jinja2
 from PIL import Image, ImageOps
@@ -233,6 +234,9 @@ class Card:
     codes: str = ""
     severities: str = ""
     worst: str = ""
+    #: Links from the report to the full-size image and the caption file.
+    image_href: str = ""
+    caption_href: str = ""
 
 
 @dataclass
@@ -282,16 +286,33 @@ def _findings_by_path(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagn
     return found
 
 
+def file_href(path: Path | None, report_dir: Path) -> str:
+    """A link from the report (in ``report_dir``) to ``path``: relative, so
+    the report and the dataset can move together, and percent-encoded."""
+    if path is None:
+        return ""
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(report_dir))
+    return quote(relative.replace(os.sep, "/"))
+
+
 def _card(
-    item: ItemFacts, view: ItemView, thumbnail: Thumbnail, by_path: dict[str, list[Diagnostic]]
+    item: ItemFacts,
+    view: ItemView,
+    thumbnail: Thumbnail,
+    by_path: dict[str, list[Diagnostic]],
+    report_dir: Path,
 ) -> Card:
-    """A card: the item's caption runs, its view and the findings on its files."""
-    findings = [
-        diagnostic
-        for path in dict.fromkeys((item.image_display, item.caption_display))
-        if path is not None
-        for diagnostic in by_path.get(path, [])
-    ]
+    """A card: the item's caption runs, its view and the findings on its
+    files (errors first), with links to the image and the caption file."""
+    findings = sorted(
+        (
+            diagnostic
+            for path in dict.fromkeys((item.image_display, item.caption_display))
+            if path is not None
+            for diagnostic in by_path.get(path, [])
+        ),
+        key=lambda d: -d.severity.rank,
+    )
     severities = sorted({d.severity for d in findings}, key=lambda s: -s.rank)
     attributes: list[tuple[str, str, str]] = []
     for dimension in DIMENSIONS:
@@ -308,6 +329,8 @@ def _card(
         codes=" ".join(sorted({d.code for d in findings})),
         severities=" ".join(s.value for s in severities),
         worst=severities[0].value if severities else "",
+        image_href=file_href(item.item.image, report_dir),
+        caption_href=file_href(item.item.caption_path, report_dir),
     )
 
 
@@ -348,7 +371,8 @@ def variety_chart(views: Sequence[ItemView]) -> dict[str, list[Bar]]:
 
 
 def findings_by_code(diagnostics: Iterable[Diagnostic]) -> list[CodeGroup]:
-    """Every finding, grouped by code (codes in order, files in order)."""
+    """Every finding, grouped by code: errors' codes first, then warnings',
+    then info; codes in order within a severity, files in order."""
     groups: dict[str, CodeGroup] = {}
     for diagnostic in diagnostics:
         group = groups.setdefault(
@@ -358,7 +382,8 @@ def findings_by_code(diagnostics: Iterable[Diagnostic]) -> list[CodeGroup]:
         group.findings.append(diagnostic)
     for group in groups.values():
         group.findings.sort(key=Diagnostic.sort_key)
-    return [groups[code] for code in sorted(groups)]
+    rank = {severity.value: severity.rank for severity in Severity}
+    return sorted(groups.values(), key=lambda g: (-rank[g.severity], g.code))
 
 
 def _categories(items: Sequence[ItemFacts]) -> list[tuple[str, str, str]]:
@@ -377,12 +402,16 @@ def _categories(items: Sequence[ItemFacts]) -> list[tuple[str, str, str]]:
 
 
 def page_context(
-    result: LintResult, datasets: Sequence[str], thumbnails: Sequence[Thumbnail]
+    result: LintResult,
+    datasets: Sequence[str],
+    thumbnails: Sequence[Thumbnail],
+    report_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, computed here so the template only lays out."""
     by_path = _findings_by_path(result.diagnostics)
+    folder = report_dir if report_dir is not None else Path.cwd()
     cards = [
-        _card(item, view, thumbnail, by_path)
+        _card(item, view, thumbnail, by_path, folder)
         for item, view, thumbnail in zip(result.items, result.views, thumbnails, strict=True)
     ]
     severities = Counter(d.severity.value for d in result.diagnostics)
@@ -401,7 +430,23 @@ def page_context(
         "open_code_up_to": OPEN_CODE_UP_TO,
         "span_kinds": [kind for kind in reversed(SPAN_KINDS)],
         "categories": _categories(result.items),
+        "rules": _rules_shown(code_groups),
     }
+
+
+def _rules_shown(groups: Sequence[CodeGroup]) -> list[tuple[str, str, str, str]]:
+    """(code, name, severity, why) of each code in the report: every code
+    links to its why, embedded, so the report stays one offline file."""
+    from lintcap.config import Config
+    from lintcap.engine.spec import load_rulebook
+
+    book = load_rulebook(Config())
+    shown = []
+    for group in groups:
+        rule = book.rule(group.code)
+        why = " ".join(rule.why.split()) if rule is not None else ""
+        shown.append((group.code, group.name, group.severity, why))
+    return shown
 
 
 # --- rendering and writing ----------------------------------------------------------
@@ -420,12 +465,16 @@ def _template() -> jinja2.Template:
 
 
 def render(
-    result: LintResult, datasets: Sequence[str], thumbnails: Sequence[Thumbnail] | None = None
+    result: LintResult,
+    datasets: Sequence[str],
+    thumbnails: Sequence[Thumbnail] | None = None,
+    report_dir: Path | None = None,
 ) -> str:
-    """The report as one HTML string (thumbnails made here unless given)."""
+    """The report as one HTML string (thumbnails made here unless given);
+    file links are relative to ``report_dir`` (default: the working folder)."""
     if thumbnails is None:
         thumbnails = make_thumbnails([item.item.image for item in result.items])
-    return _template().render(page_context(result, datasets, thumbnails))
+    return _template().render(page_context(result, datasets, thumbnails, report_dir))
 
 
 def check_writable(path: Path, protected: Iterable[Path] = ()) -> None:
@@ -450,7 +499,7 @@ def write_html(
     files = [*protected, *dataset_files(result)]
     check_writable(path, files)
     thumbnails = make_thumbnails([item.item.image for item in result.items], jobs=jobs)
-    page = render(result, datasets, thumbnails)
+    page = render(result, datasets, thumbnails, path.parent)
     try:
         write_report(path, page.encode("utf-8"), "HTML report", files)
     except OutputError as exc:
