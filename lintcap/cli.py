@@ -812,6 +812,8 @@ def rules_explain(code: str) -> None:
     out.write(f"Message: {rule.message}\n")
     if rule.fix:
         out.write(f"Fix ({rule.fix.safety}): {rule.fix.description}\n")
+    if rule.subjects:
+        out.write(f"Applies to: {', '.join(rule.subjects)} sets (lintcap decides the subject)\n")
     out.write(f"\nWhy it matters:\n{' '.join(rule.why.split())}\n")
 
 

@@ -186,3 +186,13 @@ def test_preset_ignores_survive_select() -> None:
     assert "A001" in codes(["A001"])
     assert "A001" in codes(["C"], ["A001"])
     assert not codes(["C"], ["A"]) & ignored
+
+
+def test_rules_explain_names_the_kinds() -> None:
+    from click.testing import CliRunner
+
+    from lintcap.cli import cli
+
+    shown = CliRunner().invoke(cli, ["rules", "explain", "A001"])
+    assert "Applies to: person sets" in shown.output
+    assert "Applies to" not in CliRunner().invoke(cli, ["rules", "explain", "C001"]).output
