@@ -339,3 +339,33 @@ def test_argument_errors_are_one_line(tmp_path: Path) -> None:
         assert expected in result.output and len(result.output.strip().splitlines()) == 1
     with pytest.raises(TrainerConfigError, match="no \\[\\[datasets\\]\\]"):
         run_gate(toml(tmp_path, "[general]\nshuffle_caption = true\n", "bad.toml"))
+
+
+def test_documented_mixed_layout(tmp_path: Path) -> None:
+    """docs/config_README-en.md's first example, with folders of our own: a
+    DreamBooth dataset (two subsets and a reg subset) and a fine-tuning one."""
+    hoge = images(tmp_path / "hoge", 8)
+    fuga = images(tmp_path / "fuga", 4)
+    reg = images(tmp_path / "reg", 6, captions=None)
+    piyo = images(tmp_path / "piyo", 4, captions=None)
+    meta = piyo / "piyo_md.json"
+    meta.write_text(json.dumps({f"{i:03d}.png": {"caption": "piyo, a bird"} for i in range(4)}))
+    config = toml(
+        tmp_path,
+        "[general]\nshuffle_caption = true\ncaption_extension = '.txt'\nkeep_tokens = 1\n\n"
+        "[[datasets]]\nresolution = 64\nbatch_size = 4\nkeep_tokens = 2\n"
+        f"{SUB}image_dir = '{hoge}'\n  class_tokens = 'hoge girl'\n"
+        f"{SUB}image_dir = '{fuga}'\n  class_tokens = 'fuga boy'\n  keep_tokens = 3\n"
+        f"{SUB}is_reg = true\n  image_dir = '{reg}'\n"
+        "  class_tokens = 'human'\n  keep_tokens = 1\n\n"
+        f"[[datasets]]\nresolution = [64, 64]\nbatch_size = 2\n"
+        f"{SUB}image_dir = '{piyo}'\n  metadata_file = '{meta}'\n",
+    )
+    result = run_gate(config, "--max_train_steps 100")
+    keeps = [r.dataset.keep_tokens for r in result.runs]
+    assert keeps == [2, 3, 1, 1]  # subset, then dataset, then [general]
+    # epoch: (8 + 4 train + 6 reg x 2 repeats) / batch 4 + 4 / batch 2 = 8 batches
+    assert [round(r.passes or 0, 2) for r in result.runs] == [12.5, 12.5, 25.0, 12.5]
+    assert result.runs[2].captions[0].text == "human"
+    assert result.runs[3].captions[0].text == "piyo, a bird"
+    assert "T014" not in codes(result) and "T010" not in codes(result)

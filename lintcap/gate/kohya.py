@@ -401,7 +401,11 @@ def _from_dataset_config(
                 subset.get("metadata_file"), str
             ):
                 raise TrainerConfigError(f"{path}: {where} has no image_dir")
-            planned.append(_subset(subset, dataset, general, defaults, refused, where))
+            planned.append(
+                _subset(subset, dataset, general, defaults, refused, where).model_copy(
+                    update={"group": number - 1}
+                )
+            )
     return planned
 
 

@@ -35,23 +35,29 @@ def copies(plan: TrainingPlan, dataset: PlannedDataset) -> int:
     return dataset.repeats
 
 
-def kohya_reg_repeats(plan: TrainingPlan, counts: list[int]) -> float:
-    """Average repeats of a reg image: reg images are repeated until they
-    match the train images with repeats (train_util.py:2166-2182)."""
-    train = sum(n * d.repeats for d, n in zip(plan.datasets, counts, strict=True) if not d.is_reg)
-    reg = sum(n for d, n in zip(plan.datasets, counts, strict=True) if d.is_reg)
-    return train / reg if reg else 0.0
+def kohya_reg_repeats(plan: TrainingPlan, counts: list[int]) -> dict[int, float]:
+    """Average repeats of a reg image, per [[datasets]] entry: its reg images
+    are repeated until they match its train images with repeats
+    (train_util.py:2137-2182, inside each DreamBoothDataset)."""
+    train: dict[int, int] = {}
+    reg: dict[int, int] = {}
+    for dataset, count in zip(plan.datasets, counts, strict=True):
+        side = reg if dataset.is_reg else train
+        side[dataset.group] = side.get(dataset.group, 0) + count * (
+            1 if dataset.is_reg else dataset.repeats
+        )
+    return {group: train.get(group, 0) / n for group, n in reg.items() if n}
 
 
 def epoch_batches(plan: TrainingPlan, counts: list[int]) -> tuple[float, float]:
     """Batches per epoch of the train and of the reg datasets (fractional:
     bucket remainders aside)."""
     train = reg = 0.0
-    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else 0.0
+    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else {}
     for dataset, count in zip(plan.datasets, counts, strict=True):
         each: float = copies(plan, dataset)
         if plan.trainer == "kohya" and dataset.is_reg:
-            each = reg_repeats
+            each = reg_repeats.get(dataset.group, 0.0)
         batches = count * each / batch_of(plan, dataset)
         if dataset.is_reg:
             reg += batches
@@ -106,13 +112,17 @@ def passes_per_image(
             True: steps * plan.gradient_accumulation,
         }
         per_epoch = {False: total, True: total}
-    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else 0.0
+    reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else {}
     result: list[float | None] = []
     for dataset, count in zip(plan.datasets, counts, strict=True):
         batches = per_epoch[dataset.is_reg]
         if count == 0 or batches <= 0:
             result.append(None)
             continue
-        each = reg_repeats if plan.trainer == "kohya" and dataset.is_reg else copies(plan, dataset)
+        each = (
+            reg_repeats.get(dataset.group, 0.0)
+            if plan.trainer == "kohya" and dataset.is_reg
+            else copies(plan, dataset)
+        )
         result.append(draws[dataset.is_reg] / batches * each)
     return result

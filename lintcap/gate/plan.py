@@ -76,6 +76,8 @@ class PlannedDataset(BaseModel):
     cache_text_embeddings: bool = False
     #: Which ai-toolkit process (0-based) the dataset belongs to.
     process: int = 0
+    #: Which kohya [[datasets]] entry (0-based) the subset belongs to.
+    group: int = 0
 
 
 class TrainingPlan(BaseModel):
