@@ -302,3 +302,14 @@ def test_text_keeps_a_code_that_misses_a_caption(make_dataset: MakeDataset) -> N
     out = io.StringIO()
     write(result, out, TextOptions())
     assert sum("A006" in line for line in out.getvalue().splitlines()) == 3
+
+
+def test_a006_is_quiet_on_drawn_art(make_dataset: MakeDataset) -> None:
+    tags = "ohwx, 1girl, solo, long hair, school uniform, classroom, upper body, smile"
+    root = make_dataset({f"{i}": f"{tags}, take {i}" for i in range(4)}, config=None)
+    assert lint([root], Config(trigger=TRIGGER, select=["A006"])).diagnostics == []
+    photo = "ohwx, a photo of a woman in a school uniform in a classroom, upper body, smiling"
+    root = make_dataset(
+        {f"{i}": f"{photo}, take {i}" for i in range(4)}, config=None, folder="photos"
+    )
+    assert len(lint([root], Config(trigger=TRIGGER, select=["A006"])).diagnostics) == 4

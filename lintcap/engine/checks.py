@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from lintcap.caption.lexicon import normalise_phrase
 from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
@@ -50,6 +50,17 @@ class CheckContext(BaseModel):
     #: The caption file's name without extension, for checks that compare
     #: the caption with it (set per caption; see ``ForbidsCheck.file_stem``).
     stem: str | None = None
+    #: The dataset's caption texts, for checks that ask what the set says.
+    texts: list[str] = []
+    _shares: dict[tuple[str, ...], float] = PrivateAttr(default_factory=dict)
+
+    def share_saying(self, phrases: Sequence[str]) -> float:
+        """Share of the dataset's captions holding one of ``phrases`` (cached)."""
+        key = tuple(phrases)
+        if key not in self._shares:
+            holding = sum(1 for text in self.texts if _phrase_spans(text, phrases))
+            self._shares[key] = holding / len(self.texts) if self.texts else 0.0
+        return self._shares[key]
 
 
 class Finding(BaseModel):
@@ -279,6 +290,10 @@ def requires_any(
         ctx.segment_shares.get(kind, 0.0) >= check.min_dataset_share for kind in check.segments
     ):
         return []  # the dataset does not write these segments: a style, not a slip
+    if check.unless_set_says and (
+        ctx.share_saying(check.unless_set_says) >= check.unless_set_share
+    ):
+        return []
     present = caption.categories()
     if present.intersection(check.categories):
         return []

@@ -158,6 +158,7 @@ def lint(
         media=checks.medium_counts([f.parsed for f in facts]) if needs.parse else {},
         segment_shares=checks.segment_shares([f.parsed for f in facts]) if needs.parse else {},
         subject_kind=subject.kind,
+        texts=[f.parsed.text for f in facts if f.parsed is not None] if needs.parse else [],
     )
     views = build_views(facts, book.settings.variety)
     diagnostics = _diagnose(rules, dataset, facts, views, context)

@@ -108,6 +108,11 @@ class RequiresAnyCheck(_Check):
     #: hold one of them (a tagged set where one caption lacks tags), so a set
     #: written all in prose is not told, caption by caption, to write tags.
     min_dataset_share: float | None = Field(default=None, gt=0, le=1)
+    #: Not judged in a set where at least ``unless-set-share`` of the captions
+    #: hold one of these words ("1girl", "cartoon": drawn art, whose captions
+    #: carry no lighting by convention).
+    unless_set_says: list[str] = []
+    unless_set_share: float = Field(default=0.5, gt=0, le=1)
 
     @model_validator(mode="after")
     def _something_required(self) -> RequiresAnyCheck:
