@@ -313,3 +313,13 @@ def test_a006_is_quiet_on_drawn_art(make_dataset: MakeDataset) -> None:
         {f"{i}": f"{photo}, take {i}" for i in range(4)}, config=None, folder="photos"
     )
     assert len(lint([root], Config(trigger=TRIGGER, select=["A006"])).diagnostics) == 4
+
+
+def test_d008_one_outfit_is_one_finding(make_dataset: MakeDataset) -> None:
+    outfit = "ohwx, 1girl, solo, sailor uniform, pleated skirt, loafers, smile"
+    captions = {f"{i}": f"{outfit}, take {i}" for i in range(5)}
+    captions["casual"] = "ohwx, 1girl, solo, hoodie, jeans, smile"
+    root = make_dataset(captions, config=None)
+    [finding] = lint([root], Config(trigger=TRIGGER, select=["D008"])).diagnostics
+    assert "is in 5 of 6" in finding.message
+    assert all(word in finding.message for word in ("sailor uniform", "pleated skirt", "loafers"))

@@ -793,11 +793,16 @@ def frequency(
     _credit_subphrases(holders)
     frequent = [
         (phrase, items)
-        for phrase, items in sorted(holders.items(), key=lambda kv: (-len(kv[1]), -len(kv[0])))
+        for phrase, items in sorted(
+            holders.items(), key=lambda kv: (-len(kv[1]), -len(kv[0]), kv[0])
+        )
         if len(items) / total >= check.max_share
     ]
+    groups = _fold_subphrases(frequent)
+    if check.fold_same_captions:
+        groups = _fold_same_captions(groups, holders)
     findings = []
-    for phrase, items, folded in _fold_subphrases(frequent):
+    for phrase, items, folded in groups:
         count = len(items)
         findings.append(
             Finding(
@@ -869,6 +874,21 @@ def _credit_subphrases(holders: dict[str, list[int]]) -> None:
                     extra.setdefault(inner, set()).update(items)
     for inner, more in extra.items():
         holders[inner] = sorted(more.union(holders[inner]))
+
+
+def _fold_same_captions(
+    groups: list[tuple[str, list[int], list[str]]], holders: dict[str, list[int]]
+) -> list[tuple[str, list[int], list[str]]]:
+    """Phrases found in exactly the same captions are one fact (the pieces of
+    one outfit: 'school uniform', 'sailor collar', 'pleated skirt')."""
+    merged: dict[frozenset[int], tuple[str, list[int], list[str]]] = {}
+    for phrase, items, folded in groups:
+        key = frozenset(holders[phrase])
+        if key in merged:
+            merged[key][2].extend([phrase, *folded])
+        else:
+            merged[key] = (phrase, items, list(folded))
+    return list(merged.values())
 
 
 def _fold_subphrases(

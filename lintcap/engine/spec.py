@@ -234,6 +234,8 @@ class FrequencyCheck(_Check):
     max_share: float = Field(default=0.8, gt=0, le=1)
     min_captions: int = Field(default=5, ge=1)
     exclude: list[str] = []
+    #: Phrases found in exactly the same captions are one finding (one outfit).
+    fold_same_captions: bool = False
 
 
 class Bound(_Strict):
