@@ -16,7 +16,7 @@ writes nothing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -138,6 +138,7 @@ def llm_fix(
         subject=config.subject,
     )
     lengths = _length_rules(book, rules)
+    own = frozenset(r.code for r in rules if r.scope in ("caption", "file"))
     jobs = _jobs(result, originals, llm_rules, rules, book, config, lengths)
     pending = list(jobs)
     total = len(pending)
@@ -160,7 +161,10 @@ def llm_fix(
                 trial[job.rewrite.path] = (proposal + job.newline).encode("utf-8")
         checked = lint(paths, config, book, trial)
         by_path = {f.item.caption_path: f for f in checked.items if f.item.caption_path}
-        findings = _by_file(checked.diagnostics)
+        # A rewrite is judged on the caption itself, as `lintcap fix` judges its
+        # edits: what it only reveals about the set (two captions now alike, a
+        # dataset rule) is not a finding it introduced.
+        findings = _by_file(d for d in checked.diagnostics if d.code in own)
         still: list[_Job] = []
         for job, raw, proposal in zip(pending, answers, proposals, strict=True):
             verdict = _judge(job, proposal, by_path, findings, context, lengths)
@@ -287,7 +291,7 @@ def _leading(parsed: ParsedCaption) -> str | None:
     return parsed.slice(parsed.trigger) if parsed.trigger else None
 
 
-def _by_file(diagnostics: Sequence[Diagnostic]) -> dict[str, list[Diagnostic]]:
+def _by_file(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:
     grouped: dict[str, list[Diagnostic]] = {}
     for diagnostic in diagnostics:
         if diagnostic.path is not None:
