@@ -9,9 +9,9 @@
 When an image has both a sidecar and a ``metadata.jsonl`` row, the sidecar is
 linted by default (``caption-source = "auto"``): it is what the trainers read
 (ai-toolkit's load_caption opens ``<stem><caption_ext>`` beside the image,
-ostris/ai-toolkit:toolkit/dataloader_mixins.py:344-349 @27a03a91; kohya
+ostris/ai-toolkit:toolkit/dataloader_mixins.py:344-351 @27a03a91; kohya
 sd-scripts reads ``<stem><caption_extension>`` in read_caption,
-kohya-ss/sd-scripts:library/train_util.py:1946-1970 @48d368fa; neither opens
+kohya-ss/sd-scripts:library/train_util.py:1946-1968 @48d368fa; neither opens
 metadata.jsonl). ``"metadata"`` lints the rows instead, ``"sidecar"`` ignores
 metadata.jsonl. Either way, when the two sources disagree or one lacks an
 entry the other has, one ``caption-sources-differ`` problem per metadata file
