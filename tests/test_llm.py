@@ -44,9 +44,10 @@ TAGS_REWRITTEN = (
     "1girl, close-up, from side, neon lighting"
 )
 # Image rules off: these tests are about captions, and need no image analysis.
+# C013/C014: the accepted rewrites are copies of GOOD, which is in the set too.
 CONFIG = """\
 trigger = "ohwx"
-ignore = ["I", "W", "D", "A010"]
+ignore = ["I", "W", "D", "A010", "C013", "C014"]
 extend-rules = ["llm.yaml"]
 [subject]
 class = "woman"
