@@ -34,6 +34,21 @@ def _run(code: str) -> list[str]:
     return done.stdout.split("\n")
 
 
+PROBE_RULES = """
+import sys
+from lintcap.cli import cli
+try:
+    cli(["rules", "list"], prog_name="lintcap")
+except SystemExit:
+    pass
+print("cv2" in sys.modules, "spacy" in sys.modules, "torch" in sys.modules)
+"""
+
+
+def test_rules_list_imports_neither_opencv_nor_spacy() -> None:
+    assert _run(PROBE_RULES)[-2] == "False False False"
+
+
 def test_spacy_is_imported_without_torch() -> None:
     lines = _run(PROBE_CAPTION)
     assert lines[0] == "False"

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from lintcap.lazy import safe_load_yaml
 from lintcap.resources import rules_dir
 
 Pattern = list[dict[str, Any]]
@@ -78,7 +79,7 @@ def read_pattern_file(path: Path) -> PatternSet:
     """One file's patterns with word lists substituted. Structure errors raise
     :class:`PatternError`; spaCy checks the token attributes when they are added."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
         parsed = PatternFile.model_validate(raw)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise PatternError(f"{path.name}: {' '.join(str(exc).split())[:300]}") from exc

@@ -25,6 +25,7 @@ from lintcap.errors import unknown_keys, validation_message
 from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
+from lintcap.lazy import safe_load_yaml
 from lintcap.models import Severity
 from lintcap.resources import rules_dir
 from lintcap.subject import SubjectInference, SubjectKind
@@ -597,7 +598,7 @@ def _yaml_where(exc: yaml.YAMLError) -> str:
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = safe_load_yaml(handle)
     except OSError as exc:
         raise RuleFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

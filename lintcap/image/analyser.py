@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import cv2
 from pydantic import BaseModel, ConfigDict, Field
 
 from lintcap.image.facts import ImageFacts
@@ -21,6 +20,7 @@ from lintcap.image.load import LoadFailure, load_image
 from lintcap.image.overlay import content_box, measure_overlay
 from lintcap.image.people import PeopleSettings, detect_people
 from lintcap.image.quality import estimate_jpeg_quality, measure_quality
+from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.

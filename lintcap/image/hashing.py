@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from lintcap.lazy import cv2
 
 #: imagehash's phash: the DCT of a 32 x 32 grey thumbnail, its 8 x 8 lowest
 #: frequencies against their median.

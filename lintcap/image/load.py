@@ -13,7 +13,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 
 from lintcap.image.facts import ImageInfo
 from lintcap.image.pixels import resize_long
+from lintcap.lazy import cv2
 from lintcap.models import Problem
 
 #: Formats both ai-toolkit and kohya sd-scripts decode.

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from lintcap.image.facts import Overlay
 from lintcap.image.pixels import percentile_u8
+from lintcap.lazy import cv2
 
 Gray = NDArray[np.uint8]
 RGB = NDArray[np.uint8]

@@ -64,10 +64,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lintcap.lazy import cv2
 
 Backend = Literal["opencv", "mediapipe"]
 Yaw = Literal["front", "left", "right"]

@@ -11,7 +11,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +26,7 @@ from lintcap.image.cache import FactCache
 from lintcap.image.facts import ImageFacts
 from lintcap.image.hashing import content_hash
 from lintcap.image.people import PeopleBackendUnavailable
+from lintcap.lazy import cv2
 from lintcap.models import Problem
 
 #: Fewer misses than this are analysed in this process: a pool costs more to start.

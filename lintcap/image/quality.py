@@ -9,12 +9,12 @@ will see it after bucketing) except those about pixels themselves
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from lintcap.image.facts import Quality
 from lintcap.image.pixels import percentile_u8, resize_long
+from lintcap.lazy import cv2
 
 Box = tuple[int, int, int, int]
 Gray = NDArray[np.uint8]

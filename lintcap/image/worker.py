@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 
-import cv2
 import numpy as np
 
 from lintcap.image import analyser  # noqa: F401 - the import is the point
 from lintcap.image.people import PeopleBackendUnavailable, _cascades
+from lintcap.lazy import cv2
 
 
 def warm_up() -> None:
