@@ -205,9 +205,18 @@ def read_problems(path: Path) -> list[RealProblem]:
 
 def finding_key(message: str) -> str:
     """What tells apart two findings of one code on one line: the first quoted
-    phrase of the message (tabs and newlines flattened)."""
+    phrase of the message (tabs and newlines flattened), with the phrases a
+    folded finding names right after it (``'ribbon' (with 'hair ribbon')`` is
+    ``ribbon+hair ribbon``): a folded finding is another fact than the bare
+    phrase was, and is judged again."""
     match = _QUOTED.search(message)
-    return " ".join(match.group(1).split())[:80] if match else ""
+    if not match:
+        return ""
+    phrases = [match.group(1)]
+    rest = message[match.end() :]
+    if rest.startswith(" (with "):
+        phrases += _QUOTED.findall(rest[: rest.find(")") + 1])
+    return "+".join(" ".join(p.split()) for p in phrases)[:120]
 
 
 # --------------------------------------------------------------------------- mirror

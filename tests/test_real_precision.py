@@ -73,12 +73,14 @@ def test_findings_from_lintcap_json(rp: ModuleType) -> None:
         {"code": "A007", "path": "set", "line": None, "message": "'long hair' is in 9 of 9"},
         {"code": "C001", "path": "set/a.txt", "line": 1, "message": "must begin with 'ohwx'"},
         {"code": "C004", "path": "set/b.txt", "line": 1, "message": "tags come first"},
+        {"code": "A007", "path": "set", "message": "'bow' (with 'red bow', 'hair bow') is in 9"},
     ]
     found = rp.parse_findings(unit, {"findings": rows, "statistics": {}})
     assert [(f.file, f.line, f.key) for f in found] == [
         ("set/", None, "long hair"),
         ("set/a.txt", 1, "ohwx"),
         ("set/b.txt", 1, ""),
+        ("set/", None, "bow+red bow+hair bow"),  # a folded finding is its own fact
     ]
 
 
