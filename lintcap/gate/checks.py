@@ -443,14 +443,13 @@ def missing_captions(rule: Rule, context: GateContext) -> Found:
             else "an empty caption"
         )
         if run.dataset.caption_source == "metadata":
-            source = (
-                f"{run.dataset.metadata_file.name if run.dataset.metadata_file else 'metadata'}"
-            )
+            name = run.dataset.metadata_file.name if run.dataset.metadata_file else "metadata"
+            source = f"no entry in {name}"
         else:
-            source = f"{run.dataset.caption_extension} files"
+            source = f"no {run.dataset.caption_extension} file"
         detail = f"{len(empty)} of {len(run.captions)} images train on {becomes}"
         if missing:
-            detail += f" ({missing} have no {source})"
+            detail += f" ({missing} with {source})"
         jsonl = [p for p in {c.image.parent for c in empty} if (p / "metadata.jsonl").is_file()]
         if jsonl and run.dataset.caption_source == "sidecar":
             detail += f"; {plan.trainer} never reads the metadata.jsonl beside them"
