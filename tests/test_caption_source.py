@@ -137,3 +137,21 @@ def test_fix_says_why_a_row_is_not_edited(tmp_path: Path) -> None:
     assert result.fixes == 0
     assert any("metadata.jsonl:1: C001 not fixed" in note for note in result.rolled_back)
     assert (root / "metadata.jsonl").read_bytes() == before
+
+
+def test_llm_fix_leaves_metadata_rows_alone_and_says_so(tmp_path: Path) -> None:
+    from lintcap.fix.llm.run import llm_fix
+    from tests.scripted_llm import ScriptedBackend
+
+    lines = [
+        f'{{"file_name": "{i}.png", "text": "zkw, a man in a red coat on a bench {i}"}}'
+        for i in range(3)
+    ]
+    root = _rows(tmp_path / "l", lines)
+    before = (root / "metadata.jsonl").read_bytes()
+    backend = ScriptedBackend({})
+    result = llm_fix([root], Config(trigger="zkw", select=["A003"]), backend)
+    assert backend.requests == []  # no row, and never the whole file, is sent
+    assert [s.split(":")[1] for s in result.skipped] == ["1", "2", "3"]
+    assert "A003 not sent to the model" in result.skipped[0]
+    assert result.files == [] and (root / "metadata.jsonl").read_bytes() == before

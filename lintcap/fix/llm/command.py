@@ -79,7 +79,10 @@ def fix_with_llm(
     else:
         written = [f for f in result.files if f.written]
         out.write(f"Fixed {sum(f.fixes for f in written)} findings in {len(written)} files.\n")
-    for note in outcome_notes(result.files, result.unsettled, start.rolled_back):
+    for note in [
+        *outcome_notes(result.files, result.unsettled, start.rolled_back),
+        *result.skipped,
+    ]:
         out.write(f"{note}\n")
     write_summary(result, backend.name, out)
     return 1 if fix_failed(result.files, result.remaining, config) else 0

@@ -83,6 +83,8 @@ class LlmFixResult(BaseModel):
     files: list[FileFix]
     remaining: LintResult
     unsettled: list[str] = []
+    #: Captions with findings for the model that were not sent, and why.
+    skipped: list[str] = []
 
     @property
     def accepted(self) -> int:
@@ -139,7 +141,8 @@ def llm_fix(
     )
     lengths = _length_rules(book, rules)
     own = frozenset(r.code for r in rules if r.scope in ("caption", "file"))
-    jobs = _jobs(result, originals, llm_rules, rules, book, config, lengths)
+    skipped: list[str] = []
+    jobs = _jobs(result, originals, llm_rules, rules, book, config, lengths, skipped)
     pending = list(jobs)
     total = len(pending)
     for number in range(1, retries + 2):
@@ -188,6 +191,7 @@ def llm_fix(
         files=files,
         remaining=remaining,
         unsettled=start.unsettled if start else [],
+        skipped=skipped,
     )
 
 
@@ -215,6 +219,7 @@ def _jobs(
     book: RuleBook,
     config: Config,
     lengths: Sequence[Rule],
+    skipped: list[str] | None = None,
 ) -> list[_Job]:
     unprotected = frozenset(
         category
@@ -233,6 +238,21 @@ def _jobs(
         parsed = facts.parsed
         if path is None or path not in originals or parsed is None or facts.text is None:
             continue  # only sidecar captions that decode are rewritten
+        if facts.item.metadata_line is not None:
+            # A metadata.jsonl row: the deterministic fixes edit it in place;
+            # a model's rewrite of one row is not attempted.
+            wanted = [
+                d
+                for d in by_file.get(facts.caption_display or "", [])
+                if d.line == facts.item.metadata_line and d.code in llm_rules
+            ]
+            if wanted and skipped is not None:
+                codes = ", ".join(sorted({d.code for d in wanted}))
+                skipped.append(
+                    f"{facts.reference}: {codes} not sent to the model: fix --llm rewrites "
+                    "sidecar captions only (set caption-source or edit the row)"
+                )
+            continue
         if path in seen:
             continue
         mine = by_file.get(facts.caption_display or "", [])
