@@ -198,6 +198,18 @@ def test_dataset_batch_size_and_reg_every_other_step(tmp_path: Path) -> None:
     assert reg_run.captions[0].text == "a woman"  # no trigger on reg
 
 
+def test_bucket_and_repeat_rules(tmp_path: Path) -> None:
+    folder = images(tmp_path / "data", 10)
+    zero = run_gate(job(tmp_path, dataset(folder, num_repeats=0)))  # data_loader.py:452: as 1
+    assert zero.runs[0].dataset.repeats == 1 and zero.runs[0].passes == pytest.approx(10.0)
+    mixed = job(tmp_path, dataset(folder, buckets=False) + "\n" + dataset(folder))
+    with pytest.raises(TrainerConfigError, match="all buckets or none"):
+        run_gate(mixed)
+    unbucketed = job(tmp_path, dataset(folder, buckets=False, batch_size=2))
+    with pytest.raises(TrainerConfigError, match="needs buckets enabled"):
+        run_gate(unbucketed)
+
+
 def test_default_steps_are_1000(tmp_path: Path) -> None:
     folder = images(tmp_path / "data", 10)
     result = run_gate(job(tmp_path, dataset(folder), train="batch_size: 1"))

@@ -134,6 +134,18 @@ def _plan(path: Path, job: dict[str, Any], index: int, process: dict[str, Any]) 
         _dataset(raw, f"{where}.datasets[{n}]", trigger, index)
         for n, raw in enumerate(raw_datasets)
     ]
+    bucketed = {d.enable_bucket for d in datasets}
+    if len(bucketed) > 1:
+        # data_loader.py:745-747 asserts all datasets bucket or none do.
+        raise TrainerConfigError(
+            f"{path}: {where}: some datasets set buckets: false and others do not; "
+            "ai-toolkit needs all buckets or none"
+        )
+    if bucketed == {False} and any(d.batch_size is not None for d in datasets):
+        # data_loader.py:757-764
+        raise TrainerConfigError(
+            f"{path}: {where}: a dataset-level batch_size needs buckets enabled (ai-toolkit stops)"
+        )
     # config_modules.py:456-463: the legacy gradient_accumulation_steps only
     # delays the optimizer step; gradient_accumulation draws that many batches
     # per step (BaseSDTrainProcess.py:2565). Both above 1 is refused.
@@ -224,7 +236,8 @@ def _dataset(raw: Any, where: str, trigger: str | None, process: int) -> Planned
         metadata_file=folder_path if folder_path.is_file() else None,
         recursive=True,  # data_loader.py:439-441: os.walk, hidden folders pruned
         trigger=values.text(own_trigger, f"{where}.trigger_word") if own_trigger else trigger,
-        repeats=values.integer(raw.get("num_repeats", 1), f"{where}.num_repeats", 1),
+        # data_loader.py:452-454: the list is repeated only when num_repeats > 1.
+        repeats=max(1, values.integer(raw.get("num_repeats", 1), f"{where}.num_repeats", 0)),
         resolutions=[values.integer(r, f"{where}.resolution", 8) for r in resolutions],
         shuffle=bool(raw.get("shuffle_tokens", False)),
         keep_tokens=values.integer(raw.get("keep_tokens", 0), f"{where}.keep_tokens"),

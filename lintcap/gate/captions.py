@@ -206,7 +206,7 @@ def kohya_caption(
     if not dataset.enable_wildcard:
         text = text.split("\n")[0]  # :863-865
     separator = dataset.caption_separator or ","
-    if dataset.shuffle or dataset.token_dropout > 0:
+    if dataset.shuffle or dataset.token_dropout > 0 or dataset.token_warmup > 0:
         # :867-915: tokens stripped and joined with ", "; a keep_tokens_separator
         # fixes the part before it (and after a second one), else keep_tokens.
         sep = dataset.keep_tokens_separator

@@ -548,6 +548,7 @@ def _subset(
         caption_suffix=get("caption_suffix"),
         caption_dropout=float(get("caption_dropout_rate")),
         token_dropout=float(get("caption_tag_dropout_rate")),
+        token_warmup=float(get("token_warmup_step")),
         enable_wildcard=bool(get("enable_wildcard")),
         class_tokens=get("class_tokens"),
         is_reg=bool(subset.get("is_reg", False)),

@@ -57,6 +57,8 @@ class PlannedDataset(BaseModel):
     caption_suffix: str | None = None
     caption_dropout: float = 0.0
     token_dropout: float = 0.0
+    #: kohya's token_warmup_step: like shuffling, it re-joins the tokens.
+    token_warmup: float = 0.0
     is_reg: bool = False
     enable_wildcard: bool = False
     default_caption: str | None = None
