@@ -185,7 +185,8 @@ def _judge(
     share = {kind: counts[kind] / total for kind in KINDS}
     if share["style"] >= settings.style_share:
         return "style", "captions", said("style")
-    if share["person"] >= settings.person_share:
+    animal_first = share["animal"] >= settings.animal_share and counts["animal"] > counts["person"]
+    if share["person"] >= settings.person_share and not animal_first:
         return "person", "captions", said("person")
     if enough_images and face_share >= settings.person_share:
         return "person", "images", f"a face in {with_faces} of {analysed} images; {said('person')}"

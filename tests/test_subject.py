@@ -94,6 +94,15 @@ def test_decision_says_why() -> None:
     assert _decide(["ranch-style home with a porch"] * 3) == "place"
 
 
+def test_the_more_named_of_person_and_animal_wins() -> None:
+    # A pet set where the owner is in some photos is a pet set; an anime
+    # girl with cat ears (both words in every caption) stays a person.
+    pet = [*DOG_CAPTIONS, "a woman holding the puppy on a porch"]
+    assert _decide(pet) == "animal"
+    ears = ["1girl, cat ears, tail, smile", "1girl, cat ears, skirt", "1girl, cat ears, night"]
+    assert _decide(ears) == "person"
+
+
 def test_faces_classes_and_config() -> None:
     unlabelled = ["qzv, standing by the window", "qzv, at the table", "qzv, on the stairs"]
     assert _decide(unlabelled) == "object"
