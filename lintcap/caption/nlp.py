@@ -11,6 +11,9 @@ like a lighting phrase.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import os
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -44,9 +47,15 @@ def import_spacy(torch_needed: bool) -> ModuleType:
     pipeline (``spacy-model``) may be a transformer one, so then, or when
     torch is already loaded, nothing is blocked.
     """
-    if "spacy" in sys.modules or torch_needed or "torch" in sys.modules:
+    if "spacy" in sys.modules:
         import spacy
 
+        return spacy
+    _defer_spacy_cli()
+    if torch_needed or "torch" in sys.modules:
+        import spacy
+
+        _link_spacy_cli(spacy)
         return spacy
     sys.modules["torch"] = None  # type: ignore[assignment]
     try:
@@ -55,7 +64,66 @@ def import_spacy(torch_needed: bool) -> ModuleType:
     finally:
         if sys.modules.get("torch", ...) is None:
             del sys.modules["torch"]
+    _link_spacy_cli(spacy)
     return spacy
+
+
+def _defer_spacy_cli() -> None:
+    """Let ``import spacy`` skip its command line until something uses it.
+
+    ``spacy/__init__.py`` runs ``from .cli.info import info``, which executes
+    ``spacy/cli/__init__.py`` and with it every spaCy command (download,
+    train, init config, ...): about half of spaCy's import time, for nothing
+    lintcap calls. A stand-in package is registered as ``spacy.cli``, with the
+    real folder as its path, so ``spacy.cli.info`` is imported alone; the
+    first read of any other attribute (``spacy.cli.download``) runs the real
+    ``__init__.py`` into the stand-in, so spaCy's command line still works.
+    """
+    found = importlib.util.find_spec("spacy")
+    if found is None or found.origin is None or "spacy.cli" in sys.modules:
+        return
+    folder = os.path.join(os.path.dirname(found.origin), "cli")
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        return
+    stand_in = ModuleType("spacy.cli")
+    stand_in.__file__ = init
+    stand_in.__path__ = [folder]
+    stand_in.__package__ = "spacy.cli"
+    stand_in.__spec__ = importlib.machinery.ModuleSpec(
+        "spacy.cli", None, origin=init, is_package=True
+    )
+    stand_in.__spec__.submodule_search_locations = [folder]
+    loaded = False
+
+    def rest(name: str) -> object:
+        nonlocal loaded
+        if not loaded and not name.startswith("__"):
+            loaded = True
+            with open(init, encoding="utf-8") as handle:
+                exec(compile(handle.read(), init, "exec"), stand_in.__dict__)
+        try:
+            return stand_in.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module 'spacy.cli' has no attribute {name!r}") from None
+
+    stand_in.__getattr__ = rest  # type: ignore[method-assign]
+    sys.modules["spacy.cli"] = stand_in
+
+
+def _link_spacy_cli(spacy: ModuleType) -> None:
+    """``spacy.cli`` as an attribute, as a normal import leaves it; the
+    submodules imported so far are dropped from the stand-in's attributes, so
+    that reading one (``spacy.cli.info``) runs the real ``__init__.py``, which
+    binds the function of that name, as in spaCy."""
+    stand_in = sys.modules.get("spacy.cli")
+    if stand_in is None or "__getattr__" not in stand_in.__dict__:
+        return
+    for name, value in list(stand_in.__dict__.items()):
+        if isinstance(value, ModuleType) and value.__name__ == f"spacy.cli.{name}":
+            del stand_in.__dict__[name]
+    if "cli" not in spacy.__dict__:
+        spacy.cli = stand_in  # type: ignore[attr-defined]
 
 
 class CaptionNLP:
