@@ -763,7 +763,8 @@ def rules() -> None:
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 def rules_list(preset: str | None, config_path: Path | None) -> None:
-    """Every rule: code, name, scope, severity, and whether the preset runs it."""
+    """Every rule: code, name, scope, severity, whether the preset runs it, its
+    fix and the dataset subjects it applies to."""
     from rich.console import Console
     from rich.table import Table
 
@@ -778,7 +779,7 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
     chosen = apply_severity(select_rules(book, preset, None, [], []), config.severity)
     enabled = {r.code: r for r in chosen}
     table = Table(title=f"lintcap rules (preset {preset})", title_justify="left")
-    for column in ("code", "name", "scope", "severity", "on", "fix", "message"):
+    for column in ("code", "name", "scope", "severity", "on", "fix", "subjects", "message"):
         table.add_column(column, overflow="fold")
     for rule in book.rules:
         shown = enabled.get(rule.code, rule)
@@ -789,6 +790,7 @@ def rules_list(preset: str | None, config_path: Path | None) -> None:
             shown.severity.value,
             "yes" if rule.code in enabled else "no",
             rule.fix.safety if rule.fix else "",
+            ", ".join(rule.subjects) if rule.subjects else "all",
             rule.message,
         )
     # The terminal's width (rich reads it, else COLUMNS, else 80); markup off,

@@ -205,3 +205,6 @@ def test_rules_explain_names_the_kinds() -> None:
     shown = CliRunner().invoke(cli, ["rules", "explain", "A001"])
     assert "Applies to: person sets" in shown.output
     assert "Applies to" not in CliRunner().invoke(cli, ["rules", "explain", "C001"]).output
+    listing = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["rules", "list"])
+    rows = {line.split("│")[1].strip(): line for line in listing.output.splitlines() if "│" in line}
+    assert "person" in rows["A001"] and "all" in rows["C001"]
