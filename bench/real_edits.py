@@ -125,10 +125,12 @@ def truetype_mark(
     where: str,
     angle: float = 0.0,
     tiled: bool = False,
-    colour: tuple[int, int, int] = (255, 255, 255),
+    colour: tuple[int, int, int] | None = None,
 ) -> Callable[[RGB], RGB]:
     """Text of a height ``share`` of the short side, at ``opacity``, turned by
-    ``angle``; ``tiled`` repeats it over the whole picture."""
+    ``angle``; ``tiled`` repeats it over the whole picture. Without a
+    ``colour``, white on dark ground and near-black on light ground, as a
+    watermark is made to be seen."""
 
     def edit(rgb: RGB) -> RGB:
         height, width = rgb.shape[:2]
@@ -136,9 +138,14 @@ def truetype_mark(
         face = _font(font, size)
         box = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=face)
         text_w, text_h = box[2] - box[0], box[3] - box[1]
+        if not tiled and text_w > 0.9 * width:  # fit the picture's width
+            face = _font(font, max(8, int(size * 0.9 * width / text_w)))
+            box = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=face)
+            text_w, text_h = box[2] - box[0], box[3] - box[1]
+        ink = colour or _ink(rgb, where)
         stamp = Image.new("RGBA", (text_w + 8, text_h + 8), (0, 0, 0, 0))
         ImageDraw.Draw(stamp).text(
-            (4 - box[0], 4 - box[1]), text, font=face, fill=(*colour, round(255 * opacity))
+            (4 - box[0], 4 - box[1]), text, font=face, fill=(*ink, round(255 * opacity))
         )
         if angle:
             stamp = stamp.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
@@ -166,6 +173,18 @@ def truetype_mark(
     return edit
 
 
+def _ink(rgb: RGB, where: str) -> tuple[int, int, int]:
+    """White, or near-black where the ground of the mark is light."""
+    height, width = rgb.shape[:2]
+    rows = slice(height * 2 // 3, height) if "bottom" in where else slice(0, height)
+    rows = slice(0, height // 3) if "top" in where else rows
+    if where == "centre":
+        rows = slice(height // 3, height * 2 // 3)
+    cols = slice(width // 2, width) if "right" in where else slice(0, width)
+    cols = slice(0, width // 2) if "left" in where else cols
+    return (30, 30, 30) if float(rgb[rows, cols].mean()) > 165 else (255, 255, 255)
+
+
 def hershey_mark(
     text: str, font: int, share: float, opacity: float, where: str, angle: float = 0.0
 ) -> Callable[[RGB], RGB]:
@@ -189,7 +208,8 @@ def hershey_mark(
             matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
             mask = cv2.warpAffine(mask, matrix, (width, height))
         alpha = (mask.astype(np.float64) / 255.0 * opacity)[..., None]
-        return (rgb * (1 - alpha) + 255 * alpha).astype(np.uint8)
+        ink = np.array(_ink(rgb, where), dtype=np.float64)
+        return (rgb * (1 - alpha) + ink * alpha).astype(np.uint8)
 
     return edit
 
@@ -220,7 +240,7 @@ def signature(text: str, where: str) -> Callable[[RGB], RGB]:
         x = width - text_w - margin if where == "bottom-right" else margin
         out = rgb.copy()
         cv2.putText(
-            out, text, (x, height - margin), font, scale, (250, 250, 250), thickness, cv2.LINE_AA
+            out, text, (x, height - margin), font, scale, _ink(rgb, where), thickness, cv2.LINE_AA
         )
         return out
 
@@ -233,18 +253,19 @@ def logo(where: str) -> Callable[[RGB], RGB]:
     def edit(rgb: RGB) -> RGB:
         out = rgb.copy()
         height, width = rgb.shape[:2]
+        ink = _ink(rgb, where)
         radius = max(12, min(height, width) // 16)
         margin = radius + max(6, min(height, width) // 40)
         cx = width - margin if where.endswith("right") else margin + radius * 4
         cy = height - margin if where.startswith("bottom") else margin
-        cv2.circle(out, (cx, cy), radius, (255, 255, 255), max(2, radius // 8), cv2.LINE_AA)
+        cv2.circle(out, (cx, cy), radius, ink, max(2, radius // 8), cv2.LINE_AA)
         cv2.putText(
             out,
             "KM",
             (cx - radius * 2 // 3, cy + radius // 3),
             cv2.FONT_HERSHEY_DUPLEX,
             radius / 24,
-            (255, 255, 255),
+            ink,
             max(1, radius // 12),
             cv2.LINE_AA,
         )
@@ -254,7 +275,7 @@ def logo(where: str) -> Callable[[RGB], RGB]:
             (cx - radius * 4 - radius // 2, cy + radius // 4),
             cv2.FONT_HERSHEY_SIMPLEX,
             radius / 40,
-            (255, 255, 255),
+            ink,
             1,
             cv2.LINE_AA,
         )
@@ -397,10 +418,14 @@ def build(out: Path, photos: Path = PHOTOS, seed: int = 16) -> dict[str, Label]:
                 ),
             ),
             ("caption", caption_band("Interview with the artist, Paris 2019")),
-            ("wm_dark", truetype_mark(word, font, 0.06, 0.5, "bottom", colour=(20, 20, 20))),
+            ("wm_bottom", truetype_mark(word, font, 0.06, 0.5, "bottom")),
         ]
         for kind, edit in (kinds[index % len(kinds)], kinds[(index + 3) % len(kinds)]):
-            add(name, kind, edit(rgb), marked)
+            # A credit alone in a corner is a corner mark (W002).
+            corner = replace(
+                marked, codes=label.codes | {"W002"}, tolerate=label.tolerate | {"W001"}
+            )
+            add(name, kind, edit(rgb), corner if kind == "wm_corner" else marked)
         # Signatures and logos.
         if index % 2 == 0:
             add(

@@ -35,6 +35,7 @@ _USER_ERRORS = (
     ("lintcap.engine.select", "SelectionError"),
     ("lintcap.caption.nlp", "ModelLoadError"),
     ("lintcap.image.people", "PeopleBackendUnavailable"),
+    ("lintcap.image.text", "TextBackendUnavailable"),
     ("lintcap.fix.llm.backends", "LlmError"),
 )
 

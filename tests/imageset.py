@@ -307,7 +307,9 @@ def samples() -> list[Sample]:
         add(
             f"{name}-corner-text",
             watermark("(c) J. Doe Photography", font, 0.7, 0.9, "bottom-right")(rgb),
-            {"W001", "W002"},
+            # A credit alone in a corner is a corner mark (W002), not W001's
+            # watermark or caption across the picture.
+            {"W002"},
         )
         add(
             f"{name}-signature",

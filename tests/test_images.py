@@ -35,8 +35,11 @@ FLOORS: dict[str, tuple[float, float]] = {
     "I011": (0.95, 0.95),
     "I012": (0.95, 0.95),
     "I013": (0.50, 0.95),
-    "W001": (0.95, 0.30),
-    "W002": (0.60, 0.25),
+    # The learned text detector (the text extra, installed by dev): more
+    # watermarks found; the synthetic "generated-*" pictures and a darkened
+    # rocket (real lettering on the launch tower) cost precision.
+    "W001": (0.60, 0.40),
+    "W002": (0.95, 0.80),
     "W003": (0.75, 0.95),
     "D002": (0.95, 0.95),
     "D003": (0.95, 0.85),

@@ -17,14 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from lintcap.image.facts import ImageFacts
 from lintcap.image.hashing import perceptual_hash
 from lintcap.image.load import LoadFailure, load_image
-from lintcap.image.overlay import content_box, measure_overlay
+from lintcap.image.overlay import apply_text_boxes, content_box, measure_overlay
 from lintcap.image.people import PeopleSettings, detect_people
 from lintcap.image.quality import estimate_jpeg_quality, measure_quality
+from lintcap.image.text import TextBackendUnavailable, TextSettings, find_text
+from lintcap.image.text import available as learned_text_available
 from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "2"
+ANALYSER_VERSION = "3"
 
 
 def _kebab(name: str) -> str:
@@ -41,15 +43,34 @@ class AnalysisSettings(BaseModel):
     size: int = Field(default=1024, ge=64)
     people_backend: Literal["opencv", "mediapipe"] = "opencv"
     people: PeopleSettings = PeopleSettings()
+    #: Text and watermarks: "learned" (the text extra's DB model), "morphology"
+    #: (core, no model), or "auto": learned when the extra is installed.
+    text_detector: Literal["auto", "learned", "morphology"] = "auto"
+    text: TextSettings = TextSettings()
     #: Set by the run from the F009 rule; part of the key like the rest.
     max_pixels: int = Field(default=178_956_970, gt=0)
 
     def cache_key(self) -> str:
         """What, besides the file's bytes, the facts depend on."""
         payload = json.dumps(
-            [ANALYSER_VERSION, cv2.__version__, self.model_dump(mode="json")], sort_keys=True
+            [ANALYSER_VERSION, cv2.__version__, self.text_backend(), self.model_dump(mode="json")],
+            sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def text_backend(self) -> Literal["learned", "morphology"]:
+        """The text detector this run uses; raises
+        :class:`~lintcap.image.text.TextBackendUnavailable` when "learned" is
+        asked for and the extra is missing."""
+        if self.text_detector == "morphology":
+            return "morphology"
+        if learned_text_available():
+            return "learned"
+        if self.text_detector == "learned":
+            raise TextBackendUnavailable(
+                "text-detector: learned needs the text extra: pip install 'lintcap[text]'"
+            )
+        return "morphology"
 
 
 def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:
@@ -65,7 +86,10 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
     if facts.people is not None and facts.people.faces:
         face = facts.people.faces[0]
         subject = (face.x, face.y, face.w, face.h)
-    facts.overlay = measure_overlay(loaded.working, loaded.gray)
+    learned = settings.text_backend() == "learned"
+    facts.overlay = measure_overlay(loaded.working, loaded.gray, search_text=not learned)
+    if learned:
+        apply_text_boxes(facts.overlay, find_text(loaded.working, settings.text))
     height, width = loaded.working.shape[:2]
     facts.quality = measure_quality(
         loaded.working,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from lintcap.image.people import PeopleFacts
+from lintcap.image.text import TextBox
 from lintcap.models import Problem
 
 
@@ -71,6 +72,20 @@ class Overlay(BaseModel):
     text_lines: int = 0
     diagonal_text_score: float = 0.0
     corner_mark_score: float = 0.0
+    #: Which detector found the text: "learned" (the text extra's DB model,
+    #: :mod:`lintcap.image.text`) or "morphology" (the fallback above).
+    text_detector: str = "morphology"
+    #: learned: lines of added text outside the corners (watermarks, captions)...
+    overlay_text_lines: int = 0
+    #: ...why the most telling of them looked added (tiled, diagonal,
+    #: see-through, margin)...
+    overlay_text_reason: str = ""
+    #: ...lines of added text alone in a corner (signatures, credits, logos)...
+    corner_overlay_lines: int = 0
+    #: ...and lines of text that belong to the scene (signs, prints, backdrops).
+    scene_text_lines: int = 0
+    #: learned: every line found, in working-image pixels (for the report).
+    text_boxes: list[TextBox] = []
     #: Widths in pixels of flat bars: top, bottom, left, right.
     border_top: int = 0
     border_bottom: int = 0
@@ -112,7 +127,7 @@ class ImageFacts(BaseModel):
             )
         for model in (self.quality, self.overlay):
             if model is not None:
-                for name, value in model.model_dump().items():
+                for name, value in model.model_dump(exclude=_NOT_MEASURES).items():
                     values[name.replace("_", "-")] = value
         if self.overlay is not None and self.info is not None:
             height, width = max(1, self.info.height), max(1, self.info.width)
@@ -138,6 +153,10 @@ class ImageFacts(BaseModel):
         return values
 
 
+#: Fields that are no single measurement (lists for the report).
+_NOT_MEASURES = {"text_boxes"}
+
+
 def _measure_names() -> frozenset[str]:
     names = {
         "width", "height", "short-side", "long-side", "aspect-ratio", "exif-orientation",
@@ -145,7 +164,9 @@ def _measure_names() -> frozenset[str]:
         "faces", "yaw", "framing", "expression", "gaze",
     }  # fmt: skip
     for model in (Quality, Overlay):
-        names.update(name.replace("_", "-") for name in model.model_fields)
+        names.update(
+            name.replace("_", "-") for name in model.model_fields if name not in _NOT_MEASURES
+        )
     return frozenset(names)
 
 

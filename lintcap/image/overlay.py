@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from lintcap.image.facts import Overlay
 from lintcap.image.pixels import percentile_u8
+from lintcap.image.text import TextBox
 from lintcap.lazy import cv2
 
 Gray = NDArray[np.uint8]
@@ -38,13 +39,17 @@ STROKE_MIN_CONTRAST = 20.0
 FLAT_STD = 3.0
 
 
-def measure_overlay(rgb: RGB, gray: Gray | None = None) -> Overlay:
+def measure_overlay(rgb: RGB, gray: Gray | None = None, search_text: bool = True) -> Overlay:
     """Overlay scores of one RGB image; ``gray`` is its luminance when the
-    caller already has it (one conversion per image, not one per measurement)."""
+    caller already has it (one conversion per image, not one per measurement).
+    ``search_text=False`` measures the borders alone: the learned detector
+    (:func:`apply_text_boxes`) finds the text instead."""
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     overlay = Overlay()
     _borders(gray, overlay)
+    if not search_text:
+        return overlay
     inner = _inside_borders(gray, overlay)
     small = _resize_long(inner, TEXT_SIZE)
     lines = _text_lines(small)
@@ -63,6 +68,32 @@ def measure_overlay(rgb: RGB, gray: Gray | None = None) -> Overlay:
         diagonal = max(diagonal, max((s for s, _ in _text_lines(turned, inside)), default=0))
     overlay.diagonal_text_score = round(float(diagonal), 3)
     return overlay
+
+
+def apply_text_boxes(overlay: Overlay, boxes: list[TextBox]) -> None:
+    """The learned detector's lines (:func:`lintcap.image.text.find_text`)
+    as overlay facts: counts of added, corner and scene lines, the reason of
+    the most telling added line, and the boxes themselves for the report."""
+    overlay.text_detector = "learned"
+    overlay.text_boxes = boxes
+    added = [box for box in boxes if box.kind == "overlay"]
+    # A corner mark stands alone (W002): a credit, a signature, a channel logo.
+    # A tiled or diagonal pattern reaching into a corner is a watermark (W001).
+    corner = [b for b in added if b.position == "corner" and b.reason in CORNER_REASONS]
+    rest = [b for b in added if b not in corner]
+    overlay.overlay_text_lines = len(rest)
+    overlay.corner_overlay_lines = len(corner)
+    overlay.scene_text_lines = len(boxes) - len(added)
+    overlay.text_lines = len(boxes)
+    reasons = {box.reason for box in rest}
+    overlay.overlay_text_reason = next((r for r in REASON_ORDER if r in reasons), "")
+
+
+#: Reasons of added lines that can be a corner mark (logo, signature, credit).
+CORNER_REASONS = ("margin", "see-through")
+#: Which reason names an image's added text when several lines have one:
+#: the most certain first.
+REASON_ORDER = ("tiled", "diagonal", "see-through", "margin")
 
 
 def _borders(gray: Gray, overlay: Overlay) -> None:

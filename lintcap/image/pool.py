@@ -26,6 +26,7 @@ from lintcap.image.cache import FactCache
 from lintcap.image.facts import ImageFacts
 from lintcap.image.hashing import content_hash
 from lintcap.image.people import PeopleBackendUnavailable
+from lintcap.image.text import TextBackendUnavailable
 from lintcap.lazy import cv2
 from lintcap.models import Problem
 
@@ -130,7 +131,7 @@ def _safe_analyse(path: Path, display: str, sha256: str, settings: AnalysisSetti
     crash of the run; a missing people backend is the user's to fix."""
     try:
         return analyse_image(path, display, sha256, settings)
-    except PeopleBackendUnavailable:
+    except (PeopleBackendUnavailable, TextBackendUnavailable):
         raise
     except Exception as exc:
         detail = f"analysis failed: {type(exc).__name__}: {exc}"

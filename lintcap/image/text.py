@@ -1,0 +1,379 @@
+"""Text in the picture from a learned detector, and whether it was added.
+
+The ``text`` extra (``pip install 'lintcap[text]'``) brings ``onnxruntime`` and
+``rapidocr-onnxruntime``, whose wheel ships PaddleOCR's PP-OCRv4 DB text
+detector as an ONNX file (``models/ch_PP-OCRv4_det_infer.onnx``, Apache-2.0,
+like the package). Only that file is used: lintcap runs it itself through
+onnxruntime, one thread per process (the pool runs one process per core), at
+a working size of ``text-size`` pixels on the long side, and reads boxes off
+its probability map the DB way (threshold, contours, rotated rectangles,
+unclip). Nothing is downloaded. Without the extra the morphological detector
+of :mod:`lintcap.image.overlay` stands in.
+
+Telling added text from the photographed world is geometry, and each box says
+why it was called an overlay:
+
+``tiled``
+    several boxes of one size and angle spread over the picture (a stock
+    watermark pattern);
+``diagonal``
+    a long line at 15-75 degrees (scene text in perspective rarely runs that
+    steep for that long);
+``margin``
+    small horizontal text in the outer band of the picture, in a corner or
+    along the top or bottom edge (credits, signatures, captions, channel
+    logos, date imprints);
+``see-through``
+    letters whose brightness follows the picture behind them: a
+    semi-transparent watermark lets the photograph through, paint on a sign,
+    a shirt or a banner is one colour whatever lies around it.
+
+Everything else is ``scene`` text, which is reported apart (the image may
+still teach the words): a sign, a backdrop, a shirt print. Thresholds live in
+``rules/settings.yaml`` (``image-analysis: text:``).
+
+The DB model expects BGR input scaled with the ImageNet mean and deviation
+(PaddleOCR's ``NormalizeImage`` defaults); with rapidocr's 0.5/0.5 setting it
+marks faces as text on these photographs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from lintcap.lazy import cv2
+
+RGB = NDArray[np.uint8]
+Kind = Literal["overlay", "scene"]
+
+#: Where the model sits inside the rapidocr-onnxruntime package.
+MODEL_PACKAGE = "rapidocr_onnxruntime"
+MODEL_FILE = "models/ch_PP-OCRv4_det_infer.onnx"
+#: BGR channel means and deviations the DB model was trained with.
+_MEAN = np.array([0.406, 0.456, 0.485], dtype=np.float32)
+_STD = np.array([0.225, 0.224, 0.229], dtype=np.float32)
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class TextSettings(BaseModel):
+    """Knobs of the learned text detector (``image-analysis: text:``)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+    #: Long side, in pixels, at which the detector looks (rounded to 32).
+    size: int = Field(default=640, ge=64, le=2048)
+    #: Probability from which a pixel is text (DB's binarisation threshold).
+    pixel_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
+    #: Mean probability inside a box from which it is kept.
+    box_threshold: float = Field(default=0.6, gt=0.0, lt=1.0)
+    #: DB's unclip ratio: how far a shrunk text kernel is grown back.
+    unclip_ratio: float = Field(default=1.6, gt=0.0)
+    #: Boxes of text whose height is below this share of the image's short
+    #: side are ignored (noise, distant lettering).
+    min_height_share: float = Field(default=0.012, ge=0.0)
+    #: tiled: at least this many boxes of one size and angle...
+    tiled_min_boxes: int = Field(default=4, ge=2)
+    #: ...whose centres spread over this share of the width and of the height.
+    tiled_min_spread: float = Field(default=0.4, ge=0.0, le=1.0)
+    #: diagonal: angle range in degrees and the least length (share of the short side).
+    diagonal_min_degrees: float = Field(default=15.0, ge=0.0, le=90.0)
+    diagonal_max_degrees: float = Field(default=75.0, ge=0.0, le=90.0)
+    diagonal_min_length: float = Field(default=0.15, ge=0.0)
+    #: diagonal: the least length over height (a line, not a blob).
+    diagonal_min_elongation: float = Field(default=2.0, ge=1.0)
+    #: margin: the least length over height.
+    margin_min_elongation: float = Field(default=1.5, ge=1.0)
+    #: margin: the outer band (share of the height and width) where added
+    #: credits and captions sit...
+    margin_band: float = Field(default=0.14, ge=0.0, le=0.5)
+    #: ...and the largest text height (share of the short side) that counts
+    #: there (along the bottom edge, where captions run larger: 1.4 times it).
+    margin_max_height: float = Field(default=0.09, ge=0.0)
+    #: see-through: the strokes' brightness follows the picture behind them
+    #: (correlation at least this)...
+    see_through_min_correlation: float = Field(default=0.8, ge=-1.0, le=1.0)
+    #: ...and that picture varies (luminance standard deviation behind the
+    #: strokes, 0-255): paint on a plate is one colour whatever lies around it.
+    see_through_min_ground_std: float = Field(default=12.0, ge=0.0)
+    #: see-through: the least length over height of a horizontal line.
+    see_through_min_elongation: float = Field(default=2.5, ge=1.0)
+
+
+class TextBox(BaseModel):
+    """One line of text, in pixels of the image given to :func:`find_text`."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    #: Angle of the line's long side, degrees, counter-clockwise from horizontal.
+    angle: float
+    #: The line's height (the rotated box's short side), pixels.
+    height: float
+    #: Mean text probability inside the box.
+    score: float
+    kind: Kind = "scene"
+    #: Why it was called an overlay: tiled, diagonal, margin, on-photo ("" for scene).
+    reason: str = ""
+    #: "corner", "edge" or "centre".
+    position: str = "centre"
+
+
+class TextBackendUnavailable(RuntimeError):
+    """The text extra is not installed; the message says what to install."""
+
+
+@lru_cache(maxsize=1)
+def model_path() -> Path | None:
+    """The DB model file of the installed rapidocr-onnxruntime, without
+    importing that package (its import pulls in its whole OCR pipeline)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / MODEL_FILE
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether the learned detector can run here."""
+    return model_path() is not None and importlib.util.find_spec("onnxruntime") is not None
+
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _session() -> Any:
+    path = model_path()
+    if path is None or importlib.util.find_spec("onnxruntime") is None:
+        raise TextBackendUnavailable(
+            "the learned text detector needs the text extra: pip install 'lintcap[text]'"
+        )
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    # One thread: the analysis pool already runs one process per core.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def probability_map(rgb: RGB, size: int) -> tuple[NDArray[np.float32], float, float]:
+    """The DB text probability of each pixel of ``rgb`` shrunk to ``size`` on
+    its long side (both sides multiples of 32), and the scale back (x, y)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, size / max(height, width))
+    new_h = max(32, round(height * scale / 32) * 32)
+    new_w = max(32, round(width * scale / 32) * 32)
+    small = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    bgr = small[..., ::-1].astype(np.float32) / 255.0
+    tensor = np.ascontiguousarray(((bgr - _MEAN) / _STD).transpose(2, 0, 1)[None])
+    with _LOCK:
+        session = _session()
+    output = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+    return np.asarray(output[0, 0], dtype=np.float32), width / new_w, height / new_h
+
+
+def find_text(rgb: RGB, settings: TextSettings | None = None) -> list[TextBox]:
+    """Text lines of one RGB image, each called overlay or scene.
+
+    Raises :class:`TextBackendUnavailable` without the text extra."""
+    settings = settings or TextSettings()
+    probability, scale_x, scale_y = probability_map(rgb, settings.size)
+    boxes = boxes_from_map(probability, scale_x, scale_y, settings)
+    height, width = rgb.shape[:2]
+    boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
+    boxes = merge_lines(boxes)
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    classify(boxes, gray, settings)
+    return boxes
+
+
+def boxes_from_map(
+    probability: NDArray[np.float32], scale_x: float, scale_y: float, settings: TextSettings
+) -> list[TextBox]:
+    """DB post-processing: the map thresholded, each region's rotated box
+    scored by its mean probability and grown by the unclip distance."""
+    mask = (probability > settings.pixel_threshold).astype(np.uint8)
+    mask = np.asarray(cv2.dilate(mask, np.ones((2, 2), np.uint8)), dtype=np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    boxes: list[TextBox] = []
+    for contour in contours:
+        if len(contour) < 4:
+            continue
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+        if min(rw, rh) < 2:
+            continue
+        x, y, w, h = cv2.boundingRect(contour)
+        region = np.zeros((h, w), np.uint8)
+        cv2.drawContours(region, [np.asarray(contour - np.array([x, y]), np.int32)], -1, (1,), -1)
+        score = float(probability[y : y + h, x : x + w][region > 0].mean())
+        if score < settings.box_threshold:
+            continue
+        grow = rw * rh * settings.unclip_ratio / (2 * (rw + rh))
+        rw, rh = rw + 2 * grow, rh + 2 * grow
+        if rw < rh:
+            rw, rh, angle = rh, rw, angle - 90.0
+        angle = -((angle + 90.0) % 180.0 - 90.0)  # image y points down
+        corners = np.asarray(cv2.boxPoints(((cx, cy), (rw, rh), -angle)), np.float64)
+        corners *= np.array([scale_x, scale_y])
+        left, top = corners.min(axis=0)
+        right, bottom = corners.max(axis=0)
+        boxes.append(
+            TextBox(
+                x=max(0, int(left)),
+                y=max(0, int(top)),
+                w=int(right - max(0.0, left)),
+                h=int(bottom - max(0.0, top)),
+                angle=round(float(angle), 1),
+                height=round(float(rh * (scale_x + scale_y) / 2), 1),
+                score=round(score, 3),
+            )
+        )
+    return boxes
+
+
+def merge_lines(boxes: list[TextBox]) -> list[TextBox]:
+    """Horizontal boxes of one line joined: DB splits a line at wide gaps
+    (between words of a signature, a badge and its name), and where a line
+    starts and ends says where it sits."""
+    flat = sorted((b for b in boxes if abs(b.angle) <= 10), key=lambda b: b.x)
+    others = [b for b in boxes if abs(b.angle) > 10]
+    merged: list[TextBox] = []
+    for box in flat:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and abs((last.y + last.h / 2) - (box.y + box.h / 2)) <= 0.5 * max(last.h, box.h)
+            and 0.5 <= box.height / max(1.0, last.height) <= 2.0
+            and box.x - (last.x + last.w) <= 1.5 * max(last.height, box.height)
+        ):
+            right = max(last.x + last.w, box.x + box.w)
+            bottom = max(last.y + last.h, box.y + box.h)
+            last.x, last.y = min(last.x, box.x), min(last.y, box.y)
+            last.w, last.h = right - last.x, bottom - last.y
+            last.height = max(last.height, box.height)
+            last.score = max(last.score, box.score)
+            last.angle = 0.0
+        else:
+            merged.append(box.model_copy())
+    return merged + others
+
+
+def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettings) -> None:
+    """Call each box overlay or scene, with the reason (see the module)."""
+    height, width = gray.shape
+    short = min(height, width)
+    for box in boxes:
+        box.position = _position(box, width, height, settings.margin_band)
+    for group in _tiled_groups(boxes, width, height, settings):
+        for box in group:
+            box.kind, box.reason = "overlay", "tiled"
+    for box in boxes:
+        if box.kind == "overlay":
+            continue
+        steep = abs(box.angle)
+        length = float(np.hypot(box.w, box.h)) if 20 < steep < 70 else max(box.w, box.h)
+        elongation = length / max(1.0, box.height)
+        if (
+            settings.diagonal_min_degrees <= steep <= settings.diagonal_max_degrees
+            and length >= settings.diagonal_min_length * short
+            and elongation >= settings.diagonal_min_elongation
+        ):
+            box.kind, box.reason = "overlay", "diagonal"
+        elif (
+            box.position in ("corner", "edge-band")
+            and abs(box.angle) <= 10
+            and box.height
+            <= settings.margin_max_height * short * (1.4 if box.position == "edge-band" else 1.0)
+            and elongation >= settings.margin_min_elongation
+        ):
+            box.kind, box.reason = "overlay", "margin"
+        elif (
+            steep <= 10
+            and elongation >= settings.see_through_min_elongation
+            and _see_through(gray, box, settings)
+        ):
+            box.kind, box.reason = "overlay", "see-through"
+    for box in boxes:
+        if box.position == "edge-band":
+            box.position = "edge"
+
+
+def _position(box: TextBox, width: int, height: int, band: float) -> str:
+    """corner, edge-band (the bottom band), edge or centre."""
+    cx = (box.x + box.w / 2) / width
+    near_x = box.x <= band * width or box.x + box.w >= (1 - band) * width
+    near_top = box.y <= band * height
+    near_bottom = box.y + box.h >= (1 - band) * height
+    if near_x and (near_top or near_bottom) and box.w <= 0.6 * width:
+        return "corner"
+    if near_bottom:
+        return "edge-band"
+    if near_top:
+        return "edge"
+    if cx < 0.2 or cx > 0.8:
+        return "edge"
+    return "centre"
+
+
+def _tiled_groups(
+    boxes: list[TextBox], width: int, height: int, settings: TextSettings
+) -> list[list[TextBox]]:
+    """Sets of boxes alike in height, length and angle, spread over the picture."""
+    groups: list[list[TextBox]] = []
+    for seed in boxes:
+        alike = [
+            b
+            for b in boxes
+            if abs(b.angle - seed.angle) <= 8
+            and 0.75 <= b.height / max(1.0, seed.height) <= 1.33
+            and 0.6 <= max(b.w, b.h) / max(1, max(seed.w, seed.h)) <= 1.67
+        ]
+        if len(alike) < settings.tiled_min_boxes:
+            continue
+        xs = [b.x + b.w / 2 for b in alike]
+        ys = [b.y + b.h / 2 for b in alike]
+        if (max(xs) - min(xs)) >= settings.tiled_min_spread * width and (
+            max(ys) - min(ys)
+        ) >= settings.tiled_min_spread * height:
+            groups.append(alike)
+    return groups
+
+
+def _see_through(gray: NDArray[np.uint8], box: TextBox, settings: TextSettings) -> bool:
+    """Whether the strokes in ``box`` are a blend with the picture behind
+    them. The ground is the box with its strokes removed (a morphological
+    opening for light strokes, a closing for dark ones, half a line high);
+    blended strokes rise and fall with it, painted ones do not."""
+    patch = gray[box.y : box.y + box.h, box.x : box.x + box.w]
+    if patch.size < 64:
+        return False
+    size = max(3, int(box.height * 0.5)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    for light in (True, False):
+        operation = cv2.MORPH_OPEN if light else cv2.MORPH_CLOSE
+        ground = np.asarray(cv2.morphologyEx(patch, operation, kernel), dtype=np.float32)
+        rise = (patch.astype(np.float32) - ground) * (1.0 if light else -1.0)
+        strokes = rise > max(12.0, float(np.percentile(rise, 85)))
+        if strokes.sum() < 10:
+            continue
+        values, behind = patch[strokes].astype(np.float32), ground[strokes]
+        if values.std() <= 0 or behind.std() < settings.see_through_min_ground_std:
+            continue
+        if float(np.corrcoef(values, behind)[0, 1]) >= settings.see_through_min_correlation:
+            return True
+    return False

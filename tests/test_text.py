@@ -1,0 +1,154 @@
+"""The learned text detector (lintcap.image.text): added text told from text
+in the scene, on scikit-image's photographs with text drawn on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from lintcap.config import Config
+from lintcap.engine.run import lint
+from lintcap.image import analyser, text
+from lintcap.image.text import TextBackendUnavailable, TextBox, TextSettings, find_text
+
+RGB = np.ndarray
+
+
+def credit(rgb: RGB) -> RGB:
+    """A photographer's credit in the bottom-right corner."""
+    out = rgb.copy()
+    height, width = out.shape[:2]
+    cv2.putText(out, "(c) Jane Doe Photo", (width - 260, height - 18), cv2.FONT_HERSHEY_SIMPLEX,
+                0.7, (255, 255, 255), 2, cv2.LINE_AA)  # fmt: skip
+    return out
+
+
+def tiled(rgb: RGB) -> RGB:
+    """ "SAMPLE" repeated over the picture at 40 % opacity."""
+    layer = np.zeros_like(rgb)
+    for y in range(30, rgb.shape[0], 70):
+        for x in range(10, rgb.shape[1], 160):
+            cv2.putText(layer, "SAMPLE", (x, y), cv2.FONT_HERSHEY_DUPLEX, 0.8, (255, 255, 255), 2,
+                        cv2.LINE_AA)  # fmt: skip
+    blended = (rgb * 0.6 + layer * 0.4).astype(np.uint8)
+    return np.where(layer > 0, blended, rgb).astype(np.uint8)
+
+
+def diagonal(rgb: RGB, angle: float = 30.0) -> RGB:
+    """A stock-photo watermark across the middle, turned, at 60 % opacity."""
+    height, width = rgb.shape[:2]
+    mask = np.zeros((height, width), np.uint8)
+    cv2.putText(mask, "PREVIEW ONLY", (60, height // 2 + 15), cv2.FONT_HERSHEY_DUPLEX, 1.4, 255, 4,
+                cv2.LINE_AA)  # fmt: skip
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    alpha = (cv2.warpAffine(mask, turn, (width, height)) / 255.0 * 0.6)[..., None]
+    return (rgb * (1 - alpha) + 255 * alpha).astype(np.uint8)
+
+
+def sign(rgb: RGB) -> RGB:
+    """A green plate with white letters in the middle: a shop sign."""
+    out = rgb.copy()
+    cv2.rectangle(out, (200, 150), (420, 230), (20, 90, 30), -1)
+    cv2.putText(out, "CAFE", (230, 210), cv2.FONT_HERSHEY_DUPLEX, 1.6, (255, 255, 255), 3,
+                cv2.LINE_AA)  # fmt: skip
+    return out
+
+
+def added(boxes: list[TextBox]) -> list[TextBox]:
+    return [box for box in boxes if box.kind == "overlay"]
+
+
+def test_a_clean_photograph_has_no_added_text() -> None:
+    assert added(find_text(data.chelsea())) == []
+
+
+def test_a_credit_in_a_corner_is_added_text_in_the_corner() -> None:
+    boxes = added(find_text(credit(data.coffee())))
+    assert [(b.reason, b.position) for b in boxes] == [("margin", "corner")]
+    box = boxes[0]
+    height, width = data.coffee().shape[:2]
+    assert box.x > width / 2 and box.y > height * 0.8
+
+
+def test_a_tiled_watermark_is_called_tiled() -> None:
+    boxes = find_text(tiled(data.chelsea()))
+    assert len(boxes) >= 6
+    assert {(b.kind, b.reason) for b in boxes} == {("overlay", "tiled")}
+
+
+@pytest.mark.parametrize("angle", [30.0, -30.0])
+def test_a_diagonal_watermark_is_called_diagonal(angle: float) -> None:
+    boxes = added(find_text(diagonal(data.astronaut(), angle)))
+    assert [b.reason for b in boxes] == ["diagonal"]
+    assert abs(boxes[0].angle - angle) < 6
+
+
+def test_a_sign_on_a_plate_is_scene_text() -> None:
+    boxes = find_text(sign(data.coffee()))
+    assert [(b.kind, b.position) for b in boxes] == [("scene", "centre")]
+
+
+def test_classify_by_geometry_alone() -> None:
+    """The rules without the model: a row of alike boxes spread over the
+    picture is tiled, a long steep one diagonal, a small one by the bottom
+    corner a margin mark, a large one in the middle scene text."""
+    gray = np.full((400, 600), 128, np.uint8)
+
+    def box(x: int, y: int, w: int, h: int, angle: float = 0.0) -> TextBox:
+        return TextBox(x=x, y=y, w=w, h=h, angle=angle, height=min(w, h), score=0.9)
+
+    pattern = [box(x, y, 90, 20) for x in (20, 250, 480) for y in (40, 200, 350)]
+    steep = box(200, 120, 200, 160, angle=35.0)
+    steep.height = 30
+    corner = box(520, 372, 70, 12)
+    middle = box(220, 180, 160, 40)
+    boxes = [*pattern, steep, corner, middle]
+    text.classify(boxes, gray, TextSettings())
+    assert {b.reason for b in pattern} == {"tiled"}
+    assert (steep.kind, steep.reason) == ("overlay", "diagonal")
+    assert (corner.kind, corner.reason, corner.position) == ("overlay", "margin", "corner")
+    assert (middle.kind, middle.reason) == ("scene", "")
+
+
+def test_boxes_of_one_line_are_joined() -> None:
+    words = [
+        TextBox(x=10, y=100, w=60, h=20, angle=0.0, height=18, score=0.8),
+        TextBox(x=80, y=102, w=50, h=19, angle=1.0, height=17, score=0.9),
+        TextBox(x=400, y=100, w=50, h=20, angle=0.0, height=18, score=0.9),
+    ]
+    lines = text.merge_lines(words)
+    assert [(b.x, b.w) for b in lines] == [(10, 120), (400, 50)]
+    assert words[0].w == 60  # the input is left as it was
+
+
+def test_learned_asked_for_without_the_extra_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(analyser, "learned_text_available", lambda: False)
+    with pytest.raises(TextBackendUnavailable, match=r"lintcap\[text\]"):
+        analyser.AnalysisSettings(text_detector="learned").text_backend()
+    assert analyser.AnalysisSettings().text_backend() == "morphology"
+    assert analyser.AnalysisSettings(text_detector="morphology").text_backend() == "morphology"
+
+
+def _lint_one(folder: Path, name: str, rgb: RGB, select: list[str]) -> list[tuple[str, str]]:
+    folder.mkdir()
+    Image.fromarray(rgb).save(folder / name, quality=95)
+    result = lint([folder], Config(select=select, cache=False, jobs=1))
+    return [(d.code, d.message) for d in result.diagnostics]
+
+
+def test_rules_name_the_kind_of_text(tmp_path: Path) -> None:
+    found = _lint_one(tmp_path / "tiled", "a.jpg", tiled(data.chelsea()), ["W001", "W002", "W004"])
+    assert [code for code, _ in found] == ["W001"]
+    assert found[0][1].startswith("tiled watermark")
+    found = _lint_one(tmp_path / "credit", "b.jpg", credit(data.coffee()), ["W001", "W002", "W004"])
+    assert [code for code, _ in found] == ["W002"]
+    found = _lint_one(tmp_path / "sign", "c.jpg", sign(data.coffee()), ["W001", "W002", "W004"])
+    assert [code for code, _ in found] == ["W004"]
+    assert "cannot be told apart" in found[0][1]
