@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from pydantic import BaseModel
 
 from lintcap.models import Problem
+from lintcap.safefs import read_regular
 
 if TYPE_CHECKING:
     from lintcap.scope import Scope
@@ -70,6 +71,8 @@ METADATA_FILE = "metadata.jsonl"
 CaptionSource = Literal["auto", "sidecar", "metadata"]
 #: Bytes of a sidecar read to compare it with its metadata.jsonl row.
 _COMPARE_BYTES = 64 * 1024
+#: A metadata.jsonl holds every caption of a set: its own, larger bound.
+METADATA_MAX_BYTES = 64 * 1024 * 1024
 #: Files named in a caption-sources-differ problem's message, per list.
 _NAMED = 3
 _KOHYA_FOLDER = re.compile(r"^(\d+)_(.+)$")
@@ -419,8 +422,7 @@ def _names(names: list[str]) -> str:
 def _read_small(path: Path) -> str | None:
     """A sidecar's text for comparison (bounded; None when unreadable)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(_COMPARE_BYTES)
+        data = read_regular(path, _COMPARE_BYTES)  # never a FIFO or a device
     except OSError:
         return None
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -465,7 +467,8 @@ def _read_metadata(
     shown = display_path(metadata)
     real_folder = folder.resolve()
     try:
-        raw_text = data.decode("utf-8") if data is not None else metadata.read_text("utf-8")
+        data = data if data is not None else read_regular(metadata, METADATA_MAX_BYTES)
+        raw_text = data.decode("utf-8")
         lines = [line.removesuffix("\r") for line in raw_text.split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(kind="bad-metadata", path=shown, detail=str(exc)))

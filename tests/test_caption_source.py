@@ -155,3 +155,24 @@ def test_llm_fix_leaves_metadata_rows_alone_and_says_so(tmp_path: Path) -> None:
     assert [s.split(":")[1] for s in result.skipped] == ["1", "2", "3"]
     assert "A003 not sent to the model" in result.skipped[0]
     assert result.files == [] and (root / "metadata.jsonl").read_bytes() == before
+
+
+def test_a_fifo_sidecar_or_metadata_file_is_never_read(tmp_path: Path) -> None:
+    import os
+
+    root = tmp_path / "fifo"
+    root.mkdir()
+    (root / "a.png").write_bytes(_PNG)
+    (root / "b.png").write_bytes(_PNG)
+    os.mkfifo(root / "a.txt")  # opening it for reading would wait for a writer
+    (root / "b.txt").write_text("zkw, a man by a lake", encoding="utf-8")
+    rows = [{"file_name": "a.png", "text": "zkw, a man"}, {"file_name": "b.png", "text": "zkw"}]
+    (root / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = lint([root], Config(select=["F013"]))
+    [finding] = result.diagnostics
+    assert "2 sidecar(s) differ" in finding.message  # a.txt unreadable counts as differing
+    os.remove(root / "metadata.jsonl")
+    os.mkfifo(root / "metadata.jsonl")
+    result = lint([root], Config(select=["F011"]))
+    assert [d.code for d in result.diagnostics] == ["F011"]
+    assert "not a regular file" in result.diagnostics[0].message

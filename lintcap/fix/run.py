@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from lintcap.analyse import ItemFacts
 from lintcap.config import Config
-from lintcap.dataset import discover, display_path
+from lintcap.dataset import METADATA_MAX_BYTES, discover, display_path
 from lintcap.engine.run import LintResult, lint, load_rulebook, needs_for
 from lintcap.engine.spec import ForbidsCheck, RequiresAnyCheck
 from lintcap.fix.diff import unified_diff
@@ -42,8 +42,6 @@ from lintcap.safefs import read_regular
 from lintcap.scope import Scope
 
 MAX_ROUNDS = 10
-#: A metadata.jsonl holds every caption of a set: its own, larger bound.
-_METADATA_BYTES = 64 * 1024 * 1024
 
 
 class FileFix(BaseModel):
@@ -288,7 +286,7 @@ def _read_captions(
         try:
             # The limit check applies: a FIFO, a device or a 1 MB caption is
             # check's finding, never something fix reads whole.
-            data = read_regular(path, _METADATA_BYTES if item.metadata_line else limit)
+            data = read_regular(path, METADATA_MAX_BYTES if item.metadata_line else limit)
             data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # unreadable, too large or undecodable: never written (F-codes say why)
