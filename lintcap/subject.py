@@ -10,9 +10,13 @@ ignore the linter. The kind comes, in this order, from
 * the captions: the share of captions naming a cue word of each kind (word
   lists in ``rules/lexicons/subject/<kind>.txt``, thresholds in ``settings:
   subject-inference:``), together with the share of analysed images in which
-  the people analysis found a face;
+  the people analysis found a face. A style word in most captions makes a
+  style set; then person, unless an animal is named in more captions than a
+  person; then animal; then place or object by their cue counts (object when
+  nothing is named: food, flowers, textures, cars);
 * the kohya class tokens of ``N_name`` folders when there are no captions
-  (kohya trains such images on the class tokens alone).
+  (kohya uses them as the caption of an image without a caption file,
+  kohya-ss/sd-scripts:library/train_util.py:2065-2081 @48d368fa).
 
 Nothing decided (no captions, no image facts) is ``None``: every rule runs,
 as before. The decision keeps its evidence so that reports can say why.
