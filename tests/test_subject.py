@@ -208,3 +208,13 @@ def test_rules_explain_names_the_kinds() -> None:
     listing = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["rules", "list"])
     rows = {line.split("│")[1].strip(): line for line in listing.output.splitlines() if "│" in line}
     assert "person" in rows["A001"] and "all" in rows["C001"]
+
+
+def test_person_only_rules_declare_it() -> None:
+    book = load_rulebook(Config())
+    declared = {rule.code: rule.subjects for rule in book.rules if rule.subjects}
+    for code in ("A001", "A003", "A007", "D004", "D005", "D006", "D007", "D008"):
+        assert declared.get(code) == ["person"], code
+    assert declared.get("A002") == ["person", "animal"]
+    a010 = book.rule("A010")
+    assert a010 is not None and getattr(a010.check, "people_subjects", None) == ["person"]
