@@ -218,3 +218,24 @@ def test_person_only_rules_declare_it() -> None:
     assert declared.get("A002") == ["person", "animal"]
     a010 = book.rule("A010")
     assert a010 is not None and getattr(a010.check, "people_subjects", None) == ["person"]
+
+
+def test_a010_judges_people_facts_on_person_sets_only(parse) -> None:  # type: ignore[no-untyped-def]
+    from lintcap.analyse import ItemFacts
+    from lintcap.dataset import Item
+    from lintcap.engine.checks import CheckContext
+    from lintcap.engine.view_checks import agreement
+    from lintcap.image.facts import ImageFacts
+    from lintcap.variety import ItemView, Observed
+
+    rule = load_rulebook(Config()).rule("A010")
+    assert rule is not None
+    facts = ItemFacts(
+        item=Item(root=Path(".")),
+        parsed=parse("ohwx, a photo of a woman facing left"),
+        image_facts=ImageFacts(sha256="0" * 64),
+    )
+    view = ItemView(index=0, display="a.jpg", angle=Observed(image="right", caption="left"))
+    person = agreement(rule.check, [view], [facts], CheckContext(subject_kind="person"))
+    assert ["angle" in f.values["detail"] for f in person] == [True]
+    assert agreement(rule.check, [view], [facts], CheckContext(subject_kind="object")) == []
