@@ -74,7 +74,7 @@ def _override(config: Config, **flags: Any) -> Config:
     from lintcap.config import Config
 
     update: dict[str, Any] = {}
-    for key in ("trigger", "preset", "fail_on"):
+    for key in ("trigger", "preset", "fail_on", "caption_source"):
         if flags.get(key) is not None:
             update[key] = flags[key]
     if flags.get("select"):
@@ -156,6 +156,13 @@ _DATASET_OPTIONS = [
         help="Caption file extension (default .txt; kohya's default is .caption).",
     ),
     click.option(
+        "--caption-source",
+        type=click.Choice(["auto", "sidecar", "metadata"]),
+        default=None,
+        help="Where captions come from when an image has a sidecar and a metadata.jsonl row "
+        "(default auto: the sidecar, what ai-toolkit and kohya read).",
+    ),
+    click.option(
         "--fail-on",
         type=click.Choice(_SEVERITIES),
         default=None,
@@ -190,6 +197,7 @@ def _config_from(options: dict[str, Any]) -> Config:
         extend_select=_codes(options["extend_select"]),
         ignore=_codes(options["ignore"]),
         caption_extension=options["caption_extension"],
+        caption_source=options["caption_source"],
         no_cache=options["no_cache"],
         jobs=options["jobs"],
     )

@@ -176,3 +176,19 @@ def test_a_fifo_sidecar_or_metadata_file_is_never_read(tmp_path: Path) -> None:
     result = lint([root], Config(select=["F011"]))
     assert [d.code for d in result.diagnostics] == ["F011"]
     assert "not a regular file" in result.diagnostics[0].message
+
+
+def test_caption_source_flag(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lintcap.cli import cli
+
+    root = _both(tmp_path / "d")
+    runner = CliRunner()
+    auto = runner.invoke(cli, ["check", str(root), "--select", "F013", "--isolated"])
+    assert auto.exit_code == 0 and 'linted the sidecars (caption-source = "auto")' in auto.output
+    rows = ["check", str(root), "--select", "F013", "--isolated", "--caption-source", "metadata"]
+    shown = runner.invoke(cli, rows).output
+    assert 'linted the metadata rows (caption-source = "metadata")' in shown
+    ignored = ["check", str(root), "--select", "F013", "--isolated", "--caption-source", "sidecar"]
+    assert "F013" not in runner.invoke(cli, ignored).output

@@ -243,8 +243,8 @@ def subject_summary(result: LintResult) -> str:
     that did not run for it."""
     subject = result.subject
     if subject.kind is None:
-        if not result.captions and not subject.images_analysed:
-            return ""
+        if not subject.captions and not subject.images_analysed:
+            return ""  # nothing read to judge from (no captions, or no rule needed them)
         return f"Subject not decided ({subject.reason}): every rule ran."
     source = {"configured": "set in config", "class-tokens": "from folder class tokens"}.get(
         subject.source, f"inferred from the {subject.source}"
