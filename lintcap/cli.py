@@ -37,6 +37,7 @@ _USER_ERRORS = (
     ("lintcap.image.people", "PeopleBackendUnavailable"),
     ("lintcap.image.text", "TextBackendUnavailable"),
     ("lintcap.fix.llm.backends", "LlmError"),
+    ("lintcap.engine.patterns", "PatternTimeout"),
 )
 
 

@@ -17,11 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lintcap.errors import validation_message
 from lintcap.models import Diagnostic, Severity
+from lintcap.safefs import read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+
+#: A config file larger than this is not one (and is not read whole).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 def _kebab(name: str) -> str:
@@ -156,8 +161,9 @@ def load_config(path: Path | None) -> Config:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_regular(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

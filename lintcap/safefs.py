@@ -17,6 +17,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -99,6 +100,11 @@ def read_regular(
     if len(data) > max_bytes:
         raise TooLarge(len(data), max_bytes)
     return data
+
+
+def open_binary(path: str | os.PathLike[str], *, follow: bool = True) -> BinaryIO:
+    """:func:`open_regular` as a binary file object (for Pillow, hashing)."""
+    return os.fdopen(open_regular(path, follow=follow), "rb")
 
 
 def open_folder(path: str | os.PathLike[str], *, follow: bool = True, at: int | None = None) -> int:

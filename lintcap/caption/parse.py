@@ -88,7 +88,10 @@ class ParsedCaption(BaseModel):
 _UNIT_END = re.compile(r"[.!?;]+(?=\s|$)|(?:\r?\n)+")
 _LEAD_SEPARATORS = re.compile(r"[\s,:;|\-]*")
 _MEDIUM_PREFIX = re.compile(r"(?:(?:a|an|the)\s+)?(?:[\w'\u2019-]+\s+){0,4}", re.IGNORECASE)
-_WEIGHT = re.compile(r"^[(\[{]+(.*?)(?::[\d.]+)?[)\]}]+$")
+#: The lookarounds pin the bracket runs (the opening run takes every bracket,
+#: the closing run starts after a non-bracket): the same matches, in linear
+#: time on a run of 60,000 brackets (the plain form took minutes).
+_WEIGHT = re.compile(r"^[(\[{]+(?![(\[{])(.*?)(?::[\d.]+)?(?<![)\]}])[)\]}]+$")
 _PLACEHOLDER = re.compile(r"\[trigger\]", re.IGNORECASE)
 #: What separates the words of a chunk when counting them ("long_hair" is two).
 _WORD_SEPARATORS = re.compile(r"[^\w'\u2019]+|_")

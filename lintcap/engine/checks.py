@@ -18,6 +18,7 @@ from lintcap.caption.lexicon import normalise_phrase
 from lintcap.caption.parse import LexiconHit, ParsedCaption, Span, Tag
 from lintcap.caption.tokens import offset_after_tokens
 from lintcap.config import SubjectConfig
+from lintcap.engine import patterns
 from lintcap.engine.spec import (
     ConsistencyCheck,
     DuplicateCaptionsCheck,
@@ -321,10 +322,9 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
     if check.file_stem and ctx.stem:
         for span in _stem_tokens(caption.text, ctx.stem):
             found.append((span, "file name"))
-    flags = re.IGNORECASE if check.ignore_case else 0
     kept: dict[Span, str] = {}
     for pattern in check.patterns:
-        for match in re.finditer(pattern, caption.text, flags):
+        for match in patterns.finditer(pattern, caption.text, check.ignore_case):
             span = Span(start=match.start(), end=match.end())
             found.append((span, "pattern"))
             group = check.keep_group

@@ -276,7 +276,13 @@ class _Values(dict):  # type: ignore[type-arg]
 
 
 def render(template: str, values: dict[str, Any]) -> str:
-    return template.format_map(_Values(values))
+    """Fill a message template (checked at rule load: named fields, small
+    specs); a spec that does not fit its value (``{phrase:.2f}``) leaves the
+    template as written rather than failing the run."""
+    try:
+        return template.format_map(_Values(values))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return template
 
 
 def make_diagnostic(

@@ -14,6 +14,7 @@ the rule and the field.
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -21,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lintcap.caption.parse import ParserSettings
+from lintcap.engine import patterns as user_patterns
 from lintcap.errors import unknown_keys, validation_message
 from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
@@ -28,6 +30,7 @@ from lintcap.image.facts import MEASURE_NAMES
 from lintcap.lazy import safe_load_yaml
 from lintcap.models import Severity
 from lintcap.resources import rules_dir
+from lintcap.safefs import read_regular
 from lintcap.subject import SubjectInference, SubjectKind
 from lintcap.variety import VarietySettings
 
@@ -154,10 +157,7 @@ class ForbidsCheck(_Check):
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+            user_patterns.validate(pattern)  # run by `regex`, with a time budget
         return patterns
 
 
@@ -452,6 +452,12 @@ class Rule(_Strict):
     #: when unset. A person-only rule never fires on an object or style set.
     subjects: list[SubjectKind] | None = Field(default=None, min_length=1)
 
+    @field_validator("message")
+    @classmethod
+    def _template_is_safe(cls, message: str) -> str:
+        check_template(message)
+        return message
+
     @model_validator(mode="after")
     def _kind_fits_scope(self) -> Rule:
         if self.scope not in self.check.scopes:
@@ -461,6 +467,42 @@ class Rule(_Strict):
                 f"(allowed: {allowed})"
             )
         return self
+
+
+#: A template field: a value's name (``{phrase}``, ``{short-side}``,
+#: ``{clipped-highlights%}``), never a position, an attribute or an index.
+_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_%-]*$")
+#: Widths and precisions up to 99: ``{share:.2f}`` is fine, ``{phrase:>999999999}``
+#: would build a gigabyte per finding.
+_MAX_SPEC_NUMBER = 99
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError unless ``template`` uses only named fields with small
+    format specs: what :func:`lintcap.engine.run.render` can fill safely."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"message template: {exc}") from None
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if not _FIELD.match(field):
+            raise ValueError(
+                f"message template field {{{field}}}: only named values like {{phrase}} "
+                "(no positions, attributes or indexes)"
+            )
+        if conversion is not None:
+            raise ValueError(f"message template field {{{field}}}: no !{conversion} conversion")
+        if spec and (
+            "{" in spec
+            or len(spec) > 10
+            or any(int(n) > _MAX_SPEC_NUMBER for n in re.findall(r"\d+", spec))
+        ):
+            raise ValueError(
+                f"message template field {{{field}}}: format spec {spec!r} too wide "
+                f"(widths and precisions up to {_MAX_SPEC_NUMBER})"
+            )
 
 
 class Preset(_Strict):
@@ -595,10 +637,13 @@ def _yaml_where(exc: yaml.YAMLError) -> str:
     return f"{where}: {' '.join(str(problem).split())[:120]}" if problem else where
 
 
+#: A rule file larger than this is not one (and is not read whole).
+MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = safe_load_yaml(handle)
+        data = safe_load_yaml(read_regular(path, MAX_RULE_FILE_BYTES).decode("utf-8"))
     except OSError as exc:
         raise RuleFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

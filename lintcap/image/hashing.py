@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lintcap.lazy import cv2
+from lintcap.safefs import open_binary
 
 #: imagehash's phash: the DCT of a 32 x 32 grey thumbnail, its 8 x 8 lowest
 #: frequencies against their median.
@@ -34,7 +35,7 @@ _DCT = 2.0 * np.cos(
 def content_hash(path: Path) -> str:
     """SHA-256 of the file, read in chunks (a huge file is not held in memory)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+    with open_binary(path) as stream:  # a FIFO or device is refused, not read
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()

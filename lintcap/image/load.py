@@ -22,6 +22,7 @@ from lintcap.image.facts import ImageInfo
 from lintcap.image.pixels import resize_long
 from lintcap.lazy import cv2
 from lintcap.models import Problem
+from lintcap.safefs import NotRegularFile, open_binary
 
 #: Formats both ai-toolkit and kohya sd-scripts decode.
 TRAINER_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "MPO"})
@@ -56,7 +57,7 @@ def probe_image(path: Path, display: str, max_pixels: int, decode: bool) -> Imag
 
 def _probe(path: Path, display: str, max_pixels: int, decode: bool) -> ImageProbe:
     try:
-        with Image.open(path) as image:
+        with open_binary(path) as stream, Image.open(stream) as image:
             header = _header(image)
             problem = _header_problem(header, display, max_pixels)
             if problem is not None:
@@ -68,7 +69,7 @@ def _probe(path: Path, display: str, max_pixels: int, decode: bool) -> ImageProb
             return ImageProbe(header=header, decoded=decode)
     except UnidentifiedImageError:
         reason = "not an image Pillow can identify"
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotRegularFile) as exc:
         return ImageProbe(
             problems=[Problem(kind="unreadable", path=display, detail=exc.strerror or str(exc))]
         )
@@ -114,7 +115,7 @@ def load_image(path: Path, display: str, max_pixels: int, size: int) -> LoadedIm
             return _load(path, display, max_pixels, size)
     except UnidentifiedImageError:
         reason = "not an image Pillow can identify"
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotRegularFile) as exc:
         problem = Problem(kind="unreadable", path=display, detail=exc.strerror or str(exc))
         return LoadFailure([problem])
     except Image.DecompressionBombError as exc:
@@ -127,7 +128,7 @@ def load_image(path: Path, display: str, max_pixels: int, size: int) -> LoadedIm
 
 
 def _load(path: Path, display: str, max_pixels: int, size: int) -> LoadedImage | LoadFailure:
-    with Image.open(path) as image:
+    with open_binary(path) as stream, Image.open(stream) as image:
         header = _header(image)
         problem = _header_problem(header, display, max_pixels)
         if problem is not None:
@@ -171,9 +172,12 @@ def _gray(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
 def _to_rgb(image: Image.Image, info: ImageInfo) -> Image.Image:
     """RGB pixels, with alpha facts taken on the way."""
     if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
-        gray = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
+        # No float64 copy (8 bytes a pixel): x * 255 / 65535 is x // 257,
+        # computed in the array's own type.
+        array = np.asarray(image)
+        if image.mode.startswith("I;16") or (array.size and array.max() > 255):
+            array = array / 257.0 if image.mode == "F" else array // 257
+        gray = np.clip(array, 0, 255).astype(np.uint8)
         return Image.fromarray(gray).convert("RGB")
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
     if has_alpha:
@@ -197,6 +201,30 @@ def _header(image: Image.Image) -> ImageHeader:
     )
 
 
+#: The decoded-size limit is the pixel limit times this: an 8-bit RGB image
+#: at the pixel limit fits, a 4-channel or 16-bit-per-channel image of the
+#: same size (a 34-byte lossless WebP of 16,383 x 10,000) does not.
+RGB_BYTES = 3
+
+
+def bytes_per_pixel(mode: str | None) -> int:
+    """Bytes one decoded pixel of ``mode`` takes: bands times bytes per band
+    (16-bit grey 2, RGB 3, RGBA and CMYK 4, 32-bit grey 4)."""
+    if mode is None:
+        return RGB_BYTES
+    if mode.startswith("I;16"):
+        per_band = 2
+    elif mode in {"I", "F"}:
+        per_band = 4
+    else:
+        per_band = 1
+    try:
+        bands = Image.getmodebands(mode)
+    except (KeyError, ValueError):
+        bands = 4
+    return bands * per_band
+
+
 def _header_problem(header: ImageHeader, display: str, max_pixels: int) -> Problem | None:
     pixels = header.width * header.height
     if pixels > max_pixels:
@@ -205,6 +233,16 @@ def _header_problem(header: ImageHeader, display: str, max_pixels: int) -> Probl
             path=display,
             detail=f"{header.width:,} x {header.height:,} = {pixels:,} pixels "
             f"(limit {max_pixels:,}): possible decompression bomb, not decoded",
+        )
+    decoded = pixels * bytes_per_pixel(header.mode)
+    budget = max_pixels * RGB_BYTES
+    if decoded > budget:
+        return Problem(
+            kind="too-many-pixels",
+            path=display,
+            detail=f"{header.width:,} x {header.height:,} {header.mode} pixels decode to "
+            f"{decoded:,} bytes (limit {budget:,}, an 8-bit RGB image at the pixel limit): "
+            "not decoded",
         )
     if header.format not in TRAINER_FORMATS:
         return Problem(

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def _analyse(
                 progress.advance(task)
             return
         workers = min(jobs, len(misses))
+        shas = dict(misses)
+        left: list[int] = []
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=_context(), initializer=_init_worker
         ) as pool:
@@ -105,8 +108,53 @@ def _analyse(
                 for index, sha256 in misses
             }
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                try:
+                    facts = future.result()
+                except BrokenProcessPool:
+                    left.append(futures[future])  # a worker died: retried one by one below
+                    continue
+                yield futures[future], facts
                 progress.advance(task)
+        for index, facts in _isolate(images, sorted(left), shas, settings):
+            yield index, facts
+            progress.advance(task)
+
+
+def _isolate(
+    images: Sequence[tuple[Path, str]],
+    indexes: list[int],
+    shas: dict[int, str],
+    settings: AnalysisSettings,
+) -> Iterator[tuple[int, ImageFacts]]:
+    """The images a dead worker left, each in a one-worker pool: the image
+    that kills its worker again is a finding (F006, with the reason), and
+    the others are analysed as usual. A worker dies when the system kills it
+    (out of memory) or a decoder crashes; neither may lose the run."""
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for index in indexes:
+            if pool is None:
+                pool = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker)
+            path, display = images[index]
+            try:
+                yield (
+                    index,
+                    pool.submit(_safe_analyse, path, display, shas[index], settings).result(),
+                )
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = None
+                detail = "analysis failed: the worker analysing it died (killed, out of memory?)"
+                yield (
+                    index,
+                    ImageFacts(
+                        sha256="",
+                        problems=[Problem(kind="undecodable", path=display, detail=detail)],
+                    ),
+                )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -47,6 +47,7 @@ from lintcap.caption.read import read_caption_file
 from lintcap.engine.run import LintResult
 from lintcap.models import Diagnostic, Severity
 from lintcap.report.target import OutputError, check_target, write_report
+from lintcap.safefs import open_binary
 from lintcap.variety import DIMENSIONS, Dimension, ItemView
 
 #: Long side of a thumbnail in pixels, and its JPEG quality: about 6-9 kB per
@@ -115,7 +116,7 @@ def make_thumbnail(
     if path is None:
         return Thumbnail(None, size, size, "no image")
     try:
-        with Image.open(path) as image:
+        with open_binary(path) as stream, Image.open(stream) as image:
             image.draft("RGB", (size, size))  # JPEG: decode at 1/2 to 1/8 scale
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((size, size))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+
+from lintcap.safefs import read_regular
 
 INSTALL_HINT = "pip install 'lintcap[llm]'"
 
@@ -129,8 +132,9 @@ class OpenAIBackend:
         where = f"LLM server {self.url}"
         late = f"no answer within {self.timeout:g} s (--llm-timeout)"
         try:
-            with urllib.request.urlopen(http, timeout=self.timeout) as response:
-                raw = response.read()
+            raw = _fetch(http, self.timeout)
+        except AnswerTooLarge:
+            raise LlmError(f"{where}: the answer exceeds {MAX_ANSWER_BYTES:,} bytes") from None
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc)
             raise LlmError(f"{where}: HTTP {exc.code} {exc.reason}{detail}") from None
@@ -155,6 +159,46 @@ class OpenAIBackend:
         return [{"role": "system", "content": request.system}, {"role": "user", "content": user}]
 
 
+#: An answer is one caption in a JSON envelope: far below this. A server
+#: that sends more (1.5 GB was tried) is cut off here.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """The server's answer exceeded :data:`MAX_ANSWER_BYTES`."""
+
+
+def _fetch(http: urllib.request.Request, timeout: float) -> bytes:
+    """The answer's body within ``timeout`` seconds in all (the socket's
+    timeout bounds each read only: a server that drips a byte at a time would
+    never time out) and at most :data:`MAX_ANSWER_BYTES`. The request runs on
+    a daemon thread that is abandoned at the deadline."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with urllib.request.urlopen(http, timeout=timeout) as response:
+                chunks: list[bytes] = []
+                size = 0
+                while chunk := response.read(65536):
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        raise AnswerTooLarge()
+                    chunks.append(chunk)
+                box["raw"] = b"".join(chunks)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True, name="lintcap-llm-request")
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError()
+    if "error" in box:
+        raise box["error"]
+    return bytes(box["raw"])
+
+
 def _endpoint(url: str) -> str:
     """Accept the server root, its ``/v1`` or the full endpoint."""
     url = url.rstrip("/")
@@ -171,16 +215,28 @@ def _answer(raw: bytes, where: str) -> str:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LlmError(f"{where}: the answer is not JSON ({exc})") from None
+    except RecursionError:
+        raise LlmError(f"{where}: the answer is JSON nested too deeply") from None
     try:
         content = data["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError):
         raise LlmError(
             f"{where}: the answer is JSON but not a chat completion (no choices[0].message.content)"
         ) from None
-    if isinstance(content, list):  # content parts
-        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    if isinstance(content, list):  # content parts; only text parts count
+        content = "".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
     if not isinstance(content, str):
         raise LlmError(f"{where}: the message content is not text")
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LlmError(
+            f"{where}: the message content is not valid Unicode (a lone surrogate)"
+        ) from None
     return content
 
 
@@ -204,7 +260,7 @@ def _data_url(path: Path) -> str | None:
     goes without it, as F001/F006 report the image itself)."""
     kind = mimetypes.guess_type(path.name)[0] or "image/jpeg"
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_ANSWER_BYTES * 8)
     except OSError:
         return None
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
