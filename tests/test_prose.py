@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.patterns import PatternError, read_pattern_file
 from lintcap.config import Config
@@ -323,3 +324,17 @@ def test_d008_one_outfit_is_one_finding(make_dataset: MakeDataset) -> None:
     [finding] = lint([root], Config(trigger=TRIGGER, select=["D008"])).diagnostics
     assert "is in 5 of 6" in finding.message
     assert all(word in finding.message for word in ("sailor uniform", "pleated skirt", "loafers"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ohwx, a photo of a man. Warm amber light spills across his face; his mouth is closed.",
+        "Side view of a kettle, bottom face view, studio lighting, adding a playful touch",
+        "ohwx, 1girl, solo, blush, looking at viewer, it appears to be dusk or dawn, smiling",
+    ],
+)
+def test_windows_around_anchor_words_find_every_match(nlp: CaptionNLP, text: str) -> None:
+    doc = nlp.doc(text)
+    whole = sorted(match for search in nlp._searches for match in search[0](doc))
+    assert whole and sorted(nlp._pattern_matches(doc)) == whole

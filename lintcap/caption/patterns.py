@@ -100,3 +100,60 @@ def load_patterns(folder: Path | None = None) -> dict[str, PatternSet]:
     if not folder.is_dir():
         return {}
     return {path.stem: read_pattern_file(path) for path in sorted(folder.glob("*.yaml"))}
+
+
+def _values(token: dict[str, Any]) -> set[str] | None:
+    """The words a token may be (its ``LOWER`` value or ``IN`` list), or None."""
+    lower = token.get("LOWER")
+    if isinstance(lower, str):
+        return {lower}
+    if isinstance(lower, dict) and isinstance(lower.get("IN"), list) and len(lower) == 1:
+        return {str(word) for word in lower["IN"]}
+    return None
+
+
+#: How many tokens a ``*`` token is taken to cover when sizing search windows.
+STAR_TOKENS = 4
+
+
+class Anchors(BaseModel):
+    """Words of which every match of a category holds one, and how far a
+    match reaches before and after that word, in tokens."""
+
+    words: frozenset[str]
+    before: int
+    after: int
+
+
+def _width(token: dict[str, Any]) -> int:
+    return STAR_TOKENS if token.get("OP") == "*" else 1
+
+
+def anchor_words(sets: dict[str, PatternSet], common: frozenset[str]) -> Anchors | None:
+    """The anchors of these patterns, or None when some pattern has no word
+    every match of it holds. Per pattern: of the tokens it cannot skip and
+    that list their words, the one with fewest ``common`` words (articles,
+    pronouns, auxiliaries, prepositions), then fewest words (the most
+    selective). The matcher then runs only around these words: spaCy's ``IN``
+    predicates are Python calls per token and pattern, too slow to run over
+    every token of every caption."""
+    words: set[str] = set()
+    before = after = 0
+    for pattern_set in sets.values():
+        for patterns in pattern_set.by_label.values():
+            for pattern in patterns:
+                best: int | None = None
+                best_score = (0, 0)
+                for index, token in enumerate(pattern):
+                    values = _values(token) if token.get("OP") not in ("?", "*") else None
+                    if not values:
+                        continue
+                    score = (-len(values & common), -len(values))
+                    if best is None or score > best_score:
+                        best, best_score = index, score
+                if best is None:
+                    return None
+                words |= _values(pattern[best]) or set()
+                before = max(before, sum(_width(t) for t in pattern[:best]))
+                after = max(after, sum(_width(t) for t in pattern[best + 1 :]))
+    return Anchors(words=frozenset(words), before=before, after=after)
