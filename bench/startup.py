@@ -8,7 +8,9 @@ times; the table shows the median and the target from issue 11:
 * the pre-commit hook on one changed caption in a warm dataset of
   ``--count`` captioned images (1.5 s): ``lintcap check --whole-dataset``.
 
-It also reports whether torch was imported by a one-caption check (spaCy's
+Wall time depends on what else runs on the machine, so the table also shows
+the CPU time (user + system) each command used: on an otherwise idle machine
+wall time is close to it. It also reports whether torch was imported by a one-caption check (spaCy's
 thinc imports torch whenever it is installed, unless lintcap prevents it).
 
     .venv/bin/python bench/startup.py [--count 100] [--repeat 5]
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,16 +35,19 @@ from precommit import CAPTION, OUTFITS, PLACES
 LINTCAP = [sys.executable, "-m", "lintcap"]
 
 
-def timed(command: list[str], repeat: int, cwd: Path | None = None) -> float:
-    """The median wall time of ``command`` over ``repeat`` fresh processes."""
-    times = []
+def timed(command: list[str], repeat: int, cwd: Path | None = None) -> tuple[float, float]:
+    """The median wall time and CPU time of ``command`` over ``repeat`` fresh processes."""
+    times, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def imports_torch(caption: Path) -> bool:
@@ -62,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     from images import make_images
 
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, tuple[float, float], float]] = []
     rows.append(("lintcap --version", timed([*LINTCAP, "--version"], args.repeat), 0.3))
     rows.append(("lintcap rules list", timed([*LINTCAP, "rules", "list"], args.repeat), 0.5))
     with tempfile.TemporaryDirectory() as scratch:
@@ -85,10 +91,12 @@ def main() -> None:
         timed(hook, 1)  # fills the image cache: every later commit is warm
         (data / "0000.txt").write_text(CAPTION.format(outfit="blue scarf", place="garden"))
         rows.append((f"pre-commit hook, warm, {args.count} images", timed(hook, args.repeat), 1.5))
-    print(f"{os.cpu_count()} cores, median of {args.repeat} runs\n")
-    print("| command | seconds | target | within |\n|---|---|---|---|")
-    for name, seconds, target in rows:
-        print(f"| {name} | {seconds:.2f} | {target:.1f} | {'yes' if seconds <= target else 'no'} |")
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load:.1f}, median of {args.repeat} runs\n")
+    print("| command | wall (s) | CPU (s) | target (s) | wall within |\n|---|---|---|---|---|")
+    for name, (seconds, cpu), target in rows:
+        within = "yes" if seconds <= target else "no"
+        print(f"| {name} | {seconds:.2f} | {cpu:.2f} | {target:.1f} | {within} |")
     print(f"\ntorch imported by a one-caption check: {'yes' if torch else 'no'}")
 
 

@@ -115,6 +115,43 @@ def _defer_spacy_cli() -> None:
 
     stand_in.__getattr__ = rest  # type: ignore[method-assign]
     sys.modules["spacy.cli"] = stand_in
+    _defer_module("spacy.cli.info", os.path.join(folder, "info.py"), "info")
+
+
+def _defer_module(name: str, path: str, function: str) -> None:
+    """Register a stand-in for module ``name`` (at ``path``) whose
+    ``function`` and other attributes load the real module on first use:
+    ``spacy.cli.info`` imports weasel, typer and requests (a third of a
+    second) only so that ``spacy.info`` exists."""
+    if not os.path.isfile(path):
+        return
+    stand_in = ModuleType(name)
+    stand_in.__file__ = path
+    real: list[ModuleType] = []
+
+    def load() -> ModuleType:
+        if not real:
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {name} from {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            real.append(module)
+        return real[0]
+
+    def call(*args: object, **kwargs: object) -> object:
+        return getattr(load(), function)(*args, **kwargs)
+
+    def attribute(attr: str) -> object:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(load(), attr)
+
+    call.__name__ = function
+    setattr(stand_in, function, call)
+    stand_in.__getattr__ = attribute  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
 
 
 def _link_spacy_cli(spacy: ModuleType) -> None:
