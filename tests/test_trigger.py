@@ -172,3 +172,17 @@ def test_evidence_wording() -> None:
     first = TriggerInfo(word="x", source="inferred", count=9, total=10, leads=9, position=1)
     assert first.evidence() == "in 9 of 10 captions (90%), first in 9"
     assert first.share == 0.9
+
+
+def test_no_trigger_line_only_when_inference_ran(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "n", ["a man on a bench", "a man by a lake", "a man at home"])
+    searched = lint([root], Config(select=["C001"]))
+    assert searched.trigger.searched and searched.trigger.word is None
+    out = io.StringIO()
+    text.write(searched, out)
+    assert "none could be inferred" in out.getvalue()
+    files_only = lint([root], Config(select=["F001"]))
+    assert not files_only.trigger.searched
+    out = io.StringIO()
+    text.write(files_only, out)
+    assert "none could be inferred" not in out.getvalue()

@@ -66,6 +66,8 @@ class TriggerInfo(BaseModel):
     total: int = 0
     leads: int = 0
     position: int = 0
+    #: Whether inference ran (the selected rules read the captions).
+    searched: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -241,8 +241,8 @@ def _trigger(
         settings.max_chunk_words,
     )
     if guess is None:
-        return TriggerInfo()
-    return TriggerInfo(source="inferred", **guess.model_dump())
+        return TriggerInfo(searched=True)
+    return TriggerInfo(source="inferred", searched=True, **guess.model_dump())
 
 
 @lru_cache(maxsize=4)

@@ -287,7 +287,7 @@ def _summary(result: LintResult) -> Text:
             "(set `trigger` in lintcap.toml to make it explicit).\n",
             style="dim",
         )
-    elif trigger.source == "none" and result.captions:
+    elif trigger.source == "none" and trigger.searched and result.captions:
         summary.append(
             "No trigger configured and none could be inferred: trigger rules did not run.\n",
             style="dim",
