@@ -177,6 +177,13 @@ caption_pieces = st.sampled_from(
         "\n",
         "[trigger]",
         "from side",
+        "(smile:1.2)",
+        "((",
+        "))",
+        "[hat]",
+        " - Copy",
+        ".png",
+        " (2)",
     ]
 )
 
