@@ -84,6 +84,16 @@ def test_kind_from_captions(captions: list[str], kind: str) -> None:
     assert _decide(captions) == kind
 
 
+def test_attributes_alone_make_a_person_set() -> None:
+    tags = [
+        "ohwx, smiling, long hair, red dress, outdoors",
+        "ohwx, short hair, denim jacket, city street",
+        "ohwx, wearing a grey coat, snow",
+    ]
+    assert _decide(tags) == "person"
+    assert _decide(["ohwx, matte finish", "ohwx, top view", "ohwx, close-up"]) == "object"
+
+
 def test_decision_says_why() -> None:
     decision = decide_subject(PRODUCT_SPECS, SubjectInference(), load_cues())
     assert decision.source == "captions"
