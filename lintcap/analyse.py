@@ -125,7 +125,17 @@ def parse_item(facts: ItemFacts, parser: CaptionParser) -> None:
 def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) -> None:
     item = facts.item
     display = facts.caption_display or ""
-    if item.metadata_text is not None:
+    size = len(item.metadata_text.encode("utf-8")) if item.metadata_text is not None else 0
+    if item.metadata_text is not None and size > needs.max_caption_bytes:
+        # One limit for every caption source: a row's text counts like a sidecar.
+        too_large = Problem(
+            kind="caption-too-large",
+            path=display,
+            line=item.metadata_line,
+            detail=f"{size:,} bytes (limit {needs.max_caption_bytes:,})",
+        )
+        caption = CaptionText(text=None, problems=[too_large])
+    elif item.metadata_text is not None:
         caption = CaptionText(text=item.metadata_text)
         for problem in check_caption_text(item.metadata_text, display):
             problem.line, problem.column = item.metadata_line, None

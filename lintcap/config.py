@@ -132,7 +132,7 @@ def find_config(start: Path) -> Path | None:
         if own.is_file():
             return own
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and "lintcap" in _read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and _lintcap_table(_read_toml(pyproject)) is not None:
             return pyproject
     return None
 
@@ -143,11 +143,16 @@ def load_config(path: Path | None) -> Config:
         return Config()
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("lintcap", {})
+        table = _lintcap_table(data)
+        if table is None and isinstance(data.get("tool"), dict) and "lintcap" in data["tool"]:
+            raise ConfigError(f"{path}: [tool.lintcap] must be a table")
+        data = table or {}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {validation_message(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
     config.source = path.resolve()
     config.extend_rules = [
         p if p.is_absolute() else config.source.parent / p for p in config.extend_rules
@@ -159,6 +164,14 @@ def load_config(path: Path | None) -> Config:
     return config
 
 
+def _lintcap_table(data: dict[str, Any]) -> dict[str, Any] | None:
+    """``[tool.lintcap]`` of a pyproject.toml, or None (``tool = 5`` and
+    ``tool.lintcap = 1`` are someone else's business, not a crash)."""
+    tool = data.get("tool")
+    table = tool.get("lintcap") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(read_regular(path, MAX_CONFIG_BYTES).decode("utf-8"))
@@ -168,3 +181,5 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None

@@ -24,6 +24,7 @@ raised.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -213,11 +214,11 @@ def _walk(root: Path, problems: list[Problem], scope: Scope | None = None) -> li
         for entry in listing:
             if entry.name.startswith("."):
                 continue
-            if scope is not None and scope.excluded(entry.path, entry.is_dir()):
+            if scope is not None and scope.excluded(entry.path, _is_dir(entry)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.path)
-            elif entry.is_symlink() and entry.is_dir():
+            elif entry.is_symlink() and _is_dir(entry):
                 if not _inside(Path(entry.path).resolve(), real_root):
                     problems.append(
                         Problem(
@@ -230,6 +231,15 @@ def _walk(root: Path, problems: list[Problem], scope: Scope | None = None) -> li
             else:
                 entries.append(_Entry(folder, entry.name, entry.is_symlink()))
     return entries
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a folder, following a link; a link loop (ELOOP)
+    or any other error is "not a folder" (the file pass reports it)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _discover_files(
@@ -251,7 +261,15 @@ def _discover_files(
     for folder, name, symlink in files:
         path = os.path.join(folder, name)
         if symlink:
-            target = Path(path).resolve()
+            try:
+                target = Path(path).resolve()
+            except (OSError, RuntimeError) as exc:  # a loop (ELOOP): unreadable, not a crash
+                loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                detail = "symlink loop" if loop else getattr(exc, "strerror", None) or str(exc)
+                problems.append(
+                    Problem(kind="unreadable", path=display_path(Path(path)), detail=detail)
+                )
+                continue
             if not _inside(target, real_root):
                 problems.append(
                     Problem(
@@ -485,6 +503,13 @@ def _read_metadata(
                 )
             )
             continue
+        except RecursionError:
+            problems.append(
+                Problem(
+                    kind="bad-metadata", path=shown, line=number, detail="JSON nested too deeply"
+                )
+            )
+            continue
         if not isinstance(record, dict) or not isinstance(record.get("file_name"), str):
             problems.append(
                 Problem(kind="bad-metadata", path=shown, line=number, detail="no file_name string")
@@ -503,26 +528,47 @@ def _read_metadata(
             )
             continue
         name = record["file_name"]
+        unusable = _not_unicode(name, "file_name") or _not_unicode(text, column or "text")
+        if unusable:
+            problems.append(Problem(kind="bad-metadata", path=shown, line=number, detail=unusable))
+            continue
         image = folder / name
-        if (
-            os.path.isabs(name)
-            or not _inside(Path(os.path.abspath(image)), real_folder)
-            or (image.exists() and not _inside(image.resolve(), root.resolve()))
-        ):
+        try:
+            leaves = (
+                os.path.isabs(name)
+                or not _inside(Path(os.path.abspath(image)), real_folder)
+                or (image.exists() and not _inside(image.resolve(), root.resolve()))
+            )
+            exists = image.exists()
+        except (OSError, ValueError, RuntimeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(
+                Problem(
+                    kind="bad-metadata",
+                    path=shown,
+                    line=number,
+                    detail=f"file_name {_short(name)!r} cannot be used: {reason}",
+                )
+            )
+            continue
+        if leaves:
             problems.append(
                 Problem(
                     kind="outside-root",
                     path=shown,
                     line=number,
-                    detail=f"file_name {name!r} leaves the dataset folder",
+                    detail=f"file_name {_short(name)!r} leaves the dataset folder",
                 )
             )
             continue
         image = Path(os.path.abspath(image))
-        if not image.exists():
+        if not exists:
             problems.append(
                 Problem(
-                    kind="orphan-caption", path=shown, line=number, detail=f"{name} does not exist"
+                    kind="orphan-caption",
+                    path=shown,
+                    line=number,
+                    detail=f"{_short(name)} does not exist",
                 )
             )
             continue
@@ -541,6 +587,21 @@ def _read_metadata(
             )
         )
     return listed
+
+
+def _not_unicode(value: str, field: str) -> str | None:
+    """Why ``value`` cannot be used (a lone surrogate such as ``\\ud800``,
+    which JSON allows and UTF-8 cannot encode), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{field} holds a lone surrogate (U+{ord(value[exc.start]):04X}), not text"
+    return None
+
+
+def _short(name: str, limit: int = 80) -> str:
+    """A file name as a message shows it: at most ``limit`` characters."""
+    return name if len(name) <= limit else f"{name[: limit - 20]}...({len(name):,} characters)"
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lintcap.caption.parse import ParserSettings
 from lintcap.engine import patterns as user_patterns
-from lintcap.errors import unknown_keys, validation_message
+from lintcap.errors import shown_key, unknown_keys, validation_message
 from lintcap.fix.llm.settings import LlmSettings
 from lintcap.image.analyser import AnalysisSettings
 from lintcap.image.facts import MEASURE_NAMES
@@ -562,46 +562,72 @@ class RuleBook(BaseModel):
 
 
 def load_rule_files(paths: list[Path]) -> RuleBook:
-    """Load and merge rule files; later files may not redefine a code."""
+    """Load and merge rule files; later files may not redefine a code. Any
+    shape of YAML is an error naming the file (never a crash): a non-string
+    key, ``presets: [1, 2]``, ``settings: abc``, nesting too deep."""
     rules: list[Rule] = []
     presets: dict[str, Preset] = {}
     settings: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for path in paths:
-        data = _read_yaml(path)
-        unknown = [key for key in data if key not in {"rules", "presets", "settings"}]
-        if unknown:
-            raise RuleFileError(
-                f"{path}: {unknown_keys(unknown)} (expected rules, presets, settings)"
-            )
-        raw_rules = data.get("rules") or []
-        if not isinstance(raw_rules, list):
-            raise RuleFileError(f"{path}: 'rules' must be a list")
-        for index, raw in enumerate(raw_rules, start=1):
-            label = raw.get("code", f"#{index}") if isinstance(raw, dict) else f"#{index}"
-            try:
-                rule = Rule.model_validate(raw)
-            except ValidationError as exc:
-                raise RuleFileError(f"{path}: rule {label}: {validation_message(exc)}") from None
-            if rule.code in sources:
-                raise RuleFileError(
-                    f"{path}: rule {rule.code}: code already defined in {sources[rule.code]}"
-                )
-            sources[rule.code] = str(path)
-            rules.append(rule)
-        for name, raw in (data.get("presets") or {}).items():
-            try:
-                presets[name] = Preset.model_validate(raw)
-            except ValidationError as exc:
-                raise RuleFileError(f"{path}: preset {name}: {validation_message(exc)}") from None
-        settings.update(data.get("settings") or {})
+        try:
+            _load_one(path, rules, presets, settings, sources)
+        except RecursionError:
+            raise RuleFileError(f"{path}: nested too deeply") from None
     try:
         parsed_settings = Settings.model_validate(settings)
     except ValidationError as exc:
         raise RuleFileError(f"settings: {validation_message(exc)}") from None
+    except RecursionError:
+        raise RuleFileError("settings: nested too deeply") from None
     book = RuleBook(rules=rules, presets=presets, settings=parsed_settings, sources=sources)
     _check_presets(book)
     return book
+
+
+def _load_one(
+    path: Path,
+    rules: list[Rule],
+    presets: dict[str, Preset],
+    settings: dict[str, Any],
+    sources: dict[str, str],
+) -> None:
+    data = _read_yaml(path)
+    unknown = [key for key in data if key not in {"rules", "presets", "settings"}]
+    if unknown:
+        raise RuleFileError(f"{path}: {unknown_keys(unknown)} (expected rules, presets, settings)")
+    raw_rules = data.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise RuleFileError(f"{path}: 'rules' must be a list")
+    for index, raw in enumerate(raw_rules, start=1):
+        label = shown_key(raw.get("code")) if isinstance(raw, dict) else "<key>"
+        label = label if label != "<key>" else f"#{index}"
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError as exc:
+            raise RuleFileError(f"{path}: rule {label}: {validation_message(exc)}") from None
+        if rule.code in sources:
+            raise RuleFileError(
+                f"{path}: rule {rule.code}: code already defined in {sources[rule.code]}"
+            )
+        sources[rule.code] = str(path)
+        rules.append(rule)
+    raw_presets = data.get("presets") or {}
+    if not isinstance(raw_presets, dict):
+        raise RuleFileError(f"{path}: 'presets' must be a mapping of preset names")
+    for name, raw in raw_presets.items():
+        if not isinstance(name, str):
+            raise RuleFileError(f"{path}: preset names must be strings")
+        try:
+            presets[name] = Preset.model_validate(raw)
+        except ValidationError as exc:
+            raise RuleFileError(
+                f"{path}: preset {shown_key(name)}: {validation_message(exc)}"
+            ) from None
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, dict):
+        raise RuleFileError(f"{path}: 'settings' must be a mapping")
+    settings.update(raw_settings)
 
 
 def _check_presets(book: RuleBook) -> None:
