@@ -125,7 +125,7 @@ def write_baseline(
     body = f"[\n{lines}\n  ]" if entries else "[]"
     text = f'{{\n  "lintcap-baseline": {FORMAT_VERSION},\n  "findings": {body}\n}}\n'
     try:
-        write_output_file(path, text)
+        write_output_file(path, text, "baseline")
     except OutputFileError as exc:
         raise BaselineError(str(exc)) from None
     return len(diagnostics)

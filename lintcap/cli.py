@@ -360,7 +360,7 @@ def check(
 
     from lintcap.changed import concerning, dataset_folders, relevant_paths
     from lintcap.engine.run import lint
-    from lintcap.report.html import HtmlReportError, check_writable, write_html
+    from lintcap.report.html import HtmlReportError, check_writable, dataset_files, write_html
     from lintcap.report.output import OutputFileError, check_output_file, write_output_file
     from lintcap.report.statistics import write_statistics
     from lintcap.report.target import dataset_file
@@ -429,7 +429,7 @@ def check(
         FORMATS[output_format](result, out)
     if output_file is not None:
         try:
-            write_output_file(output_file, out.getvalue())
+            write_output_file(output_file, out.getvalue(), protected=dataset_files(result))
         except OutputFileError as exc:
             raise UserError(str(exc)) from None
     if job_summary is not None:

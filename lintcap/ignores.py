@@ -89,5 +89,5 @@ def add_ignores(config_path: Path, diagnostics: Sequence[Diagnostic]) -> tuple[i
         codes += len(new)
         ignores[key] = sorted(current | found)
     if files:
-        write_output_file(config_path, tomlkit.dumps(document))
+        write_output_file(config_path, tomlkit.dumps(document), "config")
     return files, codes

@@ -258,3 +258,10 @@ def test_action_runs_check_with_cache_and_summary() -> None:
     assert cache["with"]["path"] == "**/.lintcap_cache"
     assert "hashFiles(" in cache["with"]["key"] and cache["with"]["restore-keys"]
     assert '--job-summary "$GITHUB_STEP_SUMMARY"' in steps["Check the dataset"]["run"]
+
+
+def test_rules_list_follows_the_terminal_width_and_keeps_brackets() -> None:
+    for columns in (100, 160):
+        _, out, _ = run("rules", "list", env={"COLUMNS": str(columns)})
+        assert max(len(line) for line in out.splitlines()) <= columns
+        assert "[trigger]" in out  # rich markup would eat it
