@@ -169,7 +169,9 @@ def _view(index: int, item: ItemFacts, settings: VarietySettings) -> ItemView:
         view.words = parsed.words
         view.tags = [tag.key for tag in parsed.tags]
         for category in settings.counted_categories:
-            found = [parsed.text[hit.start : hit.end] for hit in parsed.hits_in(category)]
+            found = [
+                parsed.text[hit.start : hit.end] for hit in parsed.hits_in(category) if not hit.cue
+            ]
             view.phrases[category] = list(dict.fromkeys(normalise_phrase(p) for p in found))
     return view
 

@@ -180,6 +180,20 @@ def test_c007_filler_families(make_dataset: MakeDataset, caption: str, phrase: s
     assert f"'{phrase}'" in finding.message
 
 
+@pytest.mark.parametrize(
+    ("caption", "phrase"),
+    [
+        ("Charming brick bungalow with a green door and a gravel drive.", "Charming"),
+        ("Two-story farmhouse with a wide porch, exuding rustic warmth.", "exuding"),
+        ("Stone cottage with ivy walls; the arched gate adds charm.", "adds charm"),
+        ("Flat-roofed villa with a pool, offering serene outdoor living.", "offering serene"),
+    ],
+)
+def test_c007_marketing_filler(make_dataset: MakeDataset, caption: str, phrase: str) -> None:
+    findings = single(make_dataset, f"ohwx, {caption}", "C007")
+    assert any(f"'{phrase}'" in finding.message for finding in findings)
+
+
 def test_c007_overlapping_phrases_are_one_finding(make_dataset: MakeDataset) -> None:
     caption = "ohwx, a photo of a field. It appears to be a snowy field."
     [finding] = single(make_dataset, caption, "C007")
@@ -338,3 +352,12 @@ def test_windows_around_anchor_words_find_every_match(nlp: CaptionNLP, text: str
     doc = nlp.doc(text)
     whole = sorted(match for search in nlp._searches for match in search[0](doc))
     assert whole and sorted(nlp._pattern_matches(doc)) == whole
+
+
+def test_dataset_view_counts_phrases_not_cues(make_dataset: MakeDataset) -> None:
+    root = make_dataset(
+        {"a": "ohwx, a photo of a man. He wears a grey wool coat, in front of a barn."}
+    )
+    result = lint([root], Config(trigger=TRIGGER, select=["D008"]))
+    [view] = [v for v in result.views if v.phrases]
+    assert view.phrases["clothing"] == ["coat"] and view.phrases["setting"] == ["barn"]
