@@ -602,6 +602,7 @@ def fix_command(
     Exit 1 when findings at or above --fail-on remain, a file could not be
     written, or (with --diff) when there is something to change."""
     from lintcap.fix.run import fix, fix_failed, outcome_notes
+    from lintcap.report.escape import field_safe
     from lintcap.report.fix_summary import changed_lines, skipped_lines
     from lintcap.report.text import TextOptions, plural, use_color
     from lintcap.report.text import write as write_text
@@ -653,7 +654,7 @@ def fix_command(
             *skipped_lines(remaining, unsafe_fixes),
             *outcome_notes(result.files, result.unsettled, result.rolled_back),
         ]:
-            err.write(f"{line}\n")
+            err.write(f"{field_safe(line)}\n")
         sys.exit(EXIT_FINDINGS if result.files else EXIT_CLEAN)
     write_text(result.remaining, out, TextOptions(color=use_color(color, out), footer=False))  # type: ignore[arg-type]
     for line in [
@@ -661,7 +662,7 @@ def fix_command(
         *skipped_lines(remaining, unsafe_fixes),
         *outcome_notes(result.files, result.unsettled, result.rolled_back),
     ]:
-        out.write(f"{line}\n")
+        out.write(f"{field_safe(line)}\n")
     failed = fix_failed(result.files, result.remaining, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 

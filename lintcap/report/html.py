@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 from PIL import Image, ImageOps
 
 from lintcap import __version__
@@ -46,6 +47,7 @@ from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.read import read_caption_file
 from lintcap.engine.run import LintResult
 from lintcap.models import Diagnostic, Severity
+from lintcap.report.escape import terminal_safe
 from lintcap.report.target import OutputError, check_target, write_report
 from lintcap.safefs import open_binary
 from lintcap.variety import DIMENSIONS, Dimension, ItemView
@@ -453,11 +455,21 @@ def _rules_shown(groups: Sequence[CodeGroup]) -> list[tuple[str, str, str, str]]
 # --- rendering and writing ----------------------------------------------------------
 
 
+def _shown(value: Any) -> Any:
+    """Every value the template prints: data text with control and bidi
+    characters escaped (markup the template itself made is left alone)."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return terminal_safe(value)
+    return value
+
+
 @cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lintcap.report", "templates"),
         autoescape=True,  # captions and paths are user data
+        # ... and so are their control and bidi characters: shown escaped.
+        finalize=_shown,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import IO
 
-from rich.console import Console
 from rich.table import Table
 
+from lintcap.report.escape import SafeConsole
 from lintcap.statistics import Statistics
 
 #: Phrases per lexicon category shown; the JSON output has them all.
@@ -14,7 +14,7 @@ _PHRASES_SHOWN = 10
 
 
 def write_statistics(statistics: Statistics, stream: IO[str]) -> None:
-    console = Console(file=stream, highlight=False, soft_wrap=True)
+    console = SafeConsole(file=stream, highlight=False, soft_wrap=True)
     console.print(
         f"[bold]Statistics[/bold]: {statistics.images} images, {statistics.captions} captions"
     )

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from lintcap.models import Diagnostic, Severity
+from lintcap.report.escape import SafeConsole, field_safe
 
 if TYPE_CHECKING:
     from lintcap.engine.run import LintResult
@@ -64,8 +65,9 @@ def use_color(choice: ColorChoice, stream: IO[str]) -> bool:
 
 
 def console_for(stream: IO[str], color: bool) -> Console:
-    """A console that colours exactly when ``color`` says so."""
-    return Console(
+    """A console that colours exactly when ``color`` says so, and escapes
+    control and bidi characters from the data (:mod:`lintcap.report.escape`)."""
+    return SafeConsole(
         file=stream,
         highlight=False,
         soft_wrap=True,
@@ -149,14 +151,14 @@ def _by_file(diagnostics: list[Diagnostic]) -> list[list[Diagnostic]]:
 def finding_line(diagnostic: Diagnostic) -> Text:
     """``path:line:col: severity CODE [*] message``."""
     line = Text()
-    line.append(_location(diagnostic), style="bold")
+    line.append(field_safe(_location(diagnostic)), style="bold")
     line.append(": ")
     line.append(diagnostic.severity.value, style=_SEVERITY_STYLE[diagnostic.severity])
     line.append(" ")
     line.append(diagnostic.code, style=_SEVERITY_STYLE[diagnostic.severity])
     if diagnostic.fixable and diagnostic.applicability in _MARKER:
         line.append(" " + _MARKER[diagnostic.applicability], style="bold cyan")
-    line.append(f" {diagnostic.message}")
+    line.append(f" {field_safe(diagnostic.message)}")
     return line
 
 
@@ -233,7 +235,7 @@ def _related(paths: list[str]) -> str:
     """``counted: a.jpg, b.jpg, ... and 12 more``, by file name when they share a folder."""
     folders = {path.rsplit("/", 1)[0] for path in paths if "/" in path}
     names = [path.rsplit("/", 1)[-1] for path in paths] if len(folders) == 1 else paths
-    shown = ", ".join(names[:_RELATED_SHOWN])
+    shown = ", ".join(field_safe(name) for name in names[:_RELATED_SHOWN])
     rest = len(names) - _RELATED_SHOWN
     return f"counted: {shown}" + (f" and {rest} more" if rest > 0 else "")
 

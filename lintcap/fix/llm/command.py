@@ -26,6 +26,7 @@ from lintcap.fix.llm.run import LlmFixResult, llm_fix
 from lintcap.fix.llm.run import Progress as ProgressCallback
 from lintcap.fix.run import fix, fix_failed, outcome_notes
 from lintcap.report import FORMATS
+from lintcap.report.escape import field_safe
 
 
 def fix_with_llm(
@@ -83,7 +84,7 @@ def fix_with_llm(
         *outcome_notes(result.files, result.unsettled, start.rolled_back),
         *result.skipped,
     ]:
-        out.write(f"{note}\n")
+        out.write(f"{field_safe(note)}\n")
     write_summary(result, backend.name, out)
     return 1 if fix_failed(result.files, result.remaining, config) else 0
 
@@ -95,23 +96,32 @@ def write_rewrites(result: LlmFixResult, out: TextIO, *, proposals: bool) -> Non
         tries = len(rewrite.attempts)
         plural = "s" if tries != 1 else ""
         if rewrite.accepted:
-            out.write(f"{rewrite.display}: LLM rewrite accepted ({tries} proposal{plural})\n")
+            out.write(
+                f"{field_safe(rewrite.display)}: LLM rewrite accepted ({tries} proposal{plural})\n"
+            )
         else:
             last = rewrite.attempts[-1].verdict if rewrite.attempts else None
             why = f": {last.reason}: {last.detail}" if last is not None else ""
-            out.write(f"{rewrite.display}: LLM rewrite rejected ({tries} proposal{plural}){why}\n")
+            shown = field_safe(rewrite.display)
+            out.write(
+                f"{shown}: LLM rewrite rejected ({tries} proposal{plural}){field_safe(why)}\n"
+            )
         if not proposals:
             continue
         for finding in rewrite.findings:
-            out.write(f"    to resolve: {finding}\n")
-        out.write(f"    before:     {rewrite.before.strip()}\n")
+            out.write(f"    to resolve: {field_safe(finding)}\n")
+        out.write(f"    before:     {field_safe(rewrite.before.strip())}\n")
         for attempt in rewrite.attempts:
-            out.write(f"    proposal {attempt.number}: {attempt.proposal or '(empty)'}\n")
+            out.write(
+                f"    proposal {attempt.number}: {field_safe(attempt.proposal or '(empty)')}\n"
+            )
             verdict = attempt.verdict
             if verdict.accepted:
                 out.write("      verdict: accepted\n")
             else:
-                out.write(f"      verdict: rejected ({verdict.reason}): {verdict.detail}\n")
+                out.write(
+                    f"      verdict: rejected ({verdict.reason}): {field_safe(verdict.detail)}\n"
+                )
     if result.rewrites:
         out.write("\n")
 
