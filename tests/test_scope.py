@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
@@ -106,3 +107,27 @@ def test_notes_beside_kohya_repeat_folders_are_not_orphan_captions(tmp_path: Pat
     dataset = discover([tmp_path], [".txt"])
     orphans = [Path(p.path).name for p in dataset.problems if p.kind == "orphan-caption"]
     assert orphans == ["stray.txt"]
+
+
+def test_without_opencv_the_image_rules_are_skipped_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base install has no OpenCV (the images extra): caption, file and
+    variety rules still run, the image rules are named as not run."""
+    import lintcap.engine.run as engine
+
+    monkeypatch.setattr(engine, "image_analysis_available", lambda: False)
+    for index in range(3):
+        pair(tmp_path / f"{index}.jpg")
+    (tmp_path / "0.txt").write_text("OHWX, a photo of a man. close-up")
+    (tmp_path / "lintcap.toml").write_text('trigger = "ohwx"\n')
+    code, out, _ = run("check", tmp_path, "--select", "C001,I,W,D002,D004,A010")
+    assert code == 1 and ": error C001 " in out
+    findings = [
+        line.split()[2] for line in out.splitlines() if ": error " in line or ": warning " in line
+    ]
+    assert findings and not [code for code in findings if code[0] in "IW" or code == "D002"]
+    note = next(line for line in out.splitlines() if line.startswith("Image rules did not run"))
+    assert "I001" in note and "W001" in note and "D002" in note and "A010" in note
+    assert "D004" not in note  # variety counts what the captions say
+    assert "pip install 'lintcap[images]'" in note

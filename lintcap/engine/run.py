@@ -6,6 +6,7 @@ selection never opens an image, an image-only one never parses a caption.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -105,6 +106,25 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
     return needs
 
 
+def image_analysis_available() -> bool:
+    """Whether OpenCV, which image analysis needs, is installed (the
+    ``images`` extra): found without importing it."""
+    return importlib.util.find_spec("cv2") is not None
+
+
+def without_image_analysis(rules: list[Rule]) -> tuple[list[Rule], list[str]]:
+    """The rules that can run without image facts, and the codes left out:
+    image measures, duplicate images and caption-image agreement. Variety
+    rules stay: without image facts they count what the captions say."""
+    kept, skipped = [], []
+    for rule in rules:
+        if isinstance(rule.check, ImageMeasureCheck | DuplicatesCheck | AgreementCheck):
+            skipped.append(rule.code)
+        else:
+            kept.append(rule)
+    return kept, skipped
+
+
 def lint(
     paths: Sequence[Path],
     config: Config,
@@ -128,6 +148,16 @@ def lint(
         validate_severity(book, config.severity)
         rules = apply_severity(rules, config.severity)
     needs = needs_for(rules)
+    notes: list[str] = []
+    if needs.image_analysis and not image_analysis_available():
+        rules, skipped = without_image_analysis(rules)
+        needs = needs_for(rules)
+        needs.image_analysis = False  # variety rules count what the captions say
+        if skipped:
+            notes.append(
+                f"Image rules did not run ({', '.join(skipped)}): OpenCV is not installed; "
+                "`pip install 'lintcap[images]'` adds it."
+            )
     if dataset is None:
         dataset = discover(
             list(paths),
@@ -176,6 +206,7 @@ def lint(
         items=facts,
         views=views,
         files_found=len(dataset.items) + len(dataset.problems),
+        notes=notes,
     )
 
 
