@@ -312,3 +312,22 @@ def test_mediapipe_missing_says_to_install_the_extra(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "mediapipe", None)  # import mediapipe -> ImportError
     with pytest.raises(PeopleBackendUnavailable, match=r"lintcap\[faces\]"):
         detect_people(photo("astronaut", 64), backend="mediapipe")
+
+
+def test_auto_backend_is_mediapipe_where_the_faces_extra_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lintcap.image import analyser
+
+    assert analyser.AnalysisSettings().people_backend_used() == "mediapipe"
+    real_find_spec = analyser.importlib.util.find_spec
+
+    def without_mediapipe(name: str, *args: object) -> object:
+        return None if name == "mediapipe" else real_find_spec(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyser.importlib.util, "find_spec", without_mediapipe)
+    assert analyser.AnalysisSettings().people_backend_used() == "opencv"
+    settings = analyser.AnalysisSettings(people_backend="mediapipe")
+    assert settings.people_backend_used() == "mediapipe"
+    # The resolved backend is part of the cache key: facts of one never pass for the other.
+    assert analyser.AnalysisSettings().cache_key() != settings.cache_key()

@@ -8,6 +8,7 @@ ask about, once, on one decode.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Literal
@@ -41,7 +42,9 @@ class AnalysisSettings(BaseModel):
 
     #: Long side of the working image: Flux and SDXL buckets hold about 1024².
     size: int = Field(default=1024, ge=64)
-    people_backend: Literal["opencv", "mediapipe"] = "opencv"
+    #: People: "mediapipe" (the faces extra), "opencv" (Haar cascades, core),
+    #: or "auto": mediapipe when the extra is installed.
+    people_backend: Literal["auto", "opencv", "mediapipe"] = "auto"
     people: PeopleSettings = PeopleSettings()
     #: Text and watermarks: "learned" (the text extra's DB model), "morphology"
     #: (core, no model), or "auto": learned when the extra is installed.
@@ -53,10 +56,23 @@ class AnalysisSettings(BaseModel):
     def cache_key(self) -> str:
         """What, besides the file's bytes, the facts depend on."""
         payload = json.dumps(
-            [ANALYSER_VERSION, cv2.__version__, self.text_backend(), self.model_dump(mode="json")],
+            [
+                ANALYSER_VERSION,
+                cv2.__version__,
+                self.text_backend(),
+                self.people_backend_used(),
+                self.model_dump(mode="json"),
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def people_backend_used(self) -> Literal["opencv", "mediapipe"]:
+        """The people backend this run uses: auto is mediapipe where the faces
+        extra is installed (found without importing it), else OpenCV."""
+        if self.people_backend != "auto":
+            return self.people_backend
+        return "mediapipe" if importlib.util.find_spec("mediapipe") is not None else "opencv"
 
     def text_backend(self) -> Literal["learned", "morphology"]:
         """The text detector this run uses; raises
@@ -80,7 +96,7 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
         return ImageFacts(sha256=sha256, problems=loaded.problems)
     facts = ImageFacts(sha256=sha256, info=loaded.info)
     facts.people = detect_people(
-        loaded.working, settings.people, settings.people_backend, gray=loaded.gray
+        loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray
     )
     subject = None
     if facts.people is not None and facts.people.faces:
