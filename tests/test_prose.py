@@ -361,3 +361,11 @@ def test_dataset_view_counts_phrases_not_cues(make_dataset: MakeDataset) -> None
     result = lint([root], Config(trigger=TRIGGER, select=["D008"]))
     [view] = [v for v in result.views if v.phrases]
     assert view.phrases["clothing"] == ["coat"] and view.phrases["setting"] == ["barn"]
+
+
+def test_dataset_view_reads_framing_from_a_sentence(make_dataset: MakeDataset) -> None:
+    caption = "ohwx, a photo of a woman on a pier. The shot shows her entire figure in a red coat."
+    root = make_dataset({"a": caption})
+    result = lint([root], Config(trigger=TRIGGER, select=["D005"]))
+    [view] = [v for v in result.views if v.image is not None]
+    assert view.framing.caption == "full-body"
