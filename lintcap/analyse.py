@@ -144,7 +144,17 @@ def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) 
     else:
         assert item.caption_path is not None
         if item.caption_path in overrides:
-            caption = decode_caption(overrides[item.caption_path], display)
+            data = overrides[item.caption_path]
+            if len(data) > needs.max_caption_bytes:
+                # An LLM answer or a fix's result obeys the same limit as a file.
+                too_large = Problem(
+                    kind="caption-too-large",
+                    path=display,
+                    detail=f"{len(data):,} bytes (limit {needs.max_caption_bytes:,})",
+                )
+                caption = CaptionText(text=None, problems=[too_large])
+            else:
+                caption = decode_caption(data, display)
         else:
             caption = read_caption_file(item.caption_path, display, needs.max_caption_bytes)
     facts.text = caption.text

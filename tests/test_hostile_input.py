@@ -176,7 +176,7 @@ _records = st.fixed_dictionaries(
 )
 
 
-@FUZZ
+@settings(FUZZ, max_examples=15)  # each example is a lint run
 @given(lines=st.lists(st.one_of(_records.map(json.dumps), st.text(max_size=60)), max_size=4))
 def test_fuzz_metadata_lines(tmp_path_factory: pytest.TempPathFactory, lines: list[str]) -> None:
     """Promise: any metadata.jsonl is findings, never an exception."""
