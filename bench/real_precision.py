@@ -85,6 +85,11 @@ class Unit:
     #: A folder whose images.txt entries this folder's stand-ins copy (for a
     #: caption snapshot kept without its images, such as an earlier commit).
     images_like: str | None = None
+    #: The preset a user of that base model picks (``sdxl-tags`` for an SDXL or
+    #: SD 1.x LoRA, read by CLIP; empty: the default, a Flux character LoRA),
+    #: from the base model the dataset's own repository trains.
+    preset: str | None = None
+    preset_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,10 @@ def _rows(path: Path) -> Iterable[list[str]]:
 
 
 def read_units(path: Path) -> list[Unit]:
-    return [Unit(r[0], r[1], r[2] or None, r[3], r[4] or None) for r in _rows(path)]
+    return [
+        Unit(r[0], r[1], r[2] or None, r[3], r[4] or None, r[5] or None, r[6])
+        for r in _rows(path)
+    ]
 
 
 def read_labels(path: Path) -> list[Label]:
@@ -296,8 +304,13 @@ def run_unit(mirror: Path, unit: Unit) -> list[Finding]:
     """lintcap on one unit, from the dataset folder (paths come out relative
     to it); a configured trigger goes in as the dataset's ``lintcap.toml``."""
     cwd = mirror / unit.dataset
-    if unit.trigger:
-        (cwd / unit.folder / "lintcap.toml").write_text(f"trigger = {json.dumps(unit.trigger)}\n")
+    config = "".join(
+        f"{key} = {json.dumps(value)}\n"
+        for key, value in (("trigger", unit.trigger), ("preset", unit.preset))
+        if value
+    )
+    if config:
+        (cwd / unit.folder / "lintcap.toml").write_text(config)
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     done = subprocess.run(
         lint_command(unit), cwd=cwd, env=env, capture_output=True, text=True, check=False
@@ -491,6 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(units)} lint units of {args.corpus}; "
         "triggers from trainer configs: "
         + ", ".join(f"{u.dataset}/{u.folder}={u.trigger}" for u in units if u.trigger)
+        + "; presets from the base model trained: "
+        + ", ".join(f"{u.dataset}/{u.folder}={u.preset}" for u in units if u.preset)
     )
     print()
     print(render(result, args.title))
