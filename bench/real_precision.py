@@ -193,8 +193,7 @@ def _rows(path: Path) -> Iterable[list[str]]:
 
 def read_units(path: Path) -> list[Unit]:
     return [
-        Unit(r[0], r[1], r[2] or None, r[3], r[4] or None, r[5] or None, r[6])
-        for r in _rows(path)
+        Unit(r[0], r[1], r[2] or None, r[3], r[4] or None, r[5] or None, r[6]) for r in _rows(path)
     ]
 
 
