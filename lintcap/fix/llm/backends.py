@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from lintcap.safefs import read_regular
+from lintcap.safefs import open_binary, read_regular
 
 INSTALL_HINT = "pip install 'lintcap[llm]'"
 
@@ -402,7 +402,7 @@ def _open_images(batch: Sequence[LlmRequest]) -> list[Any] | None:
         if request.image is None:
             return None
         try:
-            with Image.open(request.image) as image:
+            with open_binary(request.image) as stream, Image.open(stream) as image:
                 images.append(image.convert("RGB"))
         except (OSError, ValueError, Image.DecompressionBombError):
             return None
