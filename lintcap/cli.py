@@ -642,6 +642,7 @@ def fix_command(
         )
         result.remaining.diagnostics = concerning(result.remaining.diagnostics, given)
     else:
+        config, _ = _without_dataset_rules(config, paths)  # a file is not a dataset of one
         result = fix(paths, config, unsafe=unsafe_fixes, write=not diff)
     out, err = sys.stdout, sys.stderr
     remaining = result.remaining.diagnostics
