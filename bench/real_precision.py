@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -484,12 +485,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show-misses", action="store_true", help="list problems not reported")
     parser.add_argument("--show-false", action="store_true", help="list findings labelled false")
     parser.add_argument("--dataset", default="", help="only datasets whose name contains this")
+    parser.add_argument(
+        "--default-preset",
+        action="store_true",
+        help="every unit with the default preset, as the before table was measured",
+    )
     args = parser.parse_args(argv)
     datasets = args.corpus / "datasets"
     if not datasets.is_dir():
         print(f"no corpus at {args.corpus} (expected a datasets/ folder)", file=sys.stderr)
         return 2
     units = [u for u in read_units(args.labels / "units.tsv") if args.dataset in u.dataset]
+    if args.default_preset:
+        units = [dataclasses.replace(u, preset=None) for u in units]
     labels = read_labels(args.labels / "findings.tsv")
     problems = [p for p in read_problems(args.labels / "problems.tsv") if args.dataset in p.dataset]
     findings: list[Finding] = []
