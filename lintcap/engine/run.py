@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from lintcap.analyse import ItemFacts, Needs, attach_image_facts, parse_item, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
 from lintcap.caption.nlp import CaptionNLP
-from lintcap.caption.parse import CaptionParser
+from lintcap.caption.parse import CaptionParser, ParsedCaption
 from lintcap.caption.trigger import TriggerInfo, common_words, infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
@@ -33,6 +33,7 @@ from lintcap.engine.spec import (
     FileProblemCheck,
     ForbidsCheck,
     ImageMeasureCheck,
+    PresetHint,
     Rule,
     RuleBook,
     VarietyCheck,
@@ -177,6 +178,10 @@ def lint(
         parser = CaptionParser(nlp, trigger.word, book.settings.parser)
         for item_facts in facts:
             parse_item(item_facts, parser)
+    if needs.parse:
+        hint = preset_hint(config.preset, [f.parsed for f in facts], book.settings.preset_hint)
+        if hint:
+            notes.append(hint)
     subject = _subject(config, facts, book)
     skipped = [rule.code for rule in rules if not subject.applies(rule.subjects)]
     subject.skipped_rules = skipped
@@ -472,4 +477,22 @@ def _apply_per_file_ignores(diagnostics: list[Diagnostic], config: Config) -> li
     """``per-file-ignores`` (lintcap.ignores): keys match the printed paths too."""
     return apply_per_file_ignores(
         diagnostics, config.per_file_ignores, config.base_dir or Path.cwd()
+    )
+
+
+def preset_hint(
+    preset: str, captions: Sequence[ParsedCaption | None], settings: PresetHint
+) -> str | None:
+    """A one-line suggestion of another preset when the captions are written
+    for another text encoder than the preset assumes (``settings: preset-hint:``)."""
+    parsed = [c for c in captions if c is not None and c.words]
+    if preset not in settings.under or len(parsed) < settings.min_captions:
+        return None
+    tags_only = sum(1 for c in parsed if c.tags and not c.sentences)
+    if tags_only / len(parsed) < settings.tags_only_share:
+        return None
+    return (
+        f"Captions: {tags_only} of {len(parsed)} are tags only. If this LoRA is for SDXL or "
+        f'SD 1.x (read by CLIP), set `preset = "{settings.suggest}"` in lintcap.toml '
+        f"(tags are the format there); for Flux, whose T5 reads sentences, keep '{preset}'."
     )

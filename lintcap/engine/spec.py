@@ -536,8 +536,23 @@ class TriggerInference(_Strict):
         return patterns
 
 
+class PresetHint(_Strict):
+    """When to suggest another preset (``settings: preset-hint:``): a set whose
+    captions are mostly tags, linted under a preset that wants sentences, is
+    most likely captioned for CLIP (SDXL, SD 1.x), where tags are the format."""
+
+    #: Share of the captions with tags and no sentence from which to suggest.
+    tags_only_share: float = Field(default=0.8, gt=0, le=1)
+    #: Judge only from at least this many captions.
+    min_captions: int = Field(default=5, ge=1)
+    #: The presets under which the hint is given, and the one it suggests.
+    under: list[str] = ["flux-character", "flux-style"]
+    suggest: str = "sdxl-tags"
+
+
 class Settings(_Strict):
     parser: ParserSettings = ParserSettings()
+    preset_hint: PresetHint = PresetHint()
     trigger_inference: TriggerInference = TriggerInference()
     subject_inference: SubjectInference = SubjectInference()
     image_analysis: AnalysisSettings = AnalysisSettings()
