@@ -542,6 +542,12 @@ Examples:
 @_dataset_options
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
 @click.option(
+    "--force-write",
+    is_flag=True,
+    help="Also rewrite read-only and hard-linked captions (a hard link is split: the "
+    "other names keep the old text).",
+)
+@click.option(
     "--diff",
     is_flag=True,
     help="Print a unified diff (for `git apply`) and write nothing; the summary goes to "
@@ -586,6 +592,7 @@ Examples:
 )
 def fix_command(
     unsafe_fixes: bool,
+    force_write: bool,
     diff: bool,
     color: str,
     whole_dataset: bool,
@@ -610,6 +617,8 @@ def fix_command(
     config = _config_from(options)
     if llm_spec is None and (llm_model or llm_timeout or llm_retries is not None or llm_images):
         raise click.UsageError("--model, --llm-timeout, --llm-retries and --llm-images need --llm")
+    if llm_spec is not None and force_write:
+        raise click.UsageError("--force-write is not available with --llm")
     if llm_spec is not None:
         from lintcap.fix.llm.command import fix_with_llm
 
@@ -638,12 +647,17 @@ def fix_command(
         if not given:
             sys.exit(EXIT_CLEAN)  # nothing of a dataset among the files
         result = fix(
-            dataset_folders(given), config, unsafe=unsafe_fixes, write=not diff, only=given
+            dataset_folders(given),
+            config,
+            unsafe=unsafe_fixes,
+            write=not diff,
+            only=given,
+            force=force_write,
         )
         result.remaining.diagnostics = concerning(result.remaining.diagnostics, given)
     else:
         config, _ = _without_dataset_rules(config, paths)  # a file is not a dataset of one
-        result = fix(paths, config, unsafe=unsafe_fixes, write=not diff)
+        result = fix(paths, config, unsafe=unsafe_fixes, write=not diff, force=force_write)
     out, err = sys.stdout, sys.stderr
     remaining = result.remaining.diagnostics
     if diff:

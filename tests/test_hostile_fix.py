@@ -213,6 +213,24 @@ def test_hard_linked_and_read_only_captions_are_reported_and_left_alone(tmp_path
     assert fix_failed(result.files, result.remaining, CONFIG)
 
 
+def test_force_write_rewrites_read_only_and_hard_linked_captions(tmp_path: Path) -> None:
+    """Promise: when the user asks (--force-write), a read-only caption is
+    fixed (and stays read-only) and a hard link is split (the other name
+    keeps the old text)."""
+    root = tmp_path / "data"
+    linked, read_only = _captions(root, 2)
+    os.link(linked, tmp_path / "elsewhere.txt")
+    read_only.chmod(0o444)
+    run = lintcap(
+        "fix", "--isolated", "--trigger", TRIGGER, "--select", "C001", "--no-cache",
+        "--force-write", root,
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert linked.read_text() == NEW and read_only.read_text() == NEW
+    assert stat.S_IMODE(read_only.stat().st_mode) == 0o444
+    assert (tmp_path / "elsewhere.txt").read_text() == OLD
+
+
 def test_cli_exit_code_and_notes_when_some_captions_are_not_written(tmp_path: Path) -> None:
     """Promise: exit 1, one note per file not written, the others fixed."""
     root = tmp_path / "data"

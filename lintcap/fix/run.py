@@ -91,10 +91,12 @@ def fix(
     write: bool = True,
     max_rounds: int = MAX_ROUNDS,
     only: Sequence[Path] | None = None,
+    force: bool = False,
 ) -> FixResult:
     """Fix the datasets at ``paths``; write unless ``write`` is False.
     ``only``: edit just these files' captions, the datasets judged whole
-    (``fix --whole-dataset``, the pre-commit hook on staged captions)."""
+    (``fix --whole-dataset``, the pre-commit hook on staged captions).
+    ``force``: also rewrite read-only and hard-linked captions (``--force-write``)."""
     book = load_rulebook(config)
     originals = _read_captions(
         only if only is not None else paths, config, needs_for(book.rules).max_caption_bytes
@@ -165,7 +167,14 @@ def fix(
         )
         if write:
             try:
-                write_atomically(path, overrides[path], expected=original, root=roots.get(path))
+                write_atomically(
+                    path,
+                    overrides[path],
+                    expected=original,
+                    root=roots.get(path),
+                    allow_hard_links=force,
+                    allow_read_only=force,
+                )
                 file_fix.written = True
             except WriteRefused as exc:
                 file_fix.refused = str(exc)

@@ -137,11 +137,12 @@ def _check(
     if status.st_nlink > 1 and not allow_hard_links:
         raise WriteRefused(
             f"it has {status.st_nlink} hard links: rewriting would split them "
-            "(the other names would keep the old text); not written"
+            "(the other names would keep the old text); not written (--force-write splits them)"
         )
     if not status.st_mode & 0o222 and not allow_read_only:
         raise WriteRefused(
-            f"it is read-only (mode {stat.S_IMODE(status.st_mode):04o}); not written"
+            f"it is read-only (mode {stat.S_IMODE(status.st_mode):04o}); not written "
+            "(--force-write writes it)"
         )
     return status
 
