@@ -27,7 +27,7 @@ from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "3"
+ANALYSER_VERSION = "4"
 
 
 def _kebab(name: str) -> str:

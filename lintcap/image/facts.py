@@ -58,6 +58,7 @@ class Quality(BaseModel):
     split_toning: float = 0.0
     saturation_mean: float = 0.0
     vignette: float = 0.0
+    vignette_falloff: float = 0.0
     jpeg_quality: int | None = None
     blockiness: float = 1.0
     detail_ratio: float = 1.0

@@ -48,6 +48,7 @@ def measure_quality(
         blockiness=round(blockiness(full_gray), 4),
         detail_ratio=round(detail_ratio(full_gray), 4),
         vignette=round(vignette(gray), 4),
+        vignette_falloff=round(vignette_falloff(gray), 4),
     )
     _exposure(gray, quality)
     _colour(working, quality)
@@ -178,13 +179,43 @@ def vignette(gray: Gray) -> float:
     """How much darker all four corners are than the centre, 0 (even) to 1
     (black corners), from a 64 px thumbnail. The brightest corner counts, so
     a dark sky or floor in two corners is not a vignette."""
-    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
-    centre = small[20:44, 20:44].mean()
-    corners = [small[:10, :10].mean(), small[:10, -10:].mean(),
-               small[-10:, :10].mean(), small[-10:, -10:].mean()]  # fmt: skip
+    centre, corners, _ = _vignette_patches(gray)
     if centre <= 1:
         return 0.0
     return float(max(0.0, 1.0 - max(corners) / centre))
+
+
+def vignette_falloff(gray: Gray) -> float:
+    """How much brighter the middle of each edge is than the corners beside
+    it, as a share of the centre's brightness (the least of the four edges).
+    A vignette darkens with the distance from the centre, so the middle of an
+    edge lies between the centre and the corners; a subject lit before a dark
+    background has edges as dark as its corners (about 0 or below)."""
+    centre, corners, middles = _vignette_patches(gray)
+    if centre <= 1:
+        return 0.0
+    top_left, top_right, bottom_left, bottom_right = corners
+    top, bottom, left, right = middles
+    rises = (
+        top - max(top_left, top_right),
+        bottom - max(bottom_left, bottom_right),
+        left - max(top_left, bottom_left),
+        right - max(top_right, bottom_right),
+    )
+    return float(min(rises) / centre)
+
+
+def _vignette_patches(gray: Gray) -> tuple[float, list[float], list[float]]:
+    """Mean brightness of the centre, the four corners (top-left, top-right,
+    bottom-left, bottom-right) and the middles of the four edges (top, bottom,
+    left, right) of a 64 px thumbnail."""
+    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
+    centre = float(small[20:44, 20:44].mean())
+    corners = [float(small[:10, :10].mean()), float(small[:10, -10:].mean()),
+               float(small[-10:, :10].mean()), float(small[-10:, -10:].mean())]  # fmt: skip
+    middles = [float(small[:10, 27:37].mean()), float(small[-10:, 27:37].mean()),
+               float(small[27:37, :10].mean()), float(small[27:37, -10:].mean())]  # fmt: skip
+    return centre, corners, middles
 
 
 def blockiness(gray: Gray) -> float:

@@ -1,0 +1,80 @@
+"""Cost per image of each image detector, one process on one core.
+
+CPU time (all threads of the process, so a busy machine inflates it less than
+wall time) of each stage of the analysis on the real photographs of
+``../shared/realdata/photos`` (or DIR), decoded once to the working size:
+quality, borders, the morphological text search, the learned text detector
+(the text extra), and the people backends (Haar cascades; mediapipe with its
+Haar fallback and pose). The pool runs one such process per core, so on 2
+cores a dataset costs about half the sum per image.
+
+    python bench/image_detectors.py [DIR] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("photos", nargs="?", type=Path)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    import real_edits
+
+    from lintcap.image import text
+    from lintcap.image.load import LoadFailure, load_image
+    from lintcap.image.overlay import measure_overlay
+    from lintcap.image.people import PeopleSettings, detect_people
+    from lintcap.image.quality import measure_quality
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import cv2
+
+    cv2.setNumThreads(1)
+    folder = args.photos or real_edits.PHOTOS
+    images = []
+    for path in sorted(folder.glob("*.jpg")):
+        loaded = load_image(path, path.name, 178_956_970, 1024)
+        if not isinstance(loaded, LoadFailure):
+            images.append(loaded)
+    people = PeopleSettings()
+    stages: dict[str, Callable[..., object]] = {
+        "quality": lambda im: measure_quality(im.working, im.full_gray, None, None, None, im.gray),
+        "borders only": lambda im: measure_overlay(im.working, im.gray, search_text=False),
+        "text: morphology (+ borders)": lambda im: measure_overlay(im.working, im.gray),
+        "text: learned (DB, 640 px)": lambda im: text.find_text(im.working),
+        "people: opencv (Haar)": lambda im: detect_people(im.working, people, "opencv", im.gray),
+        "people: mediapipe": lambda im: detect_people(im.working, people, "mediapipe", im.gray),
+    }
+    for stage in stages.values():  # models loaded, caches warm
+        stage(images[0])
+    print(f"{len(images)} photos, long side <= 1024 px, one process; CPU ms per image\n")
+    print(f"{'stage':<32}{'mean ms':>9}{'median':>8}{'p90':>8}")
+    for name, stage in stages.items():
+        times = []
+        for _ in range(args.repeat):
+            for image in images:
+                start = time.process_time()
+                stage(image)
+                times.append((time.process_time() - start) * 1000)
+        times.sort()
+        p90 = times[int(0.9 * (len(times) - 1))]
+        print(
+            f"{name:<32}{statistics.mean(times):>9.1f}{statistics.median(times):>8.1f}{p90:>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    main()
