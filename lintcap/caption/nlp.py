@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -229,6 +230,18 @@ class CaptionNLP:
             ids = frozenset(self.nlp.vocab.strings.add(w) for w in anchors.words)
             self._searches.append((matcher, ids, anchors.before, anchors.after))
         self._lower = LOWER
+        #: What the matches depend on besides the text (the parse cache's key).
+        self.fingerprint = json.dumps(
+            [
+                spacy.__version__,
+                model,
+                self.trained,
+                lexicon.categories,
+                {category: s.by_label for category, s in sorted(sets.items())},
+            ],
+            sort_keys=True,
+            default=str,
+        )
 
     def _pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """Token-pattern matches. Each category's matcher runs only on windows

@@ -59,16 +59,22 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
         return i
 
     threshold = check.min_similarity
+    tokens = [_counted(caption) for caption in words]
     matcher = difflib.SequenceMatcher(None, autojunk=False)
-    for i, j in _candidates(words, threshold):
+    for i, j in _candidates(tokens, threshold):
         if root(i) == root(j):
             continue
+        # difflib's real_quick_ratio and quick_ratio, computed as difflib does
+        # (2.0 * M / total) but from the counted words: M is the multiset
+        # intersection, one C-level set operation instead of difflib's
+        # per-pair dictionaries (most candidate pairs stop here).
+        total = len(words[i]) + len(words[j])
+        if 2.0 * min(len(words[i]), len(words[j])) / total < threshold:
+            continue
+        if 2.0 * len(tokens[i].keys() & tokens[j].keys()) / total < threshold:
+            continue
         matcher.set_seqs(words[i], words[j])
-        if (
-            matcher.real_quick_ratio() >= threshold
-            and matcher.quick_ratio() >= threshold
-            and matcher.ratio() >= threshold
-        ):
+        if matcher.ratio() >= threshold:
             parent[root(j)] = root(i)
     clusters: dict[int, list[int]] = {}
     for i in range(len(texts)):
@@ -80,21 +86,26 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
     return result
 
 
-def _candidates(words: list[list[str]], threshold: float) -> Iterator[tuple[int, int]]:
+def _counted(caption: list[str]) -> dict[tuple[str, int], None]:
+    """Each word with its occurrence ("a#1", "a#2"), in order: two captions
+    share as many of these as difflib's quick_ratio counts in common."""
+    seen: dict[str, int] = {}
+    own: dict[tuple[str, int], None] = {}
+    for word in caption:
+        seen[word] = seen.get(word, 0) + 1
+        own[(word, seen[word])] = None
+    return own
+
+
+def _candidates(
+    tokens: list[dict[tuple[str, int], None]], threshold: float
+) -> Iterator[tuple[int, int]]:
     """Pairs that can reach ``threshold``, found without comparing all pairs
     (prefix filtering). difflib's ratio is 2M / (a + b) with M at most the
     words two captions share, so for a caption of ``a`` words and a longer one,
     M >= threshold * a: they must share one of the shorter caption's
     a - ceil(threshold * a) + 1 rarest words. Each word is counted with its
     occurrence ("a#1", "a#2") so that shared counts are multiset counts."""
-    tokens: list[list[tuple[str, int]]] = []
-    for caption in words:
-        seen: dict[str, int] = {}
-        own = []
-        for word in caption:
-            seen[word] = seen.get(word, 0) + 1
-            own.append((word, seen[word]))
-        tokens.append(own)
     holders: dict[tuple[str, int], list[int]] = {}
     for index, own in enumerate(tokens):
         for token in own:

@@ -357,6 +357,11 @@ def _stem_tokens(text: str, stem: str) -> list[Span]:
     that happens to equal the stem ("100 balloons" in 100.txt), is no evidence."""
     if len(stem) < 3:
         return []
+    if stem.isascii() and text.isascii() and stem.lower() not in text.lower():
+        # The pattern holds the stem verbatim (case aside): no match. Checked
+        # first because compiling one pattern per file costs more than the
+        # rest of the rule, and floods re's cache of compiled patterns.
+        return []
     pattern = re.compile(
         r"(?<![\w.-])(?:[\w.-]*[-_.])?" + re.escape(stem) + r"(?:[-_.][\w.-]*)?(?![\w-])",
         re.IGNORECASE,

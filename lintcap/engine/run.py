@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from lintcap.analyse import ItemFacts, Needs, attach_image_facts, parse_item, read_item
+from lintcap.analyse import ItemFacts, Needs, attach_image_facts, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
 from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.parse import CaptionParser, ParsedCaption
@@ -176,8 +176,7 @@ def lint(
         nlp = _caption_nlp(json.dumps(config.lexicons, sort_keys=True), config.spacy_model)
         trigger = _trigger(config, facts, book, nlp.lexicon)
         parser = CaptionParser(nlp, trigger.word, book.settings.parser)
-        for item_facts in facts:
-            parse_item(item_facts, parser)
+        _parse_all(facts, parser, config, dataset)
     if needs.parse:
         hint = preset_hint(config.preset, [f.parsed for f in facts], book.settings.preset_hint)
         if hint:
@@ -237,6 +236,39 @@ def _analyse_images(
     for item_facts, image_facts in zip(with_images, results, strict=True):
         attach_image_facts(item_facts, image_facts)
     return stats
+
+
+def _parse_all(
+    facts: list[ItemFacts], parser: CaptionParser, config: Config, dataset: Dataset
+) -> None:
+    """Parse every caption, each text once, taking what the parse cache holds
+    (lintcap.caption.cache) and saving it again when anything was parsed."""
+    cache = None
+    known: dict[str, ParsedCaption] = {}
+    if config.cache:
+        from lintcap.caption.cache import ParseCache, parse_key
+
+        key = parse_key(parser.nlp.fingerprint, parser.trigger, parser.settings.model_dump())
+        cache = ParseCache(config.cache_dir or _default_cache_dir(config, dataset), key)
+        known = cache.load()
+    from lintcap.caption.cache import text_hash
+
+    seen: dict[str, ParsedCaption] = {}
+    parsed_any = False
+    for item_facts in facts:
+        text = item_facts.text
+        if text is None or not text.strip():
+            continue
+        digest = text_hash(text)
+        found = seen.get(digest) or known.get(digest)
+        if found is None or found.text != text:
+            found = parser.parse(text)
+            parsed_any = True
+        item_facts.parsed = seen[digest] = found
+    if cache is not None:
+        if parsed_any or len(seen) != len(known):
+            cache.save(seen)
+        cache.close()
 
 
 def _default_cache_dir(config: Config, dataset: Dataset) -> Path:

@@ -50,8 +50,11 @@ def _stderr_warning(message: str) -> None:
 
 
 class FactCache:
+    #: The folder under the cache root that holds this kind of facts.
+    kind = "images"
+
     def __init__(self, root: Path, key: str, warn: Callable[[str], None] = _stderr_warning) -> None:
-        self.folder = root / "images" / key
+        self.folder = root / self.kind / key
         self.root = root
         self.key = key
         self._warn = warn
@@ -142,8 +145,8 @@ class FactCache:
                 with contextlib.suppress(OSError):
                     create_exclusive(root, ".gitignore", _GITIGNORE)
             if not create:
-                return _descend(root, ["images", self.key])
-            folder, _ = make_folders(root, ["images", self.key])
+                return _descend(root, [self.kind, self.key])
+            folder, _ = make_folders(root, [self.kind, self.key])
             return folder
         finally:
             os.close(root)

@@ -1,0 +1,92 @@
+"""Parsed captions cached beside the image facts: a warm run parses nothing
+that did not change.
+
+Parsing (tokenising, the lexicon and pattern matchers) is most of the cost of
+the caption rules. The parse is a pure function of the caption text and of
+what the parser is built from: the trigger, the parser settings, the lexicons,
+the token patterns, spaCy's version and pipeline, and lintcap's own parsing
+code. :func:`parse_key` hashes all of it, so a changed lexicon or parser is a
+miss, never a stale parse.
+
+One file per key (``captions/KEY/parses.pack``, JSON: text hash → parse), not
+one per caption: a run of 100,000 captions reads and writes one file. It holds
+the parses of the last run with that key, so it never grows beyond the
+dataset. The folders are those of :class:`~lintcap.image.cache.FactCache`,
+with its rules for hostile ground (no link followed, regular files of bounded
+size, writes as renames of complete temporary files); an unreadable, foreign
+or oversized file is a miss, a failed write is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from lintcap.caption.parse import ParsedCaption
+from lintcap.image.cache import FactCache
+from lintcap.safefs import create_exclusive, read_regular
+
+#: Bump when the stored form changes.
+FORMAT_VERSION = "1"
+PACK_NAME = "parses.pack"
+#: 64 MiB: about 150,000 parses; a larger set is parsed again, not cached.
+MAX_PACK_BYTES = 64 << 20
+#: The modules whose code decides what a parse holds.
+_PARSER_MODULES = ("parse.py", "nlp.py", "spans.py", "patterns.py", "lexicon.py")
+
+_PACK = TypeAdapter(dict[str, ParsedCaption])
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_key(*parts: Any) -> str:
+    """What, besides a caption's text, its parse depends on: ``parts`` (the
+    trigger, settings, lexicons, patterns, pipeline) and the source of the
+    parsing modules, so that an edited parser never reads an old parse."""
+    digest = hashlib.sha256(FORMAT_VERSION.encode())
+    folder = Path(__file__).resolve().parent
+    for name in _PARSER_MODULES:
+        with contextlib.suppress(OSError):
+            digest.update((folder / name).read_bytes())
+    digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+class ParseCache(FactCache):
+    """The parses of one key: :meth:`load` them all, :meth:`save` them all."""
+
+    kind = "captions"
+
+    def load(self) -> dict[str, ParsedCaption]:
+        folder = self._key_folder(create=False)
+        if folder is None:
+            return {}
+        try:
+            data = read_regular(PACK_NAME, MAX_PACK_BYTES, follow=False, at=folder)
+            return _PACK.validate_json(data)
+        except (OSError, ValueError, ValidationError):
+            return {}
+
+    def save(self, parses: dict[str, ParsedCaption]) -> None:
+        data = _PACK.dump_json(parses)
+        if len(data) > MAX_PACK_BYTES:
+            return
+        folder = self._key_folder(create=True)
+        if folder is None:
+            return
+        temporary = f".{secrets.token_hex(6)}.tmp"
+        try:
+            create_exclusive(folder, temporary, data)
+            os.replace(temporary, PACK_NAME, src_dir_fd=folder, dst_dir_fd=folder)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)

@@ -1,0 +1,101 @@
+"""The parse cache (lintcap.caption.cache): a warm run parses nothing that
+did not change, finds the same, and a foreign or linked cache is a miss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lintcap.caption.cache import PACK_NAME
+from lintcap.caption.parse import CaptionParser
+from lintcap.config import Config
+from lintcap.engine.caption_duplicates import duplicate_groups
+from lintcap.engine.run import lint
+from lintcap.engine.spec import DuplicateCaptionsCheck
+from lintcap.image.cache import CACHE_DIR_NAME
+from tests.test_fix_safety import TRIGGER, write_set
+
+CAPTIONS: dict[str, str | bytes] = {
+    "a": f"{TRIGGER}, a photo of a woman in a red coat, standing in the rain. close-up, smiling",
+    "b": "a photo of a man wearing a hat, the image shows a park, soft lighting, soft lighting",
+    "c": f"{TRIGGER}, a photo of a woman in a red coat, standing in the rain. close-up, smiling",
+    "d": f"{TRIGGER} watch, Steps: 20, Sampler: Euler a, CFG scale: 7",
+}
+
+
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts CaptionParser.parse is called with from now on."""
+    calls: list[str] = []
+    real = CaptionParser.parse
+
+    def parse(self: CaptionParser, text: str):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(CaptionParser, "parse", parse)
+    return calls
+
+
+def run(root: Path, **extra: object) -> list[tuple[str, str | None, int | None, str]]:
+    config = Config(trigger=TRIGGER, select=["C", "A"], **extra)  # type: ignore[arg-type]
+    found = lint([root], config).diagnostics
+    return [(d.code, d.path, d.column, d.message) for d in found]
+
+
+def test_warm_run_parses_nothing_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_set(tmp_path / "set", CAPTIONS)
+    calls = counted(monkeypatch)
+    cold = run(root)
+    assert len(calls) == 3  # "a" and "c" are one text: parsed once
+    assert (root / CACHE_DIR_NAME / "captions").is_dir()
+    calls.clear()
+    assert run(root) == cold
+    assert calls == []
+    (root / "b.txt").write_text("a photo of a dog on a beach, golden hour", encoding="utf-8")
+    changed = run(root)
+    assert calls == ["a photo of a dog on a beach, golden hour"]
+    calls.clear()
+    assert run(root, cache=False) == changed
+    assert len(calls) == 3
+
+
+def test_another_trigger_is_another_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_set(tmp_path / "set", CAPTIONS)
+    run(root)
+    calls = counted(monkeypatch)
+    lint([root], Config(trigger="sks", select=["C"]))
+    assert len(calls) == 3
+
+
+def test_foreign_pack_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_set(tmp_path / "set", CAPTIONS)
+    cold = run(root)
+    [pack] = (root / CACHE_DIR_NAME / "captions").rglob(PACK_NAME)
+    pack.write_bytes(b'{"0": {"text": 3}}')
+    calls = counted(monkeypatch)
+    assert run(root) == cold
+    assert len(calls) == 3
+    # A link in place of the pack is not followed: a miss, parsed again.
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(pack.read_bytes())
+    pack.unlink()
+    pack.symlink_to(outside)
+    calls.clear()
+    assert run(root) == cold
+    assert len(calls) == 3
+    assert outside.read_bytes() == b'{"0": {"text": 3}}'  # the write replaced the link
+    assert not pack.is_symlink()
+
+
+def test_near_duplicates_match_difflib_bounds() -> None:
+    # Pairs at the edge of 0.9: one word in ten differs (joins), one in five (not).
+    base = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    texts = [
+        " ".join(base),
+        " ".join([*base[:9], "eleven"]),
+        " ".join(["x", *base[1:8], "y", "z"]),
+        " ".join(base[::-1]),
+    ]
+    check = DuplicateCaptionsCheck(kind="duplicate-captions", method="near", min_words=6)
+    assert duplicate_groups(check, texts) == [[0, 1]]
