@@ -116,7 +116,7 @@ def main(sizes: list[int]) -> None:
                 f"{count / cpu:,.0f}",
                 f"{len(result.diagnostics):,}",
             )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":
