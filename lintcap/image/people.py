@@ -76,6 +76,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lintcap.image.quiet import native_stderr_silenced
 from lintcap.lazy import cv2
 
 Backend = Literal["opencv", "mediapipe"]
@@ -546,7 +547,8 @@ def _mediapipe() -> _MediaPipe:
                     "the mediapipe people backend needs the 'faces' extra: "
                     "pip install 'lintcap[faces]'"
                 ) from exc
-            _mediapipe_models.append(_MediaPipe(mp))
+            with native_stderr_silenced():
+                _mediapipe_models.append(_MediaPipe(mp))
         return _mediapipe_models[0]
 
 
@@ -554,7 +556,7 @@ def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = No
     models = _mediapipe()
     height = rgb.shape[0]
     facts = PeopleFacts(backend="mediapipe")
-    with models.lock:
+    with models.lock, native_stderr_silenced():
         detections = models.detector.process(rgb).detections or []
     facts.faces = _mp_faces(detections, rgb.shape, settings)
     mesh = None
@@ -585,7 +587,7 @@ def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = No
     if not facts.faces:
         # No face (turned away, hidden, too small): the pose may still show
         # how much of a person the picture holds.
-        with models.lock:
+        with models.lock, native_stderr_silenced():
             pose = models.pose.process(rgb).pose_landmarks
         framing = _pose_framing(pose, None, rgb.shape, settings) if pose is not None else None
         if framing is not None:
@@ -599,7 +601,7 @@ def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = No
     facts.sources["framing"] = "mediapipe:face-geometry"
     if facts.framing in ("waist-up", "full-body"):
         # Room for hips or legs below the face: the pose tells whether they show.
-        with models.lock:
+        with models.lock, native_stderr_silenced():
             pose = models.pose.process(rgb).pose_landmarks
         framing = _pose_framing(pose, main, rgb.shape, settings) if pose is not None else None
         if framing is not None:
@@ -646,7 +648,7 @@ def _mp_mesh(models: _MediaPipe, rgb: RGB, face: Face) -> NDArray[np.float64] | 
     if max(crop.shape[:2]) < 256:
         zoom = 256 / max(crop.shape[:2])
         crop = _u8(cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR))
-    with models.lock:
+    with models.lock, native_stderr_silenced():
         result = models.mesh.process(crop).multi_face_landmarks
     if not result:
         return None
