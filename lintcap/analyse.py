@@ -39,6 +39,10 @@ class Needs(BaseModel):
     image_decode: bool = False
     #: Every image measurement (quality, overlays, people, hashes).
     image_analysis: bool = False
+    #: The text detectors (W001/W002/W004 and any rule on a text measurement).
+    image_text: bool = False
+    #: The people detectors (variety, agreement, focus on the face, people measures).
+    image_people: bool = False
     max_caption_bytes: int = DEFAULT_MAX_CAPTION_BYTES
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 

@@ -14,6 +14,7 @@ from skimage import data
 from lintcap.config import Config
 from lintcap.engine.run import lint
 from lintcap.image import analyser, text
+from lintcap.image.facts import ImageFacts
 from lintcap.image.text import TextBackendUnavailable, TextBox, TextSettings, find_text
 
 RGB = np.ndarray
@@ -152,3 +153,24 @@ def test_rules_name_the_kind_of_text(tmp_path: Path) -> None:
     found = _lint_one(tmp_path / "sign", "c.jpg", sign(data.coffee()), ["W001", "W002", "W004"])
     assert [code for code, _ in found] == ["W004"]
     assert "cannot be told apart" in found[0][1]
+
+
+def test_detectors_run_only_for_the_rules_that_read_them(tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(tiled(data.chelsea())).save(folder / "a.jpg", quality=95)
+
+    def facts(select: list[str]) -> ImageFacts:
+        result = lint([folder], Config(select=select, cache=False, jobs=1))
+        image_facts = result.items[0].image_facts
+        assert image_facts is not None and image_facts.overlay is not None
+        return image_facts
+
+    grey = facts(["I007"])
+    assert grey.people is None
+    assert (grey.overlay.text_lines, grey.overlay.text_boxes) == (0, [])
+    text_only = facts(["W001"])
+    assert text_only.people is None
+    assert text_only.overlay.overlay_text_reason == "tiled"
+    both = facts(["W001", "D004"])
+    assert both.people is not None and both.overlay.text_boxes

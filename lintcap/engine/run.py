@@ -41,6 +41,7 @@ from lintcap.engine.spec import (
 )
 from lintcap.ignores import apply_per_file_ignores
 from lintcap.image.cache import CACHE_DIR_NAME, FactCache
+from lintcap.image.facts import PEOPLE_MEASURES, TEXT_MEASURES
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.scope import Scope
@@ -95,9 +96,14 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_image_pixels = check.max_image_pixels
         elif isinstance(check, ImageMeasureCheck | DuplicatesCheck):
             needs.image_analysis = True
+            if isinstance(check, ImageMeasureCheck):
+                names = {name for case in check.cases for name in case.when}
+                needs.image_text |= bool(names & TEXT_MEASURES)
+                needs.image_people |= bool(names & PEOPLE_MEASURES)
         elif isinstance(check, VarietyCheck | AgreementCheck):
             # What the images show (people, monochrome) and what captions say.
             needs.image_analysis = needs.caption_text = needs.parse = True
+            needs.image_people = True
         elif isinstance(check, DatasetSizeCheck):
             pass  # discovery alone counts the images
         elif rule.scope in {"caption", "dataset"}:
@@ -217,7 +223,12 @@ def lint(
 def _analyse_images(
     facts: list[ItemFacts], dataset: Dataset, config: Config, book: RuleBook, needs: Needs
 ) -> PoolStats:
-    update: dict[str, object] = {"max_pixels": needs.max_image_pixels}
+    # Detectors run only for the rules that read them.
+    update: dict[str, object] = {
+        "max_pixels": needs.max_image_pixels,
+        "find_text": needs.image_text,
+        "find_people": needs.image_people,
+    }
     if config.people_backend is not None:
         update["people_backend"] = config.people_backend
     settings = book.settings.image_analysis.model_copy(update=update)

@@ -50,6 +50,10 @@ class AnalysisSettings(BaseModel):
     #: (core, no model), or "auto": learned when the extra is installed.
     text_detector: Literal["auto", "learned", "morphology"] = "auto"
     text: TextSettings = TextSettings()
+    #: Set by the run from the selected rules: whether any reads text or
+    #: people facts (the detectors cost most of the analysis).
+    find_text: bool = True
+    find_people: bool = True
     #: Set by the run from the F009 rule; part of the key like the rest.
     max_pixels: int = Field(default=178_956_970, gt=0)
 
@@ -59,8 +63,8 @@ class AnalysisSettings(BaseModel):
             [
                 ANALYSER_VERSION,
                 cv2.__version__,
-                self.text_backend(),
-                self.people_backend_used(),
+                self.text_backend() if self.find_text else None,
+                self.people_backend_used() if self.find_people else None,
                 self.model_dump(mode="json"),
             ],
             sort_keys=True,
@@ -95,15 +99,18 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
     if isinstance(loaded, LoadFailure):
         return ImageFacts(sha256=sha256, problems=loaded.problems)
     facts = ImageFacts(sha256=sha256, info=loaded.info)
-    facts.people = detect_people(
-        loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray
-    )
+    if settings.find_people:
+        facts.people = detect_people(
+            loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray
+        )
     subject = None
     if facts.people is not None and facts.people.faces:
         face = facts.people.faces[0]
         subject = (face.x, face.y, face.w, face.h)
-    learned = settings.text_backend() == "learned"
-    facts.overlay = measure_overlay(loaded.working, loaded.gray, search_text=not learned)
+    learned = settings.find_text and settings.text_backend() == "learned"
+    facts.overlay = measure_overlay(
+        loaded.working, loaded.gray, search_text=settings.find_text and not learned
+    )
     if learned:
         apply_text_boxes(facts.overlay, find_text(loaded.working, settings.text))
     height, width = loaded.working.shape[:2]

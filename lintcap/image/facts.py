@@ -173,3 +173,15 @@ def _measure_names() -> frozenset[str]:
 
 #: Every name an ``image-measure`` rule may use.
 MEASURE_NAMES = _measure_names()
+
+
+#: Measurements that only the text detectors produce.
+TEXT_MEASURES = frozenset(
+    {"text-score", "text-position", "text-lines", "diagonal-text-score", "corner-mark-score",
+     "text-detector", "overlay-text-lines", "overlay-text-reason", "corner-overlay-lines",
+     "scene-text-lines"}
+)  # fmt: skip
+#: Measurements that need the people detectors (focus is measured on the face).
+PEOPLE_MEASURES = frozenset(
+    {"faces", "yaw", "framing", "expression", "gaze", "blur-effect", "blur-region"}
+)
