@@ -174,3 +174,21 @@ def test_detectors_run_only_for_the_rules_that_read_them(tmp_path: Path) -> None
     assert text_only.overlay.overlay_text_reason == "tiled"
     both = facts(["W001", "D004"])
     assert both.people is not None and both.overlay.text_boxes
+
+
+def test_report_boxes_place_faces_and_text_on_the_thumbnail(tmp_path: Path) -> None:
+    from lintcap.report.html import _boxes
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(credit(data.astronaut())).save(folder / "a.jpg", quality=95)
+    result = lint([folder], Config(select=["W002", "D004"], cache=False, jobs=1))
+    boxes = _boxes(result.items[0])
+    kinds = sorted(box.kind for box in boxes)
+    assert kinds[0] == "face" and "overlay" in kinds
+    face = next(box for box in boxes if box.kind == "face")
+    # The astronaut's face is in the upper middle of the picture.
+    assert 20 < face.left < 60 and face.top < 40 and 5 < face.width < 40
+    credit_box = next(box for box in boxes if box.kind == "overlay")
+    assert credit_box.left > 40 and credit_box.top > 80 and "margin" in credit_box.title
+    assert all(b.left >= 0 and b.left + b.width <= 100.01 for b in boxes)

@@ -27,7 +27,7 @@ from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "4"
+ANALYSER_VERSION = "5"
 
 
 def _kebab(name: str) -> str:
@@ -99,6 +99,7 @@ def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSetti
     if isinstance(loaded, LoadFailure):
         return ImageFacts(sha256=sha256, problems=loaded.problems)
     facts = ImageFacts(sha256=sha256, info=loaded.info)
+    facts.working_size = (loaded.working.shape[1], loaded.working.shape[0])
     if settings.find_people:
         facts.people = detect_people(
             loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray

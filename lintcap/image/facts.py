@@ -103,6 +103,9 @@ class ImageFacts(BaseModel):
     overlay: Overlay | None = None
     #: 16 hex digits; a cache file with anything else is a miss, not a crash.
     phash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    #: Width and height of the working image, whose pixels the face and text
+    #: boxes are in.
+    working_size: tuple[int, int] | None = None
     people: PeopleFacts | None = None
     #: Reading problems (F006, F007, F009), cached with the facts.
     problems: list[Problem] = []

@@ -240,6 +240,48 @@ class Card:
     #: Links from the report to the full-size image and the caption file.
     image_href: str = ""
     caption_href: str = ""
+    #: Faces and lines of text the analysis found, drawn on the thumbnail.
+    boxes: list[Box] = field(default_factory=list)
+
+
+@dataclass
+class Box:
+    """A face or a line of text, in percent of the picture (the thumbnail
+    shows the whole picture, so the same percentages place it there)."""
+
+    kind: str  # face, overlay (added text), scene (text in the scene)
+    title: str
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def _boxes(item: ItemFacts) -> list[Box]:
+    """The analysis' face and text boxes, from working-image pixels."""
+    facts = item.image_facts
+    if facts is None or facts.working_size is None:
+        return []
+    width, height = facts.working_size
+    found: list[tuple[str, str, int, int, int, int]] = []
+    if facts.people is not None:
+        for face in facts.people.faces:
+            found.append(("face", f"face {face.confidence:.2f}", face.x, face.y, face.w, face.h))
+    if facts.overlay is not None:
+        for line in facts.overlay.text_boxes:
+            title = f"added text ({line.reason})" if line.kind == "overlay" else "scene text"
+            found.append((line.kind, title, line.x, line.y, line.w, line.h))
+    return [
+        Box(
+            kind=kind,
+            title=title,
+            left=round(100 * x / width, 2),
+            top=round(100 * y / height, 2),
+            width=round(100 * min(w, width - x) / width, 2),
+            height=round(100 * min(h, height - y) / height, 2),
+        )
+        for kind, title, x, y, w, h in found
+    ]
 
 
 @dataclass
@@ -334,6 +376,7 @@ def _card(
         worst=severities[0].value if severities else "",
         image_href=file_href(item.item.image, report_dir),
         caption_href=file_href(item.item.caption_path, report_dir),
+        boxes=_boxes(item),
     )
 
 
