@@ -141,8 +141,10 @@ def uniform(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _lint(root: Path, *select: str) -> LintResult:
-    config = Config(trigger=TRIGGER, select=list(select or DATASET_CODES), cache=False)
+def _lint(root: Path, *select: str, backend: str | None = None) -> LintResult:
+    config = Config(
+        trigger=TRIGGER, select=list(select or DATASET_CODES), cache=False, people_backend=backend
+    )
     return lint([root], config)
 
 
@@ -172,7 +174,10 @@ def test_no_dataset_rule_fires_on_a_varied_set(varied: Path) -> None:
 
 
 def test_each_dataset_rule_fires_on_a_uniform_set(uniform: Path) -> None:
-    found = _codes(_lint(uniform).diagnostics)
+    # The Haar backend sees no gaze, so gaze comes from the captions alone, which
+    # all say "looking at viewer": D007 fires. (mediapipe sees the cameraman
+    # look away: see test_gaze_from_the_images_counts_the_profile.)
+    found = _codes(_lint(uniform, backend="opencv").diagnostics)
     assert set(found) == set(DATASET_CODES), {c: [d.message for d in ds] for c, ds in found.items()}
     (size,) = found["D001"]
     assert "10 images: fewer than 15" in size.message
@@ -190,6 +195,14 @@ def test_each_dataset_rule_fires_on_a_uniform_set(uniform: Path) -> None:
     assert any("'studio' is in 10 of 10" in d.message for d in found["D009"])
     # Findings about the set point at its folder and name the files they counted.
     assert all((d.path or "").endswith("/") and len(d.related) == 10 for d in found["D008"])
+
+
+def test_gaze_from_the_images_counts_the_profile(uniform: Path) -> None:
+    result = _lint(uniform, "D007", backend="mediapipe")
+    gaze = {Path(v.display).stem: v.gaze for v in result.views}
+    assert gaze["says-left"].image == "away"  # the cameraman, in profile
+    assert sum(1 for g in gaze.values() if g.image == "camera") == 9
+    assert result.diagnostics == []  # camera 9, away 1: the variety D007 asks for
 
 
 def test_agreement_names_each_contradiction(uniform: Path) -> None:
