@@ -112,7 +112,7 @@ def _values(token: dict[str, Any]) -> set[str] | None:
     return None
 
 
-#: How many tokens a ``*`` token is taken to cover when sizing search windows.
+#: How many tokens a ``*`` or ``+`` token is taken to cover when sizing search windows.
 STAR_TOKENS = 4
 
 
@@ -126,7 +126,9 @@ class Anchors(BaseModel):
 
 
 def _width(token: dict[str, Any]) -> int:
-    return STAR_TOKENS if token.get("OP") == "*" else 1
+    """Tokens a pattern token is taken to cover: a repeated one (``*``, ``+``)
+    up to STAR_TOKENS, any other one."""
+    return STAR_TOKENS if token.get("OP") in ("*", "+") else 1
 
 
 def anchor_words(sets: dict[str, PatternSet], common: frozenset[str]) -> Anchors | None:
