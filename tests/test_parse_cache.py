@@ -100,3 +100,22 @@ def test_near_duplicates_match_difflib_bounds() -> None:
     ]
     check = DuplicateCaptionsCheck(kind="duplicate-captions", method="near", min_words=6)
     assert duplicate_groups(check, texts) == [[0, 1]]
+
+
+def test_streamed_json_is_what_json_dump_writes(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from lintcap.report import json_format
+
+    captions = {**CAPTIONS, "e": "a photo of a café\u2028sign, , close-up, (smiling:1.2)"}
+    result = lint([write_set(tmp_path / "set", captions)], Config(trigger=TRIGGER, select=["C"]))
+    assert any(d.fixable for d in result.diagnostics)
+    streamed = io.StringIO()
+    json_format.write(result, streamed)
+    by_caption = {f.caption_display: f for f in result.items if f.caption_display}
+    entries = [json_format._entry(d, by_caption.get(d.path or "")) for d in result.diagnostics]
+    assert streamed.getvalue() == json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
+    empty = io.StringIO()
+    json_format.write(result.model_copy(update={"diagnostics": []}), empty)
+    assert empty.getvalue() == "[]\n"

@@ -38,17 +38,30 @@ FIELDS = (
 
 def write(result: LintResult, stream: IO[str]) -> None:
     by_caption = {f.caption_display: f for f in result.items if f.caption_display}
-    ordered = []
-    for diagnostic in result.diagnostics:
-        finding = diagnostic.model_dump(mode="json", include=set(FIELDS))
-        entry = {field: finding[field] for field in FIELDS}
-        entry["fix"] = fix_object(diagnostic, by_caption.get(diagnostic.path or ""))
-        ordered.append(entry)
-    payload: object = ordered
+    entries = (_entry(d, by_caption.get(d.path or "")) for d in result.diagnostics)
     if result.statistics is not None:
-        payload = {"findings": ordered, "statistics": result.statistics.model_dump(mode="json")}
-    json.dump(payload, stream, indent=2, ensure_ascii=False)
-    stream.write("\n")
+        payload = {
+            "findings": list(entries),
+            "statistics": result.statistics.model_dump(mode="json"),
+        }
+        json.dump(payload, stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+        return
+    # Streamed, one finding at a time, byte for byte what json.dump(list,
+    # indent=2) writes: no second copy of every finding in memory.
+    opened = False
+    for entry in entries:
+        stream.write(",\n  " if opened else "[\n  ")
+        stream.write(json.dumps(entry, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        opened = True
+    stream.write("\n]\n" if opened else "[]\n")
+
+
+def _entry(diagnostic: Diagnostic, facts: ItemFacts | None) -> dict[str, Any]:
+    finding = diagnostic.model_dump(mode="json", include=set(FIELDS))
+    entry = {field: finding[field] for field in FIELDS}
+    entry["fix"] = fix_object(diagnostic, facts)
+    return entry
 
 
 def fix_object(diagnostic: Diagnostic, facts: ItemFacts | None) -> dict[str, Any] | None:
