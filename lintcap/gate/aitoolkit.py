@@ -15,11 +15,9 @@ from typing import Any
 import yaml
 
 from lintcap.gate import values
+from lintcap.gate.configfile import read_config_bytes, resolve_as_given
 from lintcap.gate.plan import ConfigNote, PlannedDataset, TrainerConfigError, TrainingPlan
 from lintcap.gate.vocabulary import vocabulary
-
-#: Bytes read of a config file at most: a job file is a few KB.
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 _ENV = re.compile(r"\$\{([^}]+)\}")
 #: toolkit/config.py:54-65: YAML floats written without a dot (1e-4) are floats.
@@ -215,7 +213,8 @@ def _dataset(raw: Any, where: str, trigger: str | None, process: int) -> Planned
     folder = raw.get("dataset_path") or raw.get("folder_path")
     if not folder:
         raise TrainerConfigError(f"{where} has neither folder_path nor dataset_path")
-    folder_path = _resolve(values.text(folder, f"{where}.folder_path"))
+    # ai-toolkit opens dataset paths as given (data_loader.py:428).
+    folder_path = resolve_as_given(values.text(folder, f"{where}.folder_path"))
     extension = raw.get("caption_ext", ".txt")
     if raw.get("caption_type"):  # config_modules.py:1029-1031 (legacy)
         extension = raw["caption_type"]
@@ -270,21 +269,8 @@ def _section(process: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return section
 
 
-def _resolve(folder: str) -> Path:
-    """ai-toolkit opens dataset paths as given: a relative one is relative to
-    the working directory the trainer runs in (data_loader.py:428), which is
-    where the gate runs, not the config's folder."""
-    return Path(os.path.abspath(os.path.expanduser(folder)))
-
-
 def _read_text(path: Path) -> str:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise TrainerConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise TrainerConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MB")
+    data = read_config_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 from lintcap.gate import values
+from lintcap.gate.configfile import read_config_bytes, resolve_as_given
 from lintcap.gate.plan import ConfigNote, PlannedDataset, TrainerConfigError, TrainingPlan
 from lintcap.gate.vocabulary import vocabulary
 
@@ -28,8 +28,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 #: library/train_util.py argument defaults that decide what a run trains on.
 _ARGUMENT_DEFAULTS: dict[str, Any] = {
@@ -516,7 +514,11 @@ def _subset(
 
     image_dir = subset.get("image_dir")
     metadata = subset.get("metadata_file")
-    folder = _resolve(str(image_dir)) if image_dir else _resolve(str(metadata)).parent
+    # sd-scripts opens paths as given: relative to the working directory.
+    if image_dir:
+        folder = resolve_as_given(str(image_dir))
+    else:
+        folder = resolve_as_given(str(metadata)).parent
     resolution = get("resolution")
     try:
         extension = values.caption_extension(
@@ -534,7 +536,7 @@ def _subset(
         folder=folder,
         caption_extension=extension,
         caption_source="metadata" if metadata else "sidecar",
-        metadata_file=_resolve(str(metadata)) if metadata else None,
+        metadata_file=resolve_as_given(str(metadata)) if metadata else None,
         recursive=False,  # train_util.py:2847-2856: glob of one folder
         repeats=int(get("num_repeats")),
         resolutions=[max(wh)] if wh else [512],
@@ -600,11 +602,6 @@ def _optional_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _resolve(folder: str) -> Path:
-    """sd-scripts opens paths as given: relative to the working directory."""
-    return Path(os.path.abspath(os.path.expanduser(folder)))
-
-
 def _load(path: Path) -> dict[str, Any]:
     """config_util.py:675-700: .json or .toml by the file name, else refused."""
     name = path.name.lower()
@@ -613,12 +610,9 @@ def _load(path: Path) -> dict[str, Any]:
     try:
         if not path.is_file():
             raise TrainerConfigError(f"{path}: not found")
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise TrainerConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise TrainerConfigError(f"{path}: larger than 4 MB")
+    raw = read_config_bytes(path)
     try:
         text = raw.decode("utf-8")
         data = json.loads(text) if name.endswith(".json") else tomllib.loads(text)
