@@ -38,6 +38,19 @@ OUTFITS = ("red coat", "denim jacket", "grey hoodie", "white dress", "black suit
 PLACES = ("park", "kitchen", "forest", "street", "studio")
 
 
+def write_dataset(data: Path, count: int) -> None:
+    """The hook benchmarks' dataset in the new folder ``data``: ``count`` images
+    (bench/images.py), each captioned with one of 25 outfit/place variants of
+    CAPTION (so the set reads like a real one, not one caption repeated), and a
+    lintcap.toml naming the trigger."""
+    data.mkdir()
+    make_images(data, count)
+    for index, image in enumerate(sorted(data.glob("*.jpg"))):
+        outfit, place = OUTFITS[index % 5], PLACES[index // 5 % 5]
+        image.with_suffix(".txt").write_text(CAPTION.format(outfit=outfit, place=place))
+    (data / "lintcap.toml").write_text('trigger = "ohwx"\n')
+
+
 def timed(command: list[str]) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
@@ -54,12 +67,7 @@ def main() -> None:
     lintcap = [sys.executable, "-m", "lintcap", "check"]
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "data"
-        data.mkdir()
-        make_images(data, args.count)
-        for index, image in enumerate(sorted(data.glob("*.jpg"))):
-            outfit, place = OUTFITS[index % 5], PLACES[index // 5 % 5]
-            image.with_suffix(".txt").write_text(CAPTION.format(outfit=outfit, place=place))
-        (data / "lintcap.toml").write_text('trigger = "ohwx"\n')
+        write_dataset(data, args.count)
         caption = str(data / "0000.txt")
         rows = [("cold: no cache, whole dataset", timed([*lintcap, "--whole-dataset", caption]))]
         (data / "0000.txt").write_text(CAPTION.format(outfit="blue scarf", place="garden"))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from precommit import CAPTION, OUTFITS, PLACES
+from precommit import CAPTION, write_dataset
 
 LINTCAP = [sys.executable, "-m", "lintcap"]
 
@@ -73,8 +73,6 @@ def main() -> None:
         help="time the hook without --concise (for lintcap versions before it)",
     )
     args = parser.parse_args()
-    from images import make_images
-
     rows: list[tuple[str, tuple[float, float], float]] = []
     rows.append(("lintcap --version", timed([*LINTCAP, "--version"], args.repeat), 0.3))
     rows.append(("lintcap rules list", timed([*LINTCAP, "rules", "list"], args.repeat), 0.5))
@@ -88,12 +86,7 @@ def main() -> None:
         torch = imports_torch(caption)
 
         data = Path(scratch) / "data"
-        data.mkdir()
-        make_images(data, args.count)
-        for index, image in enumerate(sorted(data.glob("*.jpg"))):
-            outfit, place = OUTFITS[index % 5], PLACES[index // 5 % 5]
-            image.with_suffix(".txt").write_text(CAPTION.format(outfit=outfit, place=place))
-        (data / "lintcap.toml").write_text('trigger = "ohwx"\n')
+        write_dataset(data, args.count)
         # The published hook's entry (.pre-commit-hooks.yaml); --concise only
         # prints less, so the commit before it is timed without the flag.
         flags = ["--concise", "--"] if args.concise else []
