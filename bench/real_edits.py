@@ -27,6 +27,7 @@ import argparse
 import csv
 import random
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
+
+# The edits the labelled scikit-image set makes too (one definition for both sets).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from imageset import saturate, vignette
 
 RGB = NDArray[np.uint8]
 
@@ -301,23 +307,6 @@ def split_tone(rgb: RGB) -> RGB:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def saturate(rgb: RGB) -> RGB:
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).astype(np.float64)
-    hsv[..., 1] = np.clip(hsv[..., 1] * 2.2, 0, 255)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
-
-
-def vignette(strength: float) -> Callable[[RGB], RGB]:
-    def edit(rgb: RGB) -> RGB:
-        height, width = rgb.shape[:2]
-        y, x = np.ogrid[:height, :width]
-        radius = np.hypot((x - width / 2) / (width / 2), (y - height / 2) / (height / 2))
-        mask = np.clip(1 - strength * np.clip(radius - 0.35, 0, None) ** 1.5, 0, 1)
-        return (rgb.astype(np.float64) * mask[..., None]).astype(np.uint8)
-
-    return edit
-
-
 def blur(rgb: RGB) -> RGB:
     sigma = max(2.0, min(rgb.shape[:2]) / 200)
     return cv2.GaussianBlur(rgb, (0, 0), sigma)
@@ -334,7 +323,7 @@ FILTERS: dict[str, Callable[[RGB], RGB]] = {
     "cool": _curves(LEVELS * 0.78, LEVELS * 0.95 + 8, LEVELS + 40),
     "faded": _curves(55 + LEVELS * 0.75, 50 + LEVELS * 0.76, 60 + LEVELS * 0.72),
     "splittone": split_tone,
-    "saturated": saturate,
+    "saturated": saturate(2.2),
 }
 
 
