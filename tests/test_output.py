@@ -139,12 +139,10 @@ FIX_DIFF = [sys.executable, "-m", "lintcap", "fix", "data", "--select", "C"]
 FIX_DIFF += ["--unsafe-fixes", "--diff"]
 
 
-def test_diff_applies_with_git(tmp_path: Path) -> None:
-    data = captions(tmp_path / "data", {"a": BAD, "c": "ohwx, a photo of a man"})
-    captions(tmp_path / "data", {"b": BAD + ", smiling"}, newline=True)
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    before = {p.name: p.read_bytes() for p in data.glob("*.txt")}
-    done = subprocess.run(
+def fix_diff(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``lintcap fix data --select C --unsafe-fixes --diff`` as a real process in
+    ``cwd``, so that the diff names paths the way ``git apply`` there reads them."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -156,10 +154,18 @@ def test_diff_applies_with_git(tmp_path: Path) -> None:
             "--unsafe-fixes",
             "--diff",
         ],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
     )
+
+
+def test_diff_applies_with_git(tmp_path: Path) -> None:
+    data = captions(tmp_path / "data", {"a": BAD, "c": "ohwx, a photo of a man"})
+    captions(tmp_path / "data", {"b": BAD + ", smiling"}, newline=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    before = {p.name: p.read_bytes() for p in data.glob("*.txt")}
+    done = fix_diff(tmp_path)
     assert done.returncode == 1
     assert "\\ No newline at end of file" in done.stdout
     assert "would change" in done.stderr and "would change" not in done.stdout
@@ -169,22 +175,7 @@ def test_diff_applies_with_git(tmp_path: Path) -> None:
     check = subprocess.run(["git", "apply", "--check", str(patch)], cwd=tmp_path, text=True)
     assert check.returncode == 0
     subprocess.run(["git", "apply", str(patch)], cwd=tmp_path, check=True)
-    fixed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lintcap",
-            "fix",
-            "data",
-            "--select",
-            "C",
-            "--unsafe-fixes",
-            "--diff",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    fixed = fix_diff(tmp_path)
     assert fixed.stdout == ""  # the applied patch is what fix would have written
     assert (data / "b.txt").read_text().endswith("\n")  # the final newline kept
 
