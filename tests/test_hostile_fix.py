@@ -120,17 +120,23 @@ def test_edit_between_read_and_write_is_reported_not_counted(tmp_path: Path) -> 
     assert path.read_text() == "the user's version"
 
 
-def test_edit_during_the_swap_is_put_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Promise: no lost edit, even when the edit lands after the check and
-    before the swap (the window a check-then-rename loses)."""
-    (path,) = _captions(tmp_path / "data", 1)
+def _edit_after_the_copy(monkeypatch: pytest.MonkeyPatch, path: Path, text: str) -> None:
+    """Make every write save ``text`` into ``path`` right after the new copy is
+    written and before the swap: an editor's save in the narrowest window."""
     real = write_module._write_copy
 
     def edit_meanwhile(*args: object) -> None:
         real(*args)  # type: ignore[arg-type]
-        path.write_text("saved by the editor meanwhile", encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
 
     monkeypatch.setattr(write_module, "_write_copy", edit_meanwhile)
+
+
+def test_edit_during_the_swap_is_put_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Promise: no lost edit, even when the edit lands after the check and
+    before the swap (the window a check-then-rename loses)."""
+    (path,) = _captions(tmp_path / "data", 1)
+    _edit_after_the_copy(monkeypatch, path, "saved by the editor meanwhile")
     with pytest.raises(WriteRefused, match="edit was kept"):
         write_atomically(path, NEW.encode(), expected=OLD.encode())
     assert path.read_text() == "saved by the editor meanwhile"
@@ -146,13 +152,7 @@ def test_the_link_fallback_also_keeps_the_edit(
     write_atomically(path, NEW.encode(), expected=OLD.encode())
     assert path.read_text() == NEW
     other = tmp_path / "data" / "001.txt"
-    real = write_module._write_copy
-
-    def edit_meanwhile(*args: object) -> None:
-        real(*args)  # type: ignore[arg-type]
-        other.write_text("saved meanwhile", encoding="utf-8")
-
-    monkeypatch.setattr(write_module, "_write_copy", edit_meanwhile)
+    _edit_after_the_copy(monkeypatch, other, "saved meanwhile")
     with pytest.raises(WriteRefused, match="changed"):
         write_atomically(other, NEW.encode(), expected=OLD.encode())
     assert other.read_text() == "saved meanwhile"
