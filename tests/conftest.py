@@ -31,6 +31,27 @@ def photo(name: str = "astronaut", size: int = 96) -> Image.Image:
     return image
 
 
+def flat_images(
+    folder: Path,
+    count: int,
+    caption: str | None,
+    ext: str = ".txt",
+    size: tuple[int, int] = (64, 64),
+    tint: tuple[int, int, int] = (7, 90, 160),
+) -> Path:
+    """``count`` flat-colour PNGs (000.png, 001.png, ...), each with ``caption``
+    in a file of ``ext`` beside it unless None: a dataset for rules that count
+    files and read captions, not pixels. Image ``i`` is ``tint`` with its red
+    step multiplied by ``i`` (mod 255), so no two are the same picture."""
+    step, green, blue = tint
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        Image.new("RGB", size, (i * step % 255, green, blue)).save(folder / f"{i:03d}.png")
+        if caption is not None:
+            (folder / f"{i:03d}{ext}").write_text(caption)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def nlp() -> CaptionNLP:
     return CaptionNLP(load_lexicon())

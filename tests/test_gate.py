@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from PIL import Image
+from click.testing import CliRunner, Result
 
 from lintcap.cli import cli
 from lintcap.config import Config
@@ -20,7 +19,7 @@ from lintcap.gate.captions import inject_trigger
 from lintcap.gate.gpu import GpuFacts
 from lintcap.gate.run import GateResult, gate
 from lintcap.gate.trainers import TrainerConfigError, load_ai_toolkit
-from tests.conftest import run_lintcap
+from tests.conftest import flat_images, run_lintcap
 
 GOOD = (
     "ohwx, a photo of a woman wearing a red wool coat, standing on a city street at night. "
@@ -34,12 +33,7 @@ def images(
     folder: Path, count: int, captions: str | None = GOOD, size: tuple[int, int] = (64, 64)
 ) -> Path:
     """``count`` tiny images, each with a ``.txt`` caption unless None."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        Image.new("RGB", size, (i * 7 % 255, 90, 160)).save(folder / f"{i:03d}.png")
-        if captions is not None:
-            (folder / f"{i:03d}.txt").write_text(captions)
-    return folder
+    return flat_images(folder, count, captions, size=size, tint=(7, 90, 160))
 
 
 def job(
@@ -88,6 +82,15 @@ def dataset(folder: Path, **keys: object) -> str:
 
 def run_gate(config: Path, settings: Config = QUIET) -> GateResult:
     return gate("ai-toolkit", config, settings, gpu_check=False)
+
+
+def gate_cli(config: Path, *extra: str) -> Result:
+    """``lintcap gate --trainer ai-toolkit CONFIG --no-gpu-check EXTRA...`` in
+    process (click's runner): the command line as typed, without the GPU probe
+    that would make the verdict depend on the machine."""
+    return CliRunner().invoke(
+        cli, ["gate", "--trainer", "ai-toolkit", str(config), "--no-gpu-check", *extra]
+    )
 
 
 def codes(result: GateResult) -> set[str]:
@@ -377,9 +380,7 @@ def test_bad_dataset_values_are_one_line(
 ) -> None:
     folder = images(tmp_path / "data", 1)
     text = dataset(folder, **keys).replace("Infinity", "1e400")
-    result = CliRunner().invoke(
-        cli, ["gate", "--trainer", "ai-toolkit", str(job(tmp_path, text)), "--no-gpu-check"]
-    )
+    result = gate_cli(job(tmp_path, text))
     assert result.exit_code == 2, result.output
     assert expected in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -394,30 +395,16 @@ def marker_command() -> list[str]:
 
 def test_pass_runs_the_command(tmp_path: Path) -> None:
     config = job(tmp_path, dataset(images(tmp_path / "data", 4)), train="steps: 88")
-    result = (
-        run_lintcap(
-            "gate",
-            "--trainer",
-            "ai-toolkit",
-            config,
-            "--no-gpu-check",
-            "--select",
-            "T,F",
-            "--",
-            *marker_command(),
-        )
-        if False
-        else run_lintcap(
-            "gate",
-            "--trainer",
-            "ai-toolkit",
-            config,
-            "--no-gpu-check",
-            "--ignore",
-            "A,D,I,C,W",
-            "--",
-            *marker_command(),
-        )
+    result = run_lintcap(
+        "gate",
+        "--trainer",
+        "ai-toolkit",
+        config,
+        "--no-gpu-check",
+        "--ignore",
+        "A,D,I,C,W",
+        "--",
+        *marker_command(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gate: pass" in result.stdout and MARKER in result.stdout
@@ -436,9 +423,7 @@ def test_command_without_dashes_is_refused(tmp_path: Path) -> None:
 
 def test_fail_does_not_run_the_command(tmp_path: Path) -> None:
     config = job(tmp_path, dataset(images(tmp_path / "data", 2, captions=None)))
-    result = CliRunner().invoke(
-        cli, ["gate", "--trainer", "ai-toolkit", str(config), "--no-gpu-check", "--", "false"]
-    )
+    result = gate_cli(config, "--", "false")
     assert result.exit_code == 1
     assert "gate: FAIL" in result.output and "T010" in result.output
 
@@ -448,19 +433,7 @@ def test_dry_run_json(tmp_path: Path) -> None:
     config = job(
         tmp_path, dataset(folder, resolution=[512, 1024]), train="steps: 250\n        batch_size: 2"
     )
-    result = CliRunner().invoke(
-        cli,
-        [
-            "gate",
-            "--trainer",
-            "ai-toolkit",
-            str(config),
-            "--no-gpu-check",
-            "--dry-run",
-            "--format",
-            "json",
-        ],
-    )
+    result = gate_cli(config, "--dry-run", "--format", "json")
     payload = json.loads(result.output)
     assert payload["verdict"] in {"pass", "fail"}
     plan = payload["plan"]
@@ -484,19 +457,7 @@ def test_dry_run_json(tmp_path: Path) -> None:
 def test_explain_shows_the_trainer_caption_and_buckets(tmp_path: Path) -> None:
     folder = images(tmp_path / "data", 1, captions="a woman, red coat", size=(848, 1264))
     config = job(tmp_path, dataset(folder, resolution=[512, 1024], shuffle_tokens=True))
-    result = CliRunner().invoke(
-        cli,
-        [
-            "gate",
-            "--trainer",
-            "ai-toolkit",
-            str(config),
-            "--no-gpu-check",
-            "--explain",
-            "--ignore",
-            "A,C,D,I,W",
-        ],
-    )
+    result = gate_cli(config, "--explain", "--ignore", "A,C,D,I,W")
     assert "⟨ohwx a woman,  red coat⟩" in result.output
     assert "848x1264 -> 512: 448x576, 1024: 832x1216" in result.output
     assert "100.0 passes per image" in result.output

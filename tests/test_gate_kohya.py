@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from lintcap.cli import cli
 from lintcap.config import Config
@@ -17,6 +16,7 @@ from lintcap.gate.buckets import bucket
 from lintcap.gate.plan import PlannedDataset
 from lintcap.gate.run import GateResult, gate
 from lintcap.gate.trainers import TrainerConfigError
+from tests.conftest import flat_images
 
 QUIET = Config(select=["T", "F"])
 SUB = "  [[datasets.subsets]]\n  "  # a subset table, indented as the docs write it
@@ -31,12 +31,8 @@ def images(
     ext: str = ".txt",
     size: tuple[int, int] = (64, 64),
 ) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        Image.new("RGB", size, (i * 9 % 255, 60, 200)).save(folder / f"{i:03d}.png")
-        if captions is not None:
-            (folder / f"{i:03d}{ext}").write_text(captions)
-    return folder
+    """``count`` tiny images, each with a caption file of ``ext`` unless None."""
+    return flat_images(folder, count, captions, ext, size, tint=(9, 60, 200))
 
 
 def toml(tmp_path: Path, text: str, name: str = "dataset.toml") -> Path:
