@@ -67,3 +67,19 @@ def within(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def assert_llm_answer_is_text_or_one_line(raw: bytes) -> None:
+    """The promise for any bytes a server answers: the LLM client returns text
+    (a ``str`` that encodes as UTF-8) or raises an LlmError of one line (exit 2
+    at the command line); never another exception."""
+    from lintcap.fix.llm import backends
+    from lintcap.fix.llm.backends import LlmError
+
+    try:
+        text = backends._answer(raw, "server")
+    except LlmError as exc:
+        assert "\n" not in str(exc), str(exc)
+    else:
+        assert isinstance(text, str)
+        text.encode("utf-8")

@@ -23,7 +23,7 @@ from lintcap.fix.llm import backends
 from lintcap.fix.llm.backends import LlmError
 from lintcap.image import pool
 from tests.conftest import TRIGGER, photo
-from tests.hostile import is_root, lintcap, within
+from tests.hostile import assert_llm_answer_is_text_or_one_line, is_root, lintcap, within
 
 CAPTION = f"{TRIGGER}, a photo of a woman in a red coat. close-up"
 
@@ -270,13 +270,7 @@ def test_llm_client_has_a_total_deadline_and_a_size_cap(
 )
 def test_malformed_llm_answers_are_one_line(raw: bytes) -> None:
     """Promise: an LlmError (one line, exit 2 at the CLI) or text; never another exception."""
-    try:
-        text = backends._answer(raw, "server")
-    except LlmError as exc:
-        assert "\n" not in str(exc)
-    else:
-        assert isinstance(text, str)
-        text.encode("utf-8")
+    assert_llm_answer_is_text_or_one_line(raw)
 
 
 def test_oversized_llm_answer_is_rejected_not_parsed(tmp_path: Path) -> None:
