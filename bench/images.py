@@ -6,6 +6,8 @@ cache), in one run:
 
 * ``lintcap check --select I,W,D --no-cache`` (quality, overlays, people,
   hashes, duplicates: every image rule);
+* the same with only the rules that match cleanvision's checks
+  (I004-I007, I001, I003, D002, D003: equal work);
 * cleanvision's default ``Imagelab(data_path=...).find_issues()``, run by
   another Python that has cleanvision installed (it is not a dependency):
 
@@ -92,6 +94,11 @@ def main() -> None:
         rows = []
         cold, out = timed([*lintcap, "--no-cache", "--format", "json", str(folder)])
         rows.append(("lintcap (cold, no cache)", cold, out.count('"code"')))
+        # Equal work: only the checks cleanvision makes (dark, light, odd
+        # aspect/size, low information, blurry, grayscale, duplicates).
+        equal = [*lintcap[:5], "I004,I005,I006,I007,I001,I003,D002,D003"]
+        cold_equal, out = timed([*equal, "--no-cache", "--format", "json", str(folder)])
+        rows.append(("lintcap equal work (cold)", cold_equal, out.count('"code"')))
         timed([*lintcap, "--format", "json", str(folder)])  # fills the cache
         warm, out = timed([*lintcap, "--format", "json", str(folder)])
         rows.append(("lintcap (warm cache)", warm, out.count('"code"')))
