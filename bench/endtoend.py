@@ -8,7 +8,8 @@ process, start-up included, on a generated set of captioned tiny JPEGs.
 Every item is a distinct 16 x 16 JPEG with a house-style caption from
 ``bench/captions.py``. The table shows, per run, wall seconds (best of
 ``--repeat``: the machine is shared), the CPU seconds of that run (user +
-system, which other processes disturb less), items per second and the peak
+system, which other processes disturb less; the image pool's workers are
+children of a fork server and not counted: ``--jobs 1`` counts them), items per second and the peak
 resident memory of the largest lintcap process so far (``ru_maxrss`` of
 the children, what ``/usr/bin/time -v`` reports as "Maximum resident set
 size"). The cache folder is removed before each
