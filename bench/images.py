@@ -96,7 +96,7 @@ def main() -> None:
         rows.append(("lintcap (cold, no cache)", cold, out.count('"code"')))
         # Equal work: only the checks cleanvision makes (dark, light, odd
         # aspect/size, low information, blurry, grayscale, duplicates).
-        equal = [*lintcap[:5], "I004,I005,I006,I007,I001,I003,D002,D003"]
+        equal = [*lintcap[:6], "I004,I005,I006,I007,I001,I003,D002,D003"]
         cold_equal, out = timed([*equal, "--no-cache", "--format", "json", str(folder)])
         rows.append(("lintcap equal work (cold)", cold_equal, out.count('"code"')))
         timed([*lintcap, "--format", "json", str(folder)])  # fills the cache
