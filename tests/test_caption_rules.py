@@ -108,7 +108,10 @@ def test_c002_placeholder(make_dataset: MakeDataset) -> None:
         ("ohwx, an illustration of a woman in a coat", False),
         ("ohwx, CGI, a woman in a coat", False),
         ("ohwx, a woman in a coat", True),
-        ("ohwx, 1girl, solo, coat", True),
+        # A tag list has no place for a medium phrase (C003 reads prose only);
+        # the same caption with a sentence after its tags is asked for one.
+        ("ohwx, 1girl, solo, coat", False),
+        ("ohwx, 1girl, solo, coat. She stands in the rain.", True),
         ("ohwx, a woman holding a photo of a dog", True),
     ],
 )

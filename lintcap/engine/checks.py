@@ -112,6 +112,8 @@ def starts_with(check: StartsWithCheck, caption: ParsedCaption, ctx: CheckContex
         return _trigger_first(check, caption, ctx)
     if caption.medium is not None or caption.body_start >= len(caption.text.rstrip()):
         return []
+    if check.prose_only and not caption.sentences:
+        return []
     first = _first_word(caption, caption.body_start)
     edits = _insert_medium(check, caption, ctx) if check.insert_medium else []
     return [Finding(span=first, values=_opening(caption), edits=edits)]

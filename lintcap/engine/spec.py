@@ -91,6 +91,9 @@ class StartsWithCheck(_Check):
     #: phrases and at least ``min_captions`` captions use it; a set that names
     #: no medium, or several, gets no fix: which medium it is would be a guess.
     insert_medium: bool = False
+    #: Medium: judge only captions that hold a sentence (a tag list has no
+    #: place for "a photo of").
+    prose_only: bool = False
     min_share: float = Field(default=0.8, gt=0, le=1)
     min_captions: int = Field(default=3, ge=1)
 
