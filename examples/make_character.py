@@ -202,7 +202,7 @@ SPECS: list[Spec] = [
     ),
     (
         "009",
-        lambda: crop(MIRROR, (100, 0, 512, 412)).filter(ImageFilter.GaussianBlur(1.6)),
+        lambda: crop(MIRROR, (100, 0, 512, 412)).filter(ImageFilter.GaussianBlur(2.2)),
         "ohwx, a slightly blurry photo of a woman in an orange spacesuit, smiling, with a model "
         "of the space shuttle on the left and a black helmet at the bottom of the frame. Grey "
         "studio backdrop and part of an American flag at the right edge. "
