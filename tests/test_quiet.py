@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -22,3 +24,20 @@ def test_stderr_is_restored_when_the_block_raises(capfd: pytest.CaptureFixture[s
         raise RuntimeError("the model failed to load")
     os.write(2, b"still here\n")
     assert capfd.readouterr().err == "still here\n"
+
+
+def test_mediapipe_leaves_stderr_clean_in_a_fresh_process() -> None:
+    # A fresh interpreter: the models are built once per process, and the
+    # lines come from building them and from their first frame.
+    code = (
+        "import numpy as np, skimage.data\n"
+        "from lintcap.image.people import PeopleSettings, detect_people\n"
+        "facts = detect_people(skimage.data.astronaut(), PeopleSettings(), 'mediapipe')\n"
+        "print(len(facts.faces))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"  # the astronaut's face was found
+    assert done.stderr == ""

@@ -548,7 +548,15 @@ def _mediapipe() -> _MediaPipe:
                     "pip install 'lintcap[faces]'"
                 ) from exc
             with native_stderr_silenced():
-                _mediapipe_models.append(_MediaPipe(mp))
+                models = _MediaPipe(mp)
+                # Each graph sets up its inference on its first frame and logs
+                # it from its own threads; run that frame here, while stderr
+                # is pointed away, so that the lines never reach the user.
+                blank = np.zeros((64, 64, 3), dtype=np.uint8)
+                models.detector.process(blank)
+                models.mesh.process(blank)
+                models.pose.process(blank)
+                _mediapipe_models.append(models)
         return _mediapipe_models[0]
 
 

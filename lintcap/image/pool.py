@@ -27,6 +27,7 @@ from lintcap.image.cache import FactCache
 from lintcap.image.facts import ImageFacts
 from lintcap.image.hashing import content_hash
 from lintcap.image.people import PeopleBackendUnavailable
+from lintcap.image.quiet import silence_worker_stderr
 from lintcap.image.text import TextBackendUnavailable
 from lintcap.lazy import cv2
 from lintcap.models import Problem
@@ -172,6 +173,7 @@ def _context() -> multiprocessing.context.BaseContext:
 def _init_worker() -> None:
     # One process per core already: OpenCV's own threads would only contend.
     cv2.setNumThreads(1)
+    silence_worker_stderr()
 
 
 def _safe_analyse(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:

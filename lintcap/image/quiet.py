@@ -38,3 +38,23 @@ def native_stderr_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+def silence_worker_stderr() -> None:
+    """Point fd 2 of an image worker at the null device for its whole life.
+
+    Some of mediapipe's lines come from its graph threads after the call that
+    caused them has returned, out of reach of :func:`native_stderr_silenced`.
+    A worker reports everything through its results (a failed measurement is
+    an F006 finding, a killed worker is noticed by the pool), so nothing it
+    writes to stderr is needed; the parent's stderr is left alone."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(null, 2)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
