@@ -3,8 +3,8 @@ headless browser: Debian's chromium loads it with no console error, its
 script runs (it marks ``data-cards-rendered``), the filter works, and a
 screenshot shows a page.
 
-chromium is a test requirement, installed by ``scripts/test.sh`` (the
-README's test command, which .ci/run calls): without it these tests fail and
+chromium is a test requirement, installed by ``scripts/test-env.sh`` (the
+run by the README.s test command and by .ci/run): without it these tests fail and
 say so, rather than pass without having looked at the page.
 """
 
@@ -186,7 +186,7 @@ def _chromium() -> str:
     if found is None:
         pytest.fail(
             "chromium is not installed: the HTML report is tested in a real headless "
-            "browser. Install Debian's chromium (`apt-get install chromium`; scripts/test.sh does)."
+            "browser. Install Debian's chromium (`apt-get install chromium`; scripts/test-env.sh does)."
         )
     return found
 

@@ -1,18 +1,14 @@
 #!/usr/bin/env bash
-# The test command of the README and of CI (.ci/run): on a fresh machine with
-# Python >= 3.10, install what the tests need and run them.
+# What the tests need, on a fresh machine with Python >= 3.10: chromium (the
+# HTML report is tested in a real headless browser) and .venv with torch's CPU
+# build and the dev extra. The README's test command and CI (.ci/run) run it,
+# then the same pytest command.
 #
-#   scripts/test.sh              build .venv if missing, then run pytest
-#   scripts/test.sh --fresh      rebuild .venv from scratch first (CI)
-#   scripts/test.sh -- -k html   arguments after -- go to pytest
+#   scripts/test-env.sh           build .venv if it is missing
+#   scripts/test-env.sh --fresh   rebuild .venv from scratch (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fresh=0
-if [ "${1:-}" = "--fresh" ]; then fresh=1; shift; fi
-if [ "${1:-}" = "--" ]; then shift; fi
-
-# tests/test_html.py loads the HTML report in a real headless browser.
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
   sudo=""
   if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
@@ -20,7 +16,7 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
-if [ "$fresh" = 1 ]; then rm -rf .venv; fi
+if [ "${1:-}" = "--fresh" ]; then rm -rf .venv; fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   # torch first, pinned, so that the llm extra (part of dev) finds the CPU
@@ -28,4 +24,3 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q torch==2.13.0
   .venv/bin/pip install -q -e '.[dev]'
 fi
-exec .venv/bin/python -m pytest "$@"
