@@ -3,8 +3,8 @@ headless browser: Debian's chromium loads it with no console error, its
 script runs (it marks ``data-cards-rendered``), the filter works, and a
 screenshot shows a page.
 
-chromium is a test requirement, installed by ``scripts/test-env.sh`` (the
-run by the README.s test command and by .ci/run): without it these tests fail and
+chromium is a test requirement, installed by ``scripts/test-env.sh`` (part
+of the README's test command, and of .ci/run): without it these tests fail and
 say so, rather than pass without having looked at the page.
 """
 
