@@ -114,22 +114,25 @@ def open_folder(path: str | os.PathLike[str], *, follow: bool = True, at: int | 
     return os.open(path, flags, dir_fd=at)
 
 
-def make_folders(base: int, names: list[str]) -> tuple[int, bool]:
-    """Walk (creating where missing) ``names`` below the open folder ``base``
-    without following any link; return the last folder's descriptor and
-    whether this call created the first missing one. A component that exists
-    as a link or a file raises ``OSError`` (``ELOOP``/``ENOTDIR``/``EEXIST``)."""
+def make_folders(base: int, names: list[str], *, create: bool = True) -> tuple[int, bool]:
+    """Walk (creating where missing, unless ``create`` is false) ``names``
+    below the open folder ``base`` without following any link; return the
+    last folder's descriptor and whether this call created the first missing
+    one. A component that exists as a link or a file, or is missing when
+    nothing may be created, raises ``OSError`` (``ELOOP``/``ENOTDIR``/
+    ``EEXIST``/``ENOENT``)."""
     current = os.dup(base)
     created_any = False
     try:
         for name in names:
             if not name or name in {".", ".."} or "/" in name:
                 raise OSError(errno.EINVAL, f"invalid folder name {name!r}")
-            try:
-                os.mkdir(name, 0o777, dir_fd=current)
-                created_any = created_any or name == names[0]
-            except FileExistsError:
-                pass
+            if create:
+                try:
+                    os.mkdir(name, 0o777, dir_fd=current)
+                    created_any = created_any or name == names[0]
+                except FileExistsError:
+                    pass
             following = open_folder(name, follow=False, at=current)
             os.close(current)
             current = following

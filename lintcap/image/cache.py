@@ -144,9 +144,7 @@ class FactCache:
                 # This run made the cache folder itself: keep it out of git.
                 with contextlib.suppress(OSError):
                     create_exclusive(root, ".gitignore", _GITIGNORE)
-            if not create:
-                return _descend(root, [self.kind, self.key])
-            folder, _ = make_folders(root, [self.kind, self.key])
+            folder, _ = make_folders(root, [self.kind, self.key], create=create)
             return folder
         finally:
             os.close(root)
@@ -154,19 +152,6 @@ class FactCache:
     def _refuse(self, why: str) -> None:
         self.disabled = True
         self._warn(f"not using the cache at {self.root}: {why}; running without a cache")
-
-
-def _descend(folder: int, names: list[str]) -> int:
-    current = os.dup(folder)
-    try:
-        for name in names:
-            following = open_folder(name, follow=False, at=current)
-            os.close(current)
-            current = following
-    except BaseException:
-        os.close(current)
-        raise
-    return current
 
 
 def _existing_ancestor(root: Path) -> tuple[Path, list[str]]:
