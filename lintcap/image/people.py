@@ -595,12 +595,7 @@ def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = No
     if not facts.faces:
         # No face (turned away, hidden, too small): the pose may still show
         # how much of a person the picture holds.
-        with models.lock, native_stderr_silenced():
-            pose = models.pose.process(rgb).pose_landmarks
-        framing = _pose_framing(pose, None, rgb.shape, settings) if pose is not None else None
-        if framing is not None:
-            facts.framing = framing
-            facts.sources["framing"] = "mediapipe:pose"
+        _framing_from_pose(models, rgb, None, facts, settings)
         return facts
     main = facts.faces[0]
     if mesh is not None:
@@ -609,13 +604,21 @@ def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = No
     facts.sources["framing"] = "mediapipe:face-geometry"
     if facts.framing in ("waist-up", "full-body"):
         # Room for hips or legs below the face: the pose tells whether they show.
-        with models.lock, native_stderr_silenced():
-            pose = models.pose.process(rgb).pose_landmarks
-        framing = _pose_framing(pose, main, rgb.shape, settings) if pose is not None else None
-        if framing is not None:
-            facts.framing = framing
-            facts.sources["framing"] = "mediapipe:pose"
+        _framing_from_pose(models, rgb, main, facts, settings)
     return facts
+
+
+def _framing_from_pose(
+    models: _MediaPipe, rgb: RGB, face: Face | None, facts: PeopleFacts, settings: PeopleSettings
+) -> None:
+    """Set the framing from the body pose (relative to ``face`` when one was
+    found), when the pose model sees a body."""
+    with models.lock, native_stderr_silenced():
+        pose = models.pose.process(rgb).pose_landmarks
+    framing = _pose_framing(pose, face, rgb.shape, settings) if pose is not None else None
+    if framing is not None:
+        facts.framing = framing
+        facts.sources["framing"] = "mediapipe:pose"
 
 
 def _mp_faces(
