@@ -183,8 +183,9 @@ def lint(
         trigger = _trigger(config, facts, book, nlp.lexicon)
         parser = CaptionParser(nlp, trigger.word, book.settings.parser)
         _parse_all(facts, parser, config, dataset)
+    parsed = [f.parsed for f in facts] if needs.parse else []
     if needs.parse:
-        hint = preset_hint(config.preset, [f.parsed for f in facts], book.settings.preset_hint)
+        hint = preset_hint(config.preset, parsed, book.settings.preset_hint)
         if hint:
             notes.append(hint)
     subject = _subject(config, facts, book)
@@ -195,10 +196,10 @@ def lint(
         trigger=trigger.word,
         trigger_configured=trigger.source == "configured",
         subject=config.subject,
-        media=checks.medium_counts([f.parsed for f in facts]) if needs.parse else {},
-        segment_shares=checks.segment_shares([f.parsed for f in facts]) if needs.parse else {},
+        media=checks.medium_counts(parsed),
+        segment_shares=checks.segment_shares(parsed),
         subject_kind=subject.kind,
-        texts=[f.parsed.text for f in facts if f.parsed is not None] if needs.parse else [],
+        texts=[caption.text for caption in parsed if caption is not None],
     )
     views = build_views(facts, book.settings.variety)
     diagnostics = _diagnose(rules, dataset, facts, views, context)
@@ -408,13 +409,13 @@ def _diagnose(
     for item_facts in facts:
         problems.extend(item_facts.problems)
     base = {"trigger": context.trigger or "", "class": context.subject.class_ or ""}
+    image_paths = {f.image_display: f.item.image for f in facts if f.image_display}
     diagnostics: list[Diagnostic] = []
     for rule in rules:
         if not _applies(rule, context):
             continue
         check = rule.check
         if isinstance(check, FileProblemCheck):
-            image_paths = {f.image_display: f.item.image for f in facts if f.image_display}
             for problem in checks.file_problems(check, problems):
                 image = image_paths.get(problem.path) if check.hints and problem.path else None
                 if image is not None:
