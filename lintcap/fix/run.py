@@ -132,8 +132,9 @@ def fix(
         trial = {**overrides, **{p: q.text.encode("utf-8") for p, q in proposals.items()}}
         checked = lint(paths, config, book, trial)
         harmed = False
+        as_read, as_fixed = _Index(result), _Index(checked)
         for path, proposal in proposals.items():
-            harm = _harm(path, result, checked, trigger, own, kept_categories)
+            harm = _harm(path, as_read, as_fixed, trigger, own, kept_categories)
             if harm is None:
                 overrides[path] = trial[path]
                 fixes[path] = fixes.get(path, 0) + len(proposal.keys)
@@ -182,10 +183,39 @@ def fix(
     return FixResult(files=files, remaining=result, unsettled=unsettled, rolled_back=rolled_back)
 
 
+class _Index:
+    """A lint result looked up by file: its items by caption path and its
+    findings by every name they mention (path and related files), in order.
+    Built once per round, so judging each proposed caption reads only what
+    concerns it instead of every item and finding of the dataset."""
+
+    def __init__(self, result: LintResult) -> None:
+        self.items: dict[Path, list[ItemFacts]] = {}
+        for facts in result.items:
+            if facts.item.caption_path is not None:
+                self.items.setdefault(facts.item.caption_path, []).append(facts)
+        self._by_name: dict[str, list[tuple[int, Diagnostic]]] = {}
+        for index, diagnostic in enumerate(result.diagnostics):
+            for name in {diagnostic.path, *diagnostic.related} - {None}:
+                assert name is not None
+                self._by_name.setdefault(name, []).append((index, diagnostic))
+
+    def concerning(self, facts: ItemFacts) -> list[Diagnostic]:
+        """The findings about ``facts`` (lintcap's ``_concerns``), in the
+        order the result lists them."""
+        names = {facts.display, facts.caption_display, facts.image_display, facts.reference}
+        found = {
+            index: diagnostic
+            for name in names - {None, ""}
+            for index, diagnostic in self._by_name.get(name or "", [])
+        }
+        return [found[i] for i in sorted(found) if _concerns(found[i], facts)]
+
+
 def _harm(
     path: Path,
-    before: LintResult,
-    after: LintResult,
+    before: _Index,
+    after: _Index,
     trigger: str | None,
     own: frozenset[str],
     categories: frozenset[str],
@@ -195,8 +225,8 @@ def _harm(
     finding of one of the ``own`` codes it did not have (counted by code,
     since positions and counts in messages move with any edit); None when it
     is not. A metadata.jsonl is judged row by row."""
-    new_rows = {f.item.metadata_line: f for f in after.items if f.item.caption_path == path}
-    for old in (f for f in before.items if f.item.caption_path == path):
+    new_rows = {f.item.metadata_line: f for f in after.items.get(path, [])}
+    for old in before.items.get(path, []):
         new = new_rows.get(old.item.metadata_line)
         found = _harm_to(before, after, old, new, trigger, own, categories)
         if found is not None:
@@ -205,8 +235,8 @@ def _harm(
 
 
 def _harm_to(
-    before: LintResult,
-    after: LintResult,
+    before: _Index,
+    after: _Index,
     old: ItemFacts | None,
     new: ItemFacts | None,
     trigger: str | None,
@@ -223,9 +253,9 @@ def _harm_to(
         lost = sorted((old.parsed.categories() - new.parsed.categories()) & categories)
         if lost:
             return f"what it says about {', '.join(lost)} would be lost"
-    had = _codes(before.diagnostics, old)
-    for diagnostic in after.diagnostics:
-        if diagnostic.code not in own or not _concerns(diagnostic, new):
+    had = Counter(d.code for d in before.concerning(old))
+    for diagnostic in after.concerning(new):
+        if diagnostic.code not in own:
             continue
         if had[diagnostic.code] <= 0:
             return f"it would add {diagnostic.code} ({diagnostic.message})"
@@ -245,10 +275,6 @@ def _concerns(diagnostic: Diagnostic, facts: ItemFacts) -> bool:
         return own or facts.reference in diagnostic.related
     names = {facts.display, facts.caption_display, facts.image_display} - {None, ""}
     return diagnostic.path in names or not names.isdisjoint(diagnostic.related)
-
-
-def _codes(diagnostics: Sequence[Diagnostic], facts: ItemFacts) -> Counter[str]:
-    return Counter(d.code for d in diagnostics if _concerns(d, facts))
 
 
 _GIT_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
