@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
 from lintcap.gate.plan import PlannedDataset, Trainer
+from lintcap.safefs import NotRegularFile, TooLarge, read_regular
 
 #: Caption bytes read at most (lintcap's own caption limit is the same order).
 MAX_CAPTION_BYTES = 64 * 1024
@@ -91,20 +91,13 @@ def read_bounded(path: Path, root: Path | None = None) -> tuple[str | None, Prob
     if root is not None and not inside(path, root):
         return None, "outside"
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        data = read_regular(path, MAX_CAPTION_BYTES)
+    except NotRegularFile:
+        return None, "not-regular"
+    except TooLarge:
+        return None, "too-large"
     except OSError:
         return None, "unreadable"
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None, "not-regular"
-        if info.st_size > MAX_CAPTION_BYTES:
-            return None, "too-large"
-        data = os.read(fd, MAX_CAPTION_BYTES + 1)
-    except OSError:
-        return None, "unreadable"
-    finally:
-        os.close(fd)
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from lintcap.dataset import display_path
+from lintcap.dataset import IMAGE_EXTENSIONS, display_path
 from lintcap.engine.run import LintResult
 from lintcap.engine.spec import Rule, TrainingCheck
 from lintcap.gate import passes
@@ -101,7 +101,7 @@ def no_images(rule: Rule, context: GateContext) -> Found:
             nested = [
                 p
                 for p in sorted(dataset.folder.rglob("*"))[:10_000]
-                if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+                if p.suffix.lower() in IMAGE_EXTENSIONS
             ]
             where = (
                 f"; {len(nested)} are in sub-folders, and kohya does not look inside them "
