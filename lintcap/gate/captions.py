@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from lintcap.dataset import METADATA_MAX_BYTES
 from lintcap.gate.plan import PlannedDataset, Trainer
 from lintcap.safefs import NotRegularFile, TooLarge, read_regular
 
@@ -236,14 +237,12 @@ def read_metadata(
     path = dataset.metadata_file
     if path is None:
         return {}, [], None
-    text, problem = read_bounded(path) if path.is_file() else (None, "unreadable")
-    if problem == "too-large":
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(64 * 1024 * 1024 + 1)
-            text = data.decode("utf-8") if len(data) <= 64 * 1024 * 1024 else None
-        except (OSError, UnicodeDecodeError):
-            text = None
+    # A metadata file holds every caption: it gets metadata.jsonl's limit,
+    # not one caption's.
+    try:
+        text: str | None = read_regular(path, METADATA_MAX_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None
     if text is None:
         return {}, [], f"{path}: cannot read the caption metadata"
     entries: dict[str, object] = {}
