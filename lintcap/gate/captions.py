@@ -16,12 +16,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from lintcap.analyse import DEFAULT_MAX_CAPTION_BYTES
 from lintcap.dataset import METADATA_MAX_BYTES
 from lintcap.gate.plan import PlannedDataset, Trainer
 from lintcap.safefs import NotRegularFile, TooLarge, read_regular
 
-#: Caption bytes read at most (lintcap's own caption limit is the same order).
-MAX_CAPTION_BYTES = 64 * 1024
 #: Images listed per dataset at most (a bound on a hostile tree).
 MAX_IMAGES = 200_000
 
@@ -92,7 +91,7 @@ def read_bounded(path: Path, root: Path | None = None) -> tuple[str | None, Prob
     if root is not None and not inside(path, root):
         return None, "outside"
     try:
-        data = read_regular(path, MAX_CAPTION_BYTES)
+        data = read_regular(path, DEFAULT_MAX_CAPTION_BYTES)
     except NotRegularFile:
         return None, "not-regular"
     except TooLarge:
