@@ -186,7 +186,8 @@ def _chromium() -> str:
     if found is None:
         pytest.fail(
             "chromium is not installed: the HTML report is tested in a real headless "
-            "browser. Install Debian's chromium (`apt-get install chromium`; scripts/test-env.sh does)."
+            "browser. Install Debian's chromium (`apt-get install chromium`; "
+            "scripts/test-env.sh does)."
         )
     return found
 
