@@ -206,7 +206,6 @@ NO_PEOPLE = {
     "rocket": lambda: photo("rocket", 1024),
     "gradient": gradient,
     "grey": lambda: np.full((600, 800, 3), 128, dtype=np.uint8),
-    "tiny": lambda: photo("astronaut", 12),
 }
 
 
@@ -331,3 +330,31 @@ def test_auto_backend_is_mediapipe_where_the_faces_extra_is_installed(
     assert settings.people_backend_used() == "mediapipe"
     # The resolved backend is part of the cache key: facts of one never pass for the other.
     assert analyser.AnalysisSettings().cache_key() != settings.cache_key()
+
+
+@pytest.mark.parametrize("backend", ["opencv", "mediapipe"])
+def test_images_too_small_for_a_detector_are_not_judged(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No detector finds a face in 16 pixels (bench/people_min_size.py), so none
+    runs: the facts say "not judged", which is not "no face"."""
+    from lintcap.image.facts import ImageFacts
+
+    def detector(*args: object) -> PeopleFacts:
+        raise AssertionError("a detector ran")
+
+    monkeypatch.setattr(people, "_detect_opencv", detector)
+    monkeypatch.setattr(people, "_detect_mediapipe", detector)
+    face = photo("astronaut")[68:166, 178:272]
+    tiny = np.ascontiguousarray(cv2.resize(face, (16, 16), interpolation=cv2.INTER_AREA))
+    facts = detect_people(tiny, backend=backend)  # type: ignore[arg-type]
+    assert facts.not_judged == "image too small: 16 px short side, under 17"
+    assert (facts.faces, facts.framing, facts.yaw, facts.expression) == ([], None, None, None)
+    assert ImageFacts(sha256="0" * 64, people=facts).measures()["faces"] is None
+    assert PeopleFacts.model_validate_json(facts.model_dump_json()) == facts
+    assert detect_people(photo("astronaut", 12), backend=backend).not_judged  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="a detector ran"):  # 17 px: judged
+        detect_people(np.zeros((17, 400, 3), dtype=np.uint8), backend=backend)  # type: ignore[arg-type]
+    judged = PeopleSettings(min_image_side=8)
+    with pytest.raises(AssertionError, match="a detector ran"):
+        detect_people(tiny, judged, backend)  # type: ignore[arg-type]

@@ -122,6 +122,23 @@ def test_faces_classes_and_config() -> None:
     assert _decide(PERSON_PROSE, configured="style") == "style"
 
 
+def test_images_too_small_to_judge_are_not_counted_as_faceless(tmp_path: Path) -> None:
+    """16 x 16 images: no detector runs on them, so they are no evidence that the
+    set shows no people (before, each counted as an image without a face)."""
+    from PIL import Image
+
+    unlabelled = ["qzv, standing by the window", "qzv, at the table", "qzv, on the stairs"]
+    root = _dataset(tmp_path / "u", unlabelled)
+    for index, png in enumerate(sorted(root.glob("*.png"))):
+        Image.new("RGB", (16, 16), (40 * index, 90, 160)).save(png)
+    result = lint([root], Config(select=["A010"]))
+    assert (result.images, result.images_analysed) == (3, 3)
+    assert all(f.image_facts and f.image_facts.people for f in result.items)
+    assert (result.subject.images_analysed, result.subject.images_with_faces) == (0, 0)
+    assert "images" not in result.subject.reason
+    assert result.diagnostics == []
+
+
 def _dataset(root: Path, captions: list[str], config: str | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for index, caption in enumerate(captions):

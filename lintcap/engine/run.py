@@ -335,7 +335,9 @@ def _subject(config: Config, facts: list[ItemFacts], book: RuleBook) -> SubjectD
     people = [
         f.image_facts.people
         for f in facts
-        if f.image_facts is not None and f.image_facts.people is not None
+        if f.image_facts is not None
+        and f.image_facts.people is not None
+        and f.image_facts.people.not_judged is None  # too small to tell: not counted
     ]
     kind = config.subject.kind
     return decide_subject(

@@ -147,7 +147,7 @@ class ImageFacts(BaseModel):
             people = self.people
             values.update(
                 {
-                    "faces": len(people.faces),
+                    "faces": None if people.not_judged else len(people.faces),
                     "yaw": people.yaw,
                     "framing": people.framing,
                     "expression": people.expression,

@@ -198,6 +198,12 @@ class PeopleSettings(BaseModel):
     waist_up_below: float = Field(default=5.5, ge=0.0)
     #: A face at least this share of the image height is a close-up wherever it sits.
     close_up_face_share: float = Field(default=0.4, gt=0.0, le=1.0)
+    #: Images whose short side is under this many pixels are not judged (no
+    #: detector runs; ``PeopleFacts.not_judged`` says so): on face crops of 16
+    #: pixels or fewer neither backend finds a face (``bench/people_min_size.py``:
+    #: mediapipe's first finds are at 17), and the detectors would cost ~18 ms
+    #: an image for nothing.
+    min_image_side: int = Field(default=17, ge=1)
 
     @model_validator(mode="after")
     def _framing_in_order(self) -> PeopleSettings:
@@ -226,6 +232,9 @@ class PeopleFacts(BaseModel):
     gaze: Gaze | None = None
     #: Fact name -> what produced it, e.g. ``{"yaw": "opencv:profile-cascade"}``.
     sources: dict[str, str] = {}
+    #: Why no detector looked at the image (too small): then nothing is known,
+    #: not "no face"; counts and rules leave the image out.
+    not_judged: str | None = None
 
 
 def detect_people(
@@ -242,14 +251,18 @@ def detect_people(
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+    if backend not in ("opencv", "mediapipe"):
+        raise ValueError(f"unknown people backend {backend!r}: expected 'opencv' or 'mediapipe'")
+    short_side = min(rgb.shape[0], rgb.shape[1])
+    if short_side < settings.min_image_side:
+        reason = f"image too small: {short_side} px short side, under {settings.min_image_side}"
+        return PeopleFacts(backend=backend, not_judged=reason)
     image = np.ascontiguousarray(rgb)
     if backend == "opencv":
         if gray is None or gray.shape != image.shape[:2]:
             gray = _u8(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
         return _detect_opencv(image, settings, np.ascontiguousarray(gray))
-    if backend == "mediapipe":
-        return _detect_mediapipe(image, settings, gray)
-    raise ValueError(f"unknown people backend {backend!r}: expected 'opencv' or 'mediapipe'")
+    return _detect_mediapipe(image, settings, gray)
 
 
 # --- shared geometry ---------------------------------------------------------
