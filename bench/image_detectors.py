@@ -4,8 +4,9 @@ CPU time (all threads of the process, so a busy machine inflates it less than
 wall time) of each stage of the analysis on the real photographs of
 ``../shared/realdata/photos`` (or DIR), decoded once to the working size:
 quality, borders, the morphological text search, the learned text detector
-(the text extra), and the people backends (Haar cascades; mediapipe with its
-Haar fallback and pose). The pool runs one such process per core, so on 2
+(the text extra), the face boxes alone (the faces family, which the focus
+measure reads) and the people backends (Haar cascades; mediapipe with its
+Haar fallback, face mesh and pose). The pool runs one such process per core, so on 2
 cores a dataset costs about half the sum per image.
 
     python bench/image_detectors.py [DIR] [--repeat N]
@@ -33,7 +34,7 @@ def main() -> None:
     from lintcap.image import text
     from lintcap.image.load import LoadFailure, load_image
     from lintcap.image.overlay import measure_overlay
-    from lintcap.image.people import PeopleSettings, detect_people
+    from lintcap.image.people import PeopleSettings, detect_faces, detect_people
     from lintcap.image.quality import measure_quality
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -42,8 +43,11 @@ def main() -> None:
     cv2.setNumThreads(1)
     folder = args.photos or real_edits.PHOTOS
     images = []
+    decode_ms = []
     for path in sorted(folder.glob("*.jpg")):
+        start = time.process_time()
         loaded = load_image(path, path.name, 178_956_970, 1024)
+        decode_ms.append((time.process_time() - start) * 1000)
         if not isinstance(loaded, LoadFailure):
             images.append(loaded)
     people = PeopleSettings()
@@ -52,6 +56,9 @@ def main() -> None:
         "borders only": lambda im: measure_overlay(im.working, im.gray, search_text=False),
         "text: morphology (+ borders)": lambda im: measure_overlay(im.working, im.gray),
         "text: learned (DB, 640 px)": lambda im: text.find_text(im.working),
+        "faces: mediapipe boxes alone": lambda im: detect_faces(
+            im.working, people, "mediapipe", im.gray
+        ),
         "people: opencv (Haar)": lambda im: detect_people(im.working, people, "opencv", im.gray),
         "people: mediapipe": lambda im: detect_people(im.working, people, "mediapipe", im.gray),
     }
@@ -59,6 +66,12 @@ def main() -> None:
         stage(images[0])
     print(f"{len(images)} photos, long side <= 1024 px, one process; CPU ms per image\n")
     print(f"{'stage':<32}{'mean ms':>9}{'median':>8}{'p90':>8}")
+    decode_ms.sort()
+    p90 = decode_ms[int(0.9 * (len(decode_ms) - 1))]
+    print(
+        f"{'decode (working size, grey)':<32}{statistics.mean(decode_ms):>9.1f}"
+        f"{statistics.median(decode_ms):>8.1f}{p90:>8.1f}"
+    )
     for name, stage in stages.items():
         times = []
         for _ in range(args.repeat):

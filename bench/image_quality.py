@@ -102,7 +102,9 @@ def real(args: argparse.Namespace) -> None:
             folder = photos
         else:
             labels = real_edits.build(folder, photos)
-        config = Config(select=["I", "W"], cache=False, people_backend=args.people_backend)
+        # A010 reads the people facts scored below (the I and W rules read
+        # the face boxes alone); its findings are not scored.
+        config = Config(select=["I", "W", "A010"], cache=False, people_backend=args.people_backend)
         start = time.perf_counter()
         result = lint([folder], config)
         elapsed = time.perf_counter() - start

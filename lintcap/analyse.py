@@ -41,8 +41,12 @@ class Needs(BaseModel):
     image_analysis: bool = False
     #: The text detectors (W001/W002/W004 and any rule on a text measurement).
     image_text: bool = False
-    #: The people detectors (variety, agreement, focus on the face, people measures).
+    #: The people detectors (variety, agreement, people measures).
     image_people: bool = False
+    #: The quality measures (focus on the face box, exposure, colour...).
+    image_quality: bool = False
+    #: The perceptual hash (near-duplicate images).
+    image_hash: bool = False
     max_caption_bytes: int = DEFAULT_MAX_CAPTION_BYTES
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 

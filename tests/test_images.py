@@ -250,6 +250,66 @@ def test_process_pool_gives_the_serial_result(tmp_path: Path) -> None:
     assert _codes(root, jobs=2, cache=False) == _codes(root, jobs=1, cache=False)
 
 
+#: cleanvision's checks: only the decode, the face boxes, quality and hashes.
+EQUAL_WORK = ["I004", "I005", "I006", "I007", "I001", "I003", "D002", "D003"]
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> dict[str, int]:
+    """Count the analyser's calls of each stage in ``names`` (serial runs)."""
+    calls = dict.fromkeys(names, 0)
+    for name in names:
+        original = getattr(analyser, name)
+
+        def counting(
+            *args: object, _name: str = name, _f: object = original, **kw: object
+        ) -> object:
+            calls[_name] += 1
+            return _f(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(analyser, name, counting)
+    return calls
+
+
+def test_equal_work_decodes_once_and_runs_no_text_or_people_detector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _photos(tmp_path, 3)
+    stages = ["load_image", "detect_faces", "find_text", "detect_people", "measure_overlay"]
+    calls = _count_calls(monkeypatch, stages)
+    result = lint([root], Config(select=EQUAL_WORK, jobs=1, cache=False))
+    # measure_overlay here is the border bars alone (decode family), no text search.
+    assert calls == {
+        "load_image": 3, "detect_faces": 3, "find_text": 0, "detect_people": 0, "measure_overlay": 3
+    }  # fmt: skip
+    facts = [item.image_facts for item in result.items if item.image_facts is not None]
+    assert all(f.people is None and f.face_boxes is not None and f.phash for f in facts)
+    assert all(sorted(f.families) == ["decode", "faces", "hash", "quality"] for f in facts)
+
+
+def test_a_run_that_needs_more_measures_only_the_missing_families(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache keeps families apart: after an equal-work run, a run of every
+    image rule measures text and people only (quality and hashes come from
+    the cache), and its findings are those of a cold run; a narrower run
+    after it sees no more than it would cold."""
+    root = _photos(tmp_path, 3)
+    cold_all = _codes(root, jobs=1, cache=False)
+    cold_equal = _codes(root, select=EQUAL_WORK, jobs=1, cache=False)
+    calls = _count_calls(monkeypatch, ["measure_quality", "perceptual_hash", "find_text"])
+    assert _codes(root, select=EQUAL_WORK, jobs=1) == cold_equal
+    assert calls == {"measure_quality": 3, "perceptual_hash": 3, "find_text": 0}
+    assert _codes(root, jobs=1) == cold_all
+    assert calls == {"measure_quality": 3, "perceptual_hash": 3, "find_text": 3}
+    result = lint([root], Config(select=EQUAL_WORK, jobs=1))
+    assert result.images_cached == 3 and result.images_analysed == 0
+    assert [(d.code, d.path, d.message) for d in result.diagnostics] == cold_equal
+    narrow = [item.image_facts for item in result.items if item.image_facts is not None]
+    assert len(narrow) == 3 and all(f.people is None and f.overlay for f in narrow)
+    assert all(f.overlay and f.overlay.text_detector == "morphology" for f in narrow)
+    assert len(list((root / CACHE_DIR_NAME).rglob("*.json"))) == 3  # one entry per image
+
+
 def test_settings_are_part_of_the_cache_key() -> None:
     small = analyser.AnalysisSettings(size=512)
     assert small.cache_key() != analyser.AnalysisSettings().cache_key()
@@ -282,13 +342,18 @@ def test_focus_is_measured_on_the_face_not_the_background(tmp_path: Path) -> Non
 
 @pytest.mark.faces
 def test_mediapipe_backend_runs_through_the_linter(tmp_path: Path) -> None:
+    """I004 reads the face detector's box alone; a people rule (A010) gets
+    the face mesh's facts on the same face."""
     root = _dataset(tmp_path, {"a.jpg": Image.fromarray(base_photo("astronaut"))})
     settings = Config(select=["I004"], people_backend="mediapipe", cache=False)
-    result = lint([root], settings)
-    [item] = result.items
+    [item] = lint([root], settings).items
+    assert item.image_facts is not None and item.image_facts.people is None
+    [box] = item.image_facts.face_boxes or []
+    settings = Config(select=["A010"], people_backend="mediapipe", cache=False)
+    [item] = lint([root], settings).items
     assert item.image_facts is not None and item.image_facts.people is not None
     people = item.image_facts.people
-    assert people.backend == "mediapipe" and len(people.faces) == 1 and people.yaw == "front"
+    assert people.backend == "mediapipe" and people.faces == [box] and people.yaw == "front"
 
 
 def test_perceptual_hash_is_imagehashs_phash() -> None:

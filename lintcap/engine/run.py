@@ -40,8 +40,8 @@ from lintcap.engine.spec import (
     load_rulebook,
 )
 from lintcap.ignores import apply_per_file_ignores
-from lintcap.image.cache import CACHE_DIR_NAME, FactCache
-from lintcap.image.facts import PEOPLE_MEASURES, TEXT_MEASURES
+from lintcap.image.cache import CACHE_DIR_NAME, IMAGE_CACHE_LAYOUT, FactCache
+from lintcap.image.facts import PEOPLE_MEASURES, QUALITY_MEASURES, TEXT_MEASURES
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.scope import Scope
@@ -100,10 +100,13 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 names = {name for case in check.cases for name in case.when}
                 needs.image_text |= bool(names & TEXT_MEASURES)
                 needs.image_people |= bool(names & PEOPLE_MEASURES)
+                needs.image_quality |= bool(names & QUALITY_MEASURES)
+            else:
+                needs.image_hash |= check.method == "perceptual"
         elif isinstance(check, VarietyCheck | AgreementCheck):
             # What the images show (people, monochrome) and what captions say.
             needs.image_analysis = needs.caption_text = needs.parse = True
-            needs.image_people = True
+            needs.image_people = needs.image_quality = True
         elif isinstance(check, DatasetSizeCheck):
             pass  # discovery alone counts the images
         elif rule.scope in {"caption", "dataset"}:
@@ -224,11 +227,16 @@ def lint(
 def _analyse_images(
     facts: list[ItemFacts], dataset: Dataset, config: Config, book: RuleBook, needs: Needs
 ) -> PoolStats:
-    # Detectors run only for the rules that read them.
+    # Fact families (detectors above all) are measured only for the rules that read them.
+    wanted = {
+        "hash": needs.image_hash,
+        "quality": needs.image_quality,
+        "text": needs.image_text,
+        "people": needs.image_people,
+    }
     update: dict[str, object] = {
         "max_pixels": needs.max_image_pixels,
-        "find_text": needs.image_text,
-        "find_people": needs.image_people,
+        "families": frozenset(family for family, on in wanted.items() if on),
     }
     if config.people_backend is not None:
         update["people_backend"] = config.people_backend
@@ -238,7 +246,7 @@ def _analyse_images(
     cache = None
     if config.cache:
         folder = config.cache_dir or _default_cache_dir(config, dataset)
-        cache = FactCache(folder, settings.cache_key())
+        cache = FactCache(folder, IMAGE_CACHE_LAYOUT)
     results, stats = analyse_all(
         [(path, display) for path, display in images if path is not None],
         settings,
@@ -332,20 +340,22 @@ def _common_words(phrases: tuple[str, ...]) -> frozenset[str]:
 
 def _subject(config: Config, facts: list[ItemFacts], book: RuleBook) -> SubjectDecision:
     """The dataset's subject kind from config, captions, faces, class tokens."""
-    people = [
-        f.image_facts.people
-        for f in facts
-        if f.image_facts is not None
-        and f.image_facts.people is not None
-        and f.image_facts.people.not_judged is None  # too small to tell: not counted
+    images = [f.image_facts for f in facts if f.image_facts is not None]
+    faces = [
+        len(i.people.faces)
+        for i in images
+        if i.people is not None and i.people.not_judged is None  # too small to tell: not counted
     ]
+    if not any(i.people is not None for i in images):
+        # No people facts: the face boxes, where focus was measured (None: too small).
+        faces = [len(i.face_boxes) for i in images if i.face_boxes is not None]
     kind = config.subject.kind
     return decide_subject(
         (f.text for f in facts if f.text),
         book.settings.subject_inference,
         load_cues(),
         configured=None if kind == "auto" else kind,
-        faces=(sum(1 for p in people if p.faces), len(people)),
+        faces=(sum(1 for count in faces if count), len(faces)),
         class_tokens=(f.item.class_tokens or "" for f in facts),
     )
 

@@ -1,8 +1,12 @@
 """One image file → its facts. A pure function of the file's bytes and the
 analysis settings, which is what makes the facts cacheable by content hash.
 
-Nothing here knows about rules: it measures everything the image rules may
-ask about, once, on one decode.
+Nothing here knows about rules: the run says which fact families its rules
+read (:data:`~lintcap.image.facts.FAMILIES`), and only those are measured,
+on one decode at the working size with one grey conversion. Each family has
+its own key (the settings it depends on), so that cached facts of one family
+serve every run that reads it, whatever else that run selects, and a run
+that needs more computes only the families it lacks.
 """
 
 from __future__ import annotations
@@ -11,15 +15,15 @@ import hashlib
 import importlib.util
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lintcap.image.facts import ImageFacts
+from lintcap.image.facts import FAMILIES, ImageFacts, Overlay
 from lintcap.image.hashing import perceptual_hash
-from lintcap.image.load import LoadFailure, load_image
+from lintcap.image.load import LoadedImage, LoadFailure, load_image
 from lintcap.image.overlay import apply_text_boxes, content_box, measure_overlay
-from lintcap.image.people import PeopleSettings, detect_people
+from lintcap.image.people import PeopleSettings, detect_faces, detect_people
 from lintcap.image.quality import estimate_jpeg_quality, measure_quality
 from lintcap.image.text import TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
@@ -27,7 +31,11 @@ from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "5"
+ANALYSER_VERSION = "6"
+
+#: Overlay fields of the decode family (the border bars); the others are the
+#: text family's.
+BORDER_FIELDS = ("border_top", "border_bottom", "border_left", "border_right")
 
 
 def _kebab(name: str) -> str:
@@ -50,26 +58,40 @@ class AnalysisSettings(BaseModel):
     #: (core, no model), or "auto": learned when the extra is installed.
     text_detector: Literal["auto", "learned", "morphology"] = "auto"
     text: TextSettings = TextSettings()
-    #: Set by the run from the selected rules: whether any reads text or
-    #: people facts (the detectors cost most of the analysis).
-    find_text: bool = True
-    find_people: bool = True
+    #: Set by the run from the selected rules: the fact families they read
+    #: (the detectors cost most of the analysis). Decode is always measured.
+    families: frozenset[str] = frozenset(FAMILIES)
     #: Set by the run from the F009 rule; part of the key like the rest.
     max_pixels: int = Field(default=178_956_970, gt=0)
 
+    def wanted(self) -> tuple[str, ...]:
+        """The families to measure, in order, with those they are computed
+        from: quality is measured on the face boxes."""
+        wanted = set(self.families) | {"decode"}
+        if "quality" in wanted:
+            wanted.add("faces")
+        return tuple(family for family in FAMILIES if family in wanted)
+
+    def family_keys(self) -> dict[str, str]:
+        """Each wanted family's key: what, besides the file's bytes, its
+        facts depend on. Every family is measured on the decoded working
+        image, so the decode settings are part of every key."""
+        decode = [ANALYSER_VERSION, cv2.__version__, self.size, self.max_pixels]
+        parts: dict[str, list[Any]] = {"decode": decode, "hash": [*decode, "hash"]}
+        wanted = self.wanted()
+        if "faces" in wanted or "people" in wanted:
+            people = [self.people_backend_used(), self.people.model_dump(mode="json")]
+            parts["faces"] = [*decode, "faces", *people]
+            parts["quality"] = [*parts["faces"], "quality"]
+            parts["people"] = [*decode, "people", *people]
+        if "text" in wanted:
+            text = [self.text_backend(), self.text.model_dump(mode="json")]
+            parts["text"] = [*decode, "text", *text]
+        return {family: _digest(parts[family]) for family in wanted}
+
     def cache_key(self) -> str:
-        """What, besides the file's bytes, the facts depend on."""
-        payload = json.dumps(
-            [
-                ANALYSER_VERSION,
-                cv2.__version__,
-                self.text_backend() if self.find_text else None,
-                self.people_backend_used() if self.find_people else None,
-                self.model_dump(mode="json"),
-            ],
-            sort_keys=True,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """One key for all the wanted families together."""
+        return _digest(sorted(self.family_keys().items()))
 
     def people_backend_used(self) -> Literal["opencv", "mediapipe"]:
         """The people backend this run uses: auto is mediapipe where the faces
@@ -93,35 +115,159 @@ class AnalysisSettings(BaseModel):
         return "morphology"
 
 
-def analyse_image(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:
-    """Every image fact for one file; reading problems become facts too."""
+def _digest(parts: Any) -> str:
+    payload = json.dumps(parts, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def present(facts: ImageFacts | None, keys: dict[str, str]) -> set[str]:
+    """The families of ``facts`` computed under the current ``keys``. A file
+    that could not be read has nothing else to measure: every family is
+    then present."""
+    if facts is None or facts.families.get("decode") != keys.get("decode"):
+        return set()
+    if facts.info is None:
+        return set(keys)
+    return {family for family, key in keys.items() if facts.families.get(family) == key}
+
+
+def analyse_image(
+    path: Path,
+    display: str,
+    sha256: str,
+    settings: AnalysisSettings,
+    known: ImageFacts | None = None,
+) -> ImageFacts:
+    """The wanted fact families for one file; reading problems become facts
+    too. Families of ``known`` (cached facts of the same bytes) computed
+    under the current keys are kept, not measured again."""
+    keys = settings.family_keys()
+    have = present(known, keys)
+    facts = ImageFacts(sha256=sha256)
+    if known is not None and have:
+        facts = restrict(known, have)
+    missing = [family for family in keys if family not in have]
+    if not missing:
+        return facts
     loaded = load_image(path, display, settings.max_pixels, settings.size)
     if isinstance(loaded, LoadFailure):
-        return ImageFacts(sha256=sha256, problems=loaded.problems)
-    facts = ImageFacts(sha256=sha256, info=loaded.info)
-    facts.working_size = (loaded.working.shape[1], loaded.working.shape[0])
-    if settings.find_people:
-        facts.people = detect_people(
-            loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray
+        return ImageFacts(
+            sha256=sha256, problems=loaded.problems, families={"decode": keys["decode"]}
         )
-    subject = None
-    if facts.people is not None and facts.people.faces:
-        face = facts.people.faces[0]
-        subject = (face.x, face.y, face.w, face.h)
-    learned = settings.find_text and settings.text_backend() == "learned"
-    facts.overlay = measure_overlay(
-        loaded.working, loaded.gray, search_text=settings.find_text and not learned
+    for family in missing:
+        _MEASURE[family](facts, loaded, settings)
+        facts.families[family] = keys[family]
+    return facts
+
+
+def _decode(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    facts.info = loaded.info
+    facts.working_size = (loaded.working.shape[1], loaded.working.shape[0])
+    borders = measure_overlay(loaded.working, loaded.gray, search_text=False)
+    facts.overlay = _with_borders(facts.overlay, borders)
+
+
+def _hash(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    facts.phash = perceptual_hash(loaded.gray)
+
+
+def _faces(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    facts.face_boxes = detect_faces(
+        loaded.working, settings.people, settings.people_backend_used(), gray=loaded.gray
     )
-    if learned:
-        apply_text_boxes(facts.overlay, find_text(loaded.working, settings.text))
+
+
+def _quality(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    subject = None
+    if facts.face_boxes:
+        face = facts.face_boxes[0]
+        subject = (face.x, face.y, face.w, face.h)
     height, width = loaded.working.shape[:2]
+    overlay = facts.overlay or Overlay()
     facts.quality = measure_quality(
         loaded.working,
         loaded.full_gray,
         subject,
         estimate_jpeg_quality(loaded.jpeg_quantization),
-        content_box(facts.overlay, width, height),
+        content_box(overlay, width, height),
         loaded.gray,
     )
-    facts.phash = perceptual_hash(loaded.gray)
-    return facts
+
+
+def _text(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    learned = settings.text_backend() == "learned"
+    overlay = measure_overlay(loaded.working, loaded.gray, search_text=not learned)
+    if learned:
+        apply_text_boxes(overlay, find_text(loaded.working, settings.text))
+    facts.overlay = _with_borders(overlay, facts.overlay or overlay)
+
+
+def _people(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    facts.people = detect_people(
+        loaded.working,
+        settings.people,
+        settings.people_backend_used(),
+        gray=loaded.gray,
+        faces=facts.face_boxes if settings.people_backend_used() == "mediapipe" else None,
+    )
+
+
+_MEASURE = {
+    "decode": _decode,
+    "hash": _hash,
+    "faces": _faces,
+    "quality": _quality,
+    "text": _text,
+    "people": _people,
+}
+
+
+def _with_borders(overlay: Overlay | None, borders: Overlay) -> Overlay:
+    """``overlay`` (or a blank one) with the border bars of ``borders``."""
+    update = {name: getattr(borders, name) for name in BORDER_FIELDS}
+    return (overlay or Overlay()).model_copy(update=update)
+
+
+def merge(old: ImageFacts | None, new: ImageFacts) -> ImageFacts:
+    """What the cache keeps for these bytes: ``new``'s families, and those of
+    ``old`` that ``new`` does not have, when both were decoded alike."""
+    if old is None or old.families.get("decode") != new.families.get("decode"):
+        return new
+    merged = new.model_copy(deep=True)
+    for family, key in old.families.items():
+        if family in merged.families:
+            continue
+        for name in _FIELDS.get(family, ()):
+            setattr(merged, name, getattr(old, name))
+        if family == "text" and old.overlay is not None:
+            merged.overlay = _with_borders(old.overlay, merged.overlay or Overlay())
+        if family in _FIELDS:
+            merged.families[family] = key
+    return merged
+
+
+def restrict(facts: ImageFacts, families: set[str]) -> ImageFacts:
+    """Only the ``families`` of ``facts``: what a run that reads those sees,
+    the same whether they came from the cache (which may hold more) or not."""
+    update: dict[str, Any] = {
+        "families": {f: k for f, k in facts.families.items() if f in families}
+    }
+    for family in facts.families:
+        if family in families:
+            continue
+        for name in _FIELDS.get(family, ()):
+            update[name] = None
+        if family == "text" and facts.overlay is not None:
+            update["overlay"] = _with_borders(None, facts.overlay)
+    return facts.model_copy(update=update)
+
+
+#: The ImageFacts fields each family sets (text: the overlay's text fields).
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "decode": (),
+    "hash": ("phash",),
+    "faces": ("face_boxes",),
+    "quality": ("quality",),
+    "text": (),
+    "people": ("people",),
+}

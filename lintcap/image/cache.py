@@ -1,7 +1,10 @@
 """The fact cache: ``.lintcap_cache/`` beside the dataset, like ruff's.
 
-One JSON file per image, named by the file's content hash and the analysis
-key (analyser version, OpenCV version, settings). A hit needs no decode. The
+One JSON file per image, named by the file's content hash, holding the fact
+families measured so far, each with the key of the settings it was measured
+under (analyser version, OpenCV version, settings); a run takes the families
+it reads whose keys match, measures the others and writes the entry back
+with them added. A full hit needs no decode. The
 cache is an optimisation and nothing more: an unreadable, truncated, foreign
 or oversized file is a miss, a failed write is ignored, and concurrent runs
 are safe because every write is a rename of a complete temporary file.
@@ -39,6 +42,10 @@ from lintcap.safefs import (
 )
 
 CACHE_DIR_NAME = ".lintcap_cache"
+#: The image facts' folder under ``images/``: one entry per image holds every
+#: fact family measured so far, each with the key of its settings
+#: (:mod:`lintcap.image.analyser`), so the folder itself is not per settings.
+IMAGE_CACHE_LAYOUT = "families-1"
 #: A facts file is a few kB; anything larger is not ours.
 MAX_ENTRY_BYTES = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -3,13 +3,18 @@
 Facts are measurements, never verdicts: ``blur_effect`` is a number, and the
 rule I004 in ``rules/images.yaml`` says which numbers are out of focus. The
 cache stores these models as JSON, keyed by the file's content hash.
+
+The facts come in families (:data:`FAMILIES`), each computed only when a
+selected rule reads it and recorded in ``families`` with the key of the
+settings it was computed under, so that the cache can tell which families of
+a stored entry are still good and a later run computes only what is missing.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from lintcap.image.people import PeopleFacts
+from lintcap.image.people import Face, PeopleFacts
 from lintcap.image.text import TextBox
 from lintcap.models import Problem
 
@@ -107,8 +112,14 @@ class ImageFacts(BaseModel):
     #: boxes are in.
     working_size: tuple[int, int] | None = None
     people: PeopleFacts | None = None
+    #: The face detector's boxes alone (largest first): where focus is
+    #: measured. No face mesh, no pose: the people family adds those.
+    face_boxes: list[Face] | None = None
     #: Reading problems (F006, F007, F009), cached with the facts.
     problems: list[Problem] = []
+    #: Family name -> key of the settings it was computed under (see
+    #: :mod:`lintcap.image.analyser`); a family absent here was not computed.
+    families: dict[str, str] = {}
 
     def measures(self) -> dict[str, float | str | None]:
         """A flat view of every measurement, as rules name them (kebab-case)."""
@@ -184,7 +195,15 @@ TEXT_MEASURES = frozenset(
      "text-detector", "overlay-text-lines", "overlay-text-reason", "corner-overlay-lines",
      "scene-text-lines"}
 )  # fmt: skip
-#: Measurements that need the people detectors (focus is measured on the face).
-PEOPLE_MEASURES = frozenset(
-    {"faces", "yaw", "framing", "expression", "gaze", "blur-effect", "blur-region"}
-)
+#: Measurements that need the people detectors (face mesh, pose).
+PEOPLE_MEASURES = frozenset({"faces", "yaw", "framing", "expression", "gaze"})
+#: Measurements of the quality family (focus is measured on the face box).
+QUALITY_MEASURES = frozenset(name.replace("_", "-") for name in Quality.model_fields)
+
+#: The fact families, in the order they are computed. ``decode``: size,
+#: storage, EXIF, reading problems and border bars (one decode at the working
+#: size, one grey); ``hash``: the perceptual hash; ``faces``: the face
+#: detector's boxes; ``quality``: the quality measures (on the face box when
+#: there is one); ``text``: the text detectors; ``people``: faces with face
+#: mesh and pose (yaw, gaze, expression, framing).
+FAMILIES = ("decode", "hash", "faces", "quality", "text", "people")

@@ -60,7 +60,10 @@ Speed
     1024-pixel image: about 45 ms with a frontal face, 80 ms with a profile, 35
     to 120 ms with no face (busy textures cost most, flat pictures 10 ms);
     mediapipe 13 ms with no face, 25 ms with one, 100 ms when it also runs the
-    pose. Cascades and MediaPipe solutions are built once per process.
+    pose. Cascades and MediaPipe solutions are built once per process, each
+    on its first use. :func:`detect_faces` gives the face boxes alone (the
+    focus measure's region): mediapipe's detector, about 5 ms, with no face
+    mesh, Haar fallback or pose.
 """
 
 from __future__ import annotations
@@ -242,27 +245,67 @@ def detect_people(
     settings: PeopleSettings = PeopleSettings(),  # noqa: B008 - immutable in use
     backend: Backend = "opencv",
     gray: Gray | None = None,
+    faces: list[Face] | None = None,
 ) -> PeopleFacts:
     """People facts for one HxWx3 uint8 RGB image (EXIF-oriented). ``gray``,
     its luminance, spares the opencv backend a conversion when the caller
-    already has it.
+    already has it; ``faces``, what :func:`detect_faces` found on this image
+    with the same settings, spares the mediapipe backend its face detector.
 
     Raises :class:`PeopleBackendUnavailable` when the backend cannot run here.
     """
+    image = _checked(rgb)
+    reason = _too_small(image, backend, settings)
+    if reason is not None:
+        return PeopleFacts(backend=backend, not_judged=reason)
+    if backend == "opencv":
+        return _detect_opencv(image, settings, _gray_of(image, gray))
+    return _detect_mediapipe(image, settings, gray, faces)
+
+
+def detect_faces(
+    rgb: np.ndarray,
+    settings: PeopleSettings = PeopleSettings(),  # noqa: B008 - immutable in use
+    backend: Backend = "opencv",
+    gray: Gray | None = None,
+) -> list[Face] | None:
+    """The face boxes alone, largest first: what the focus measure needs;
+    None when the image is too small to judge (as :func:`detect_people`).
+
+    mediapipe: its face detector (BlazeFace, full range), about 5 ms for a
+    1024-pixel image, without the face mesh, the Haar fallback or the pose
+    that :func:`detect_people` adds (about 45 ms more). These are the boxes
+    :func:`detect_people` starts from, before the mesh confirms the main
+    face. opencv: the cascades' faces (the same run as :func:`detect_people`).
+    """
+    image = _checked(rgb)
+    if _too_small(image, backend, settings) is not None:
+        return None
+    if backend == "opencv":
+        return _detect_opencv(image, settings, _gray_of(image, gray)).faces
+    return _mp_detect(_mediapipe(), image, settings)
+
+
+def _checked(rgb: np.ndarray) -> RGB:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def _too_small(rgb: np.ndarray, backend: str, settings: PeopleSettings) -> str | None:
+    """Why the image is not judged (too small for any detector), or None."""
     if backend not in ("opencv", "mediapipe"):
         raise ValueError(f"unknown people backend {backend!r}: expected 'opencv' or 'mediapipe'")
     short_side = min(rgb.shape[0], rgb.shape[1])
     if short_side < settings.min_image_side:
-        reason = f"image too small: {short_side} px short side, under {settings.min_image_side}"
-        return PeopleFacts(backend=backend, not_judged=reason)
-    image = np.ascontiguousarray(rgb)
-    if backend == "opencv":
-        if gray is None or gray.shape != image.shape[:2]:
-            gray = _u8(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
-        return _detect_opencv(image, settings, np.ascontiguousarray(gray))
-    return _detect_mediapipe(image, settings, gray)
+        return f"image too small: {short_side} px short side, under {settings.min_image_side}"
+    return None
+
+
+def _gray_of(image: RGB, gray: Gray | None) -> Gray:
+    if gray is None or gray.shape != image.shape[:2]:
+        gray = _u8(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+    return np.ascontiguousarray(gray)
 
 
 # --- shared geometry ---------------------------------------------------------
@@ -526,24 +569,54 @@ def _smile(
 
 
 class _MediaPipe:
-    """The three MediaPipe solutions, built once per process for still images.
-    They are not thread-safe: every call holds ``lock``."""
+    """The MediaPipe solutions for still images, built once per process, each
+    on its first use: a run that wants face boxes alone never builds (nor
+    pays for) the face mesh and the pose. They are not thread-safe: every
+    call holds ``lock``."""
 
     def __init__(self, mp: Any) -> None:
-        solutions = mp.solutions
+        self._solutions = mp.solutions
         self.lock = threading.Lock()
+        self._mesh: Any = None
+        self._pose: Any = None
         # model_selection=1: the full-range model, which finds small faces too.
-        self.detector = solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=_DETECTOR_FLOOR
+        self.detector = self._built(
+            lambda s: s.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=_DETECTOR_FLOOR
+            )
         )
-        self.mesh = solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True
-        )
-        # model_complexity=1 is the only pose model inside the wheel (0 and 2
-        # would be downloaded).
-        self.pose = solutions.pose.Pose(
-            static_image_mode=True, model_complexity=1, enable_segmentation=False
-        )
+
+    @property
+    def mesh(self) -> Any:
+        if self._mesh is None:
+            self._mesh = self._built(
+                lambda s: s.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=1, refine_landmarks=True
+                )
+            )
+        return self._mesh
+
+    @property
+    def pose(self) -> Any:
+        if self._pose is None:
+            # model_complexity=1 is the only pose model inside the wheel (0
+            # and 2 would be downloaded).
+            self._pose = self._built(
+                lambda s: s.pose.Pose(
+                    static_image_mode=True, model_complexity=1, enable_segmentation=False
+                )
+            )
+        return self._pose
+
+    def _built(self, make: Any) -> Any:
+        """A solution, built and run once on a blank frame while stderr is
+        pointed away: each graph sets up its inference on its first frame
+        and logs it from its own threads, and those lines must never reach
+        the user."""
+        with native_stderr_silenced():
+            solution = make(self._solutions)
+            solution.process(np.zeros((64, 64, 3), dtype=np.uint8))
+        return solution
 
 
 _mediapipe_lock = threading.Lock()
@@ -560,26 +633,23 @@ def _mediapipe() -> _MediaPipe:
                     "the mediapipe people backend needs the 'faces' extra: "
                     "pip install 'lintcap[faces]'"
                 ) from exc
-            with native_stderr_silenced():
-                models = _MediaPipe(mp)
-                # Each graph sets up its inference on its first frame and logs
-                # it from its own threads; run that frame here, while stderr
-                # is pointed away, so that the lines never reach the user.
-                blank = np.zeros((64, 64, 3), dtype=np.uint8)
-                models.detector.process(blank)
-                models.mesh.process(blank)
-                models.pose.process(blank)
-                _mediapipe_models.append(models)
+            _mediapipe_models.append(_MediaPipe(mp))
         return _mediapipe_models[0]
 
 
-def _detect_mediapipe(rgb: RGB, settings: PeopleSettings, gray: Gray | None = None) -> PeopleFacts:
+def _mp_detect(models: _MediaPipe, rgb: RGB, settings: PeopleSettings) -> list[Face]:
+    with models.lock, native_stderr_silenced():
+        detections = models.detector.process(rgb).detections or []
+    return _mp_faces(detections, rgb.shape, settings)
+
+
+def _detect_mediapipe(
+    rgb: RGB, settings: PeopleSettings, gray: Gray | None = None, faces: list[Face] | None = None
+) -> PeopleFacts:
     models = _mediapipe()
     height = rgb.shape[0]
     facts = PeopleFacts(backend="mediapipe")
-    with models.lock, native_stderr_silenced():
-        detections = models.detector.process(rgb).detections or []
-    facts.faces = _mp_faces(detections, rgb.shape, settings)
+    facts.faces = list(faces) if faces is not None else _mp_detect(models, rgb, settings)
     mesh = None
     for _ in range(2):
         # A main face the mesh cannot find is kept only when the detector is

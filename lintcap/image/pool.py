@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lintcap.image.analyser import AnalysisSettings, analyse_image
+from lintcap.image.analyser import AnalysisSettings, analyse_image, merge, present, restrict
 from lintcap.image.cache import FactCache
 from lintcap.image.facts import ImageFacts
 from lintcap.image.hashing import content_hash
@@ -54,10 +54,14 @@ def analyse_all(
     jobs: int,
     show_progress: bool | None = None,
 ) -> tuple[list[ImageFacts], PoolStats]:
-    """Facts for each ``(path, display)``, in order."""
+    """Facts for each ``(path, display)``, in order: the wanted families,
+    from the cache where it holds them under the current keys; the others
+    are measured (only those) and added to the cache's entry."""
     stats = PoolStats()
+    keys = settings.family_keys()
     results: list[ImageFacts | None] = [None] * len(images)
     misses: list[tuple[int, str]] = []
+    known: dict[int, ImageFacts] = {}
     for index, (path, display) in enumerate(images):
         try:
             sha256 = content_hash(path)
@@ -69,17 +73,20 @@ def analyse_all(
         if cached is not None:
             for problem in cached.problems:
                 problem.path = display  # the same bytes may live under another name
-            results[index] = cached
-            stats.cached += 1
-        else:
-            misses.append((index, sha256))
+            have = present(cached, keys)
+            if have >= set(keys):
+                results[index] = restrict(cached, have)
+                stats.cached += 1
+                continue
+            known[index] = cached
+        misses.append((index, sha256))
     if show_progress is None:
         show_progress = sys.stderr.isatty() and len(misses) > 1
-    for index, facts in _analyse(images, misses, settings, jobs, show_progress):
+    for index, facts in _analyse(images, misses, settings, jobs, show_progress, known):
         results[index] = facts
         stats.analysed += 1
         if cache is not None and facts.sha256:
-            cache.put(facts)
+            cache.put(merge(known.get(index), facts))
     return [facts for facts in results if facts is not None], stats
 
 
@@ -89,13 +96,14 @@ def _analyse(
     settings: AnalysisSettings,
     jobs: int,
     show_progress: bool,
+    known: dict[int, ImageFacts],
 ) -> Iterator[tuple[int, ImageFacts]]:
     with _progress(show_progress) as progress:
         task = progress.add_task("analysing images", total=len(misses))
         if jobs <= 1 or len(misses) < MIN_POOL_IMAGES:
             for index, sha256 in misses:
                 path, display = images[index]
-                yield index, _safe_analyse(path, display, sha256, settings)
+                yield index, _safe_analyse(path, display, sha256, settings, known.get(index))
                 progress.advance(task)
             return
         workers = min(jobs, len(misses))
@@ -105,7 +113,9 @@ def _analyse(
             max_workers=workers, mp_context=_context(), initializer=_init_worker
         ) as pool:
             futures = {
-                pool.submit(_safe_analyse, *images[index], sha256, settings): index
+                pool.submit(
+                    _safe_analyse, *images[index], sha256, settings, known.get(index)
+                ): index
                 for index, sha256 in misses
             }
             for future in as_completed(futures):
@@ -116,7 +126,7 @@ def _analyse(
                     continue
                 yield futures[future], facts
                 progress.advance(task)
-        for index, facts in _isolate(images, sorted(left), shas, settings):
+        for index, facts in _isolate(images, sorted(left), shas, settings, known):
             yield index, facts
             progress.advance(task)
 
@@ -126,6 +136,7 @@ def _isolate(
     indexes: list[int],
     shas: dict[int, str],
     settings: AnalysisSettings,
+    known: dict[int, ImageFacts],
 ) -> Iterator[tuple[int, ImageFacts]]:
     """The images a dead worker left, each in a one-worker pool: the image
     that kills its worker again is a finding (F006, with the reason), and
@@ -140,7 +151,9 @@ def _isolate(
             try:
                 yield (
                     index,
-                    pool.submit(_safe_analyse, path, display, shas[index], settings).result(),
+                    pool.submit(
+                        _safe_analyse, path, display, shas[index], settings, known.get(index)
+                    ).result(),
                 )
             except BrokenProcessPool:
                 pool.shutdown(wait=False)
@@ -176,11 +189,17 @@ def _init_worker() -> None:
     silence_worker_stderr()
 
 
-def _safe_analyse(path: Path, display: str, sha256: str, settings: AnalysisSettings) -> ImageFacts:
+def _safe_analyse(
+    path: Path,
+    display: str,
+    sha256: str,
+    settings: AnalysisSettings,
+    known: ImageFacts | None = None,
+) -> ImageFacts:
     """A file that breaks a measurement is a finding about that file, not a
     crash of the run; a missing people backend is the user's to fix."""
     try:
-        return analyse_image(path, display, sha256, settings)
+        return analyse_image(path, display, sha256, settings, known)
     except (PeopleBackendUnavailable, TextBackendUnavailable):
         raise
     except Exception as exc:
