@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from statistics import median
 from typing import Any
 
 from lintcap.engine.checks import Finding
-from lintcap.engine.spec import Bound, DuplicatesCheck, ImageMeasureCheck, MeasureCase
+from lintcap.engine.spec import (
+    Bound,
+    DuplicatesCheck,
+    GradeCase,
+    GradeCheck,
+    ImageMeasureCheck,
+    MeasureCase,
+    UniformGradeCheck,
+)
 from lintcap.image.facts import ImageFacts
 
 
@@ -31,14 +40,17 @@ def image_measure(check: ImageMeasureCheck, facts: ImageFacts) -> Finding | None
     measures = facts.measures()
     for case in check.cases:
         if case_matches(case, measures):
-            values = {name: _shown(value) for name, value in measures.items()}
             # ``{name%}``: a share (0-1) written as a percentage, for messages.
-            values.update(
-                {f"{name}%": f"{value:.1%}" for name, value in measures.items() if _share(value)}
-            )
-            values["label"] = case.label
-            return Finding(values=values)
+            return Finding(values=_values(measures, case.label))
     return None
+
+
+def _values(measures: dict[str, Any], label: str) -> dict[str, Any]:
+    """Message values: every measurement, ``{name%}`` for shares, the label."""
+    values = {name: _shown(value) for name, value in measures.items()}
+    values.update({f"{name}%": f"{value:.1%}" for name, value in measures.items() if _share(value)})
+    values["label"] = label
+    return values
 
 
 def case_matches(case: MeasureCase, measures: dict[str, Any]) -> bool:
@@ -103,3 +115,99 @@ def _nearest(
         if distance <= max_distance and (best is None or distance < best[1]):
             best = (item, distance)
     return best
+
+
+# --- grades judged against the set ---------------------------------------------
+
+
+def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -> list[Finding]:
+    """Images that look graded *and* stand out from the rest of the set on
+    the grade's own measurement. A kind of grade that most of the set shows
+    is the set's look (:func:`uniform_grade`), not reported image by image;
+    a set too small to compare with is judged image by image."""
+    measured = [(item, facts.measures()) for item, facts in images if facts.quality is not None]
+    judged = len(measured) >= check.min_images
+    skipped = set(_uniform_cases(check, measured)) if judged else set()
+    findings = []
+    for item, measures in measured:
+        for index, case in enumerate(check.cases):
+            if index in skipped or not case_matches(case, measures):
+                continue
+            values = _values(measures, case.label)
+            if judged:
+                departure = _departure(check, case, measures, measured)
+                if departure is None:
+                    continue
+                values.update(departure)
+            else:
+                values.update({"median": "?", "set-note": "too few images to compare"})
+            findings.append(Finding(item=item, values=values))
+            break
+    return findings
+
+
+def uniform_grade(
+    check: UniformGradeCheck, images: Sequence[tuple[int, ImageFacts]]
+) -> list[Finding]:
+    """One finding for a set graded alike: the kind of grade that the largest
+    share of the set shows, when that share reaches ``uniform-share``."""
+    measured = [(item, facts.measures()) for item, facts in images if facts.quality is not None]
+    if len(measured) < check.min_images:
+        return []
+    uniform = _uniform_cases(check, measured)
+    if not uniform:
+        return []
+    index, items = max(uniform.items(), key=lambda pair: len(pair[1]))
+    case = check.cases[index]
+    values = [measures[case.measure] for _, measures in measured]
+    return [
+        Finding(
+            values={
+                "label": case.label,
+                "count": len(items),
+                "total": len(measured),
+                "share": f"{len(items) / len(measured):.0%}",
+                "measure": case.measure,
+                "median": _shown(median(float(v) for v in values if isinstance(v, int | float))),
+            },
+            related=items,
+        )
+    ]
+
+
+def _uniform_cases(
+    check: UniformGradeCheck | GradeCheck, measured: Sequence[tuple[int, dict[str, Any]]]
+) -> dict[int, list[int]]:
+    """Case index -> the items it matches, for the cases that at least
+    ``uniform-share`` of the set matches."""
+    uniform = {}
+    for index, case in enumerate(check.cases):
+        items = [item for item, measures in measured if case_matches(case, measures)]
+        if items and len(items) >= check.uniform_share * len(measured):
+            uniform[index] = items
+    return uniform
+
+
+def _departure(
+    check: GradeCheck,
+    case: GradeCase,
+    measures: dict[str, Any],
+    measured: Sequence[tuple[int, dict[str, Any]]],
+) -> dict[str, Any] | None:
+    """How far the image's ``case.measure`` lies from the set's median, when
+    that is beyond ``spreads`` robust spreads and ``min-step`` of the bound
+    in the graded direction; else None."""
+    bound = case.when[case.measure]
+    others = [m[case.measure] for _, m in measured if isinstance(m.get(case.measure), int | float)]
+    value = measures.get(case.measure)
+    if not isinstance(value, int | float) or not others:
+        return None
+    centre = median(float(v) for v in others)
+    spread = 1.4826 * median(abs(float(v) - centre) for v in others)
+    limit = bound.above if bound.above is not None else bound.below
+    assert limit is not None  # GradeCase validates it
+    step = max(check.spreads * spread, check.min_step * abs(limit))
+    beyond = value - centre if bound.above is not None else centre - value
+    if beyond <= step:
+        return None
+    return {"measure": case.measure, "median": _shown(centre), "value": _shown(value)}

@@ -32,10 +32,12 @@ from lintcap.engine.spec import (
     DuplicatesCheck,
     FileProblemCheck,
     ForbidsCheck,
+    GradeCheck,
     ImageMeasureCheck,
     PresetHint,
     Rule,
     RuleBook,
+    UniformGradeCheck,
     VarietyCheck,
     load_rulebook,
 )
@@ -81,6 +83,10 @@ class LintResult(BaseModel):
     notes: list[str] = []
 
 
+#: Checks that need the image analysis (and nothing of the captions).
+_IMAGE_FACTS = ImageMeasureCheck | DuplicatesCheck | GradeCheck | UniformGradeCheck
+
+
 def needs_for(rules: Sequence[Rule]) -> Needs:
     needs = Needs()
     for rule in rules:
@@ -94,9 +100,9 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_caption_bytes = check.max_caption_bytes
             if check.max_image_pixels:
                 needs.max_image_pixels = check.max_image_pixels
-        elif isinstance(check, ImageMeasureCheck | DuplicatesCheck):
+        elif isinstance(check, _IMAGE_FACTS):
             needs.image_analysis = True
-            if isinstance(check, ImageMeasureCheck):
+            if isinstance(check, ImageMeasureCheck | GradeCheck | UniformGradeCheck):
                 names = {name for case in check.cases for name in case.when}
                 needs.image_text |= bool(names & TEXT_MEASURES)
                 needs.image_people |= bool(names & PEOPLE_MEASURES)
@@ -122,13 +128,17 @@ def image_analysis_available() -> bool:
     return importlib.util.find_spec("cv2") is not None
 
 
+#: Checks that judge image facts only: left out without image analysis.
+_IMAGE_ONLY = ImageMeasureCheck | DuplicatesCheck | GradeCheck | UniformGradeCheck | AgreementCheck
+
+
 def without_image_analysis(rules: list[Rule]) -> tuple[list[Rule], list[str]]:
     """The rules that can run without image facts, and the codes left out:
     image measures, duplicate images and caption-image agreement. Variety
     rules stay: without image facts they count what the captions say."""
     kept, skipped = [], []
     for rule in rules:
-        if isinstance(rule.check, ImageMeasureCheck | DuplicatesCheck | AgreementCheck):
+        if isinstance(rule.check, _IMAGE_ONLY):
             skipped.append(rule.code)
         else:
             kept.append(rule)
@@ -479,6 +489,19 @@ def _diagnose(
                 message = render(rule.message, {**base, **finding.values})
                 path = displays[finding.item]
                 diagnostics.append(make_diagnostic(rule, path, Location(), message, []))
+        elif isinstance(check, GradeCheck | UniformGradeCheck):
+            images = [(i, f.image_facts) for i, f in enumerate(facts) if f.image_facts is not None]
+            displays = [f.image_display or f.display for f in facts]
+            judge = (
+                image_checks.graded_images
+                if isinstance(check, GradeCheck)
+                else image_checks.uniform_grade
+            )
+            for finding in judge(check, images):  # type: ignore[arg-type]
+                message = render(rule.message, {**base, **finding.values})
+                path = _dataset_display(dataset) if finding.item is None else displays[finding.item]
+                related = [displays[i] for i in finding.related]
+                diagnostics.append(make_diagnostic(rule, path, Location(), message, [], related))
         elif check.kind in view_checks.VIEW_CHECKS:
             view_check = view_checks.VIEW_CHECKS[check.kind]
             for finding in view_check(check, views, facts, context):

@@ -284,6 +284,53 @@ class ImageMeasureCheck(_Check):
     cases: list[MeasureCase] = Field(min_length=1)
 
 
+class GradeCase(MeasureCase):
+    """One kind of grade: the bounds that make an image look graded, and the
+    measurement (``measure``) on which it must also stand out from the set."""
+
+    measure: str
+
+    @model_validator(mode="after")
+    def _measure_is_known(self) -> GradeCase:
+        bound = self.when.get(self.measure)
+        if bound is None or (bound.above is None and bound.below is None):
+            raise ValueError(f"measure {self.measure!r} needs an above or below bound in when")
+        return self
+
+
+class _GradeChecks(_Check):
+    """What the two grade checks share: the kinds of grade and when a set is
+    large enough to judge against, or graded alike."""
+
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
+    cases: list[GradeCase] = Field(min_length=1)
+    #: Fewer images with facts than this: no set to compare with, each image
+    #: is judged on its own (and no set is called uniformly graded).
+    min_images: int = Field(default=8, ge=3)
+    #: A kind of grade that at least this share of the set shows is the set's
+    #: look (one dataset finding), not an image's filter.
+    uniform_share: float = Field(default=0.7, gt=0, le=1)
+
+
+class GradeCheck(_GradeChecks):
+    """Images graded unlike the rest of the set: a case matches and its
+    ``measure`` lies beyond the set's median by ``spreads`` robust spreads
+    (1.4826 x the median absolute deviation) and by ``min-step``."""
+
+    kind: Literal["graded-images"]
+    spreads: float = Field(default=3.0, gt=0)
+    #: The smallest departure from the median, as a share of the case's own
+    #: bound: a set whose images all sit near the bound is not told apart
+    #: by a few units.
+    min_step: float = Field(default=0.25, ge=0)
+
+
+class UniformGradeCheck(_GradeChecks):
+    """The whole set graded alike: one finding for the set."""
+
+    kind: Literal["uniform-grade"]
+
+
 class DuplicatesCheck(_Check):
     """Images with the same bytes (exact) or nearly the same picture (perceptual)."""
 
@@ -409,6 +456,8 @@ Check = Annotated[
     | FrequencyCheck
     | ImageMeasureCheck
     | DuplicatesCheck
+    | GradeCheck
+    | UniformGradeCheck
     | DatasetSizeCheck
     | VarietyCheck
     | AgreementCheck

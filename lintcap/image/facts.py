@@ -62,6 +62,14 @@ class Quality(BaseModel):
     white_level: float = 255.0
     split_toning: float = 0.0
     saturation_mean: float = 0.0
+    #: Share of pixels with HSV saturation above 200 of 255.
+    saturated_share: float = 0.0
+    #: Darkest grey of the colour thumbnail (a fade leaves nothing dark).
+    black_floor: float = 0.0
+    #: Lab lean shared by shadows, highlights and neutrals (a cast or filter).
+    tint_a: float = 0.0
+    tint_b: float = 0.0
+    tint: float = 0.0
     vignette: float = 0.0
     vignette_falloff: float = 0.0
     jpeg_quality: int | None = None

@@ -154,6 +154,54 @@ def _colour(rgb: RGB, quality: Quality) -> None:
         quality.split_toning = round(float(np.linalg.norm(shadow_tint - highlight_tint)), 2)
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     quality.saturation_mean = round(float(hsv[..., 1].mean()), 2)
+    saturated = np.count_nonzero(hsv[..., 1] > 200)
+    quality.saturated_share = round(float(saturated) / hsv[..., 1].size, 4)
+    _grade(small, lightness_u8, a, b, neutral, quality)
+
+
+def _grade(
+    small: RGB,
+    lightness_u8: Gray,
+    a: NDArray[np.float32],
+    b: NDArray[np.float32],
+    neutral: NDArray[np.bool_],
+    quality: Quality,
+) -> None:
+    """Two signs of a grade that a scene rarely gives (measured on the real
+    photographs of bench/image_quality.py --real):
+
+    - the black floor: the darkest pixel of the area-averaged thumbnail. A
+      fade lifts every pixel, so nothing is dark; a natural photograph, even
+      a bright or hazy one, keeps a few dark pixels (a hair, a shadow). The
+      1st percentile (``black-level``) cannot tell a white backdrop from a
+      fade; the floor can (clean photos at most 21, faded ones 52 and up).
+    - the tint: the colour shared by the shadows (darkest tenth), the
+      highlights (brightest tenth) and the near-neutral half, per Lab axis:
+      the smallest of the three when all lean the same way, else 0. A cast
+      or a colour filter moves all three alike; a coloured object, a blue
+      sky or warm light on a face moves one of them."""
+    quality.black_floor = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).min())
+    flat = lightness_u8.ravel()
+    dark = flat <= percentile_u8(lightness_u8, 10)
+    light = flat >= percentile_u8(lightness_u8, 90)
+    if not (dark.any() and light.any() and neutral.any()):
+        return
+    tint = [
+        _shared(float(c[dark].mean()), float(c[light].mean()), float(c[neutral].mean()))
+        for c in (a, b)
+    ]
+    quality.tint_a, quality.tint_b = round(tint[0], 2), round(tint[1], 2)
+    quality.tint = round(float(np.hypot(tint[0], tint[1])), 2)
+
+
+def _shared(*leans: float) -> float:
+    """The part of a lean that every value shares: the smallest in size when
+    all have the same sign, else 0."""
+    if all(value > 0 for value in leans):
+        return min(leans)
+    if all(value < 0 for value in leans):
+        return max(leans)
+    return 0.0
 
 
 def _colour_residual(

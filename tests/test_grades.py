@@ -1,0 +1,142 @@
+"""Grades judged against the set: the grade measures (black floor, shared
+tint, saturated share), I008 (an image graded unlike the rest of the set) and
+D010 (the whole set graded alike). The checks are fed facts made here: no
+image analysis except the few measurements on scikit-image's photographs."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from imageset import base_photo, cool_cast, faded, saturate, warm_cast
+
+from lintcap.config import Config
+from lintcap.engine import image_checks
+from lintcap.engine.spec import GradeCheck, UniformGradeCheck, load_rulebook
+from lintcap.image.facts import ImageFacts, Quality
+from lintcap.image.quality import measure_quality
+
+
+def _quality(rgb: np.ndarray) -> Quality:
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    return measure_quality(rgb, gray, None, None)
+
+
+@pytest.fixture(scope="module")
+def coffee() -> np.ndarray:
+    return base_photo("coffee")
+
+
+def test_a_fade_lifts_the_black_floor(coffee: np.ndarray) -> None:
+    clean, lifted = _quality(coffee), _quality(faded(coffee))
+    assert clean.black_floor < 25
+    assert lifted.black_floor > 50
+
+
+def test_a_cast_tints_shadows_highlights_and_neutrals_alike() -> None:
+    astronaut = base_photo("astronaut")
+    assert _quality(astronaut).tint < 1
+    cool = _quality(cool_cast(astronaut))
+    assert cool.tint > 10 and cool.tint_b < -10  # blue: -b
+    warm = _quality(warm_cast(base_photo("chelsea")))
+    assert warm.tint > 30 and warm.tint_b > 30  # yellow: +b
+
+
+def test_one_coloured_object_is_no_tint() -> None:
+    # A red square on a neutral grey ramp: the neutral pixels and the
+    # highlights stay grey, so nothing is shared by all three.
+    ramp = np.tile(np.linspace(10, 245, 200, dtype=np.uint8), (200, 1))
+    rgb = np.dstack([ramp, ramp, ramp]).copy()
+    rgb[60:140, 60:140] = (200, 30, 30)
+    assert _quality(rgb).tint == 0.0
+
+
+def test_over_saturation_raises_the_saturated_share(coffee: np.ndarray) -> None:
+    assert _quality(saturate(2.2)(coffee)).saturated_share > _quality(coffee).saturated_share + 0.1
+
+
+# --- the set ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rules() -> tuple[GradeCheck, UniformGradeCheck]:
+    book = load_rulebook(Config())
+    checks = {rule.code: rule.check for rule in book.rules}
+    grade, uniform = checks["I008"], checks["D010"]
+    assert isinstance(grade, GradeCheck) and isinstance(uniform, UniformGradeCheck)
+    return grade, uniform
+
+
+def _set(floors: list[float], tint: float = 0.5) -> list[tuple[int, ImageFacts]]:
+    """Images that differ only in their black floor (and a small spread of
+    saturation, as real photographs have)."""
+    return [
+        (
+            index,
+            ImageFacts(
+                sha256=str(index),
+                quality=Quality(
+                    black_floor=floor,
+                    tint=tint,
+                    saturated_share=0.01 * (index % 4),
+                    split_toning=8.0 + index % 5,
+                    colour_residual=10.0,
+                ),
+            ),
+        )
+        for index, floor in enumerate(floors)
+    ]
+
+
+def test_the_one_faded_image_of_a_set_is_reported(
+    rules: tuple[GradeCheck, UniformGradeCheck],
+) -> None:
+    grade, uniform = rules
+    images = _set([3, 5, 8, 0, 12, 6, 4, 9, 2, 62])
+    findings = image_checks.graded_images(grade, images)
+    assert [f.item for f in findings] == [9]
+    assert findings[0].values["label"] == "lifted blacks"
+    assert findings[0].values["median"] == "5.5"
+    assert image_checks.uniform_grade(uniform, images) == []
+
+
+def test_a_set_faded_alike_is_one_dataset_finding(
+    rules: tuple[GradeCheck, UniformGradeCheck],
+) -> None:
+    grade, uniform = rules
+    images = _set([55, 58, 61, 60, 57, 63, 59, 56, 62, 8])
+    assert image_checks.graded_images(grade, images) == []
+    (finding,) = image_checks.uniform_grade(uniform, images)
+    assert finding.item is None
+    assert finding.values["label"] == "lifted blacks"
+    assert (finding.values["count"], finding.values["total"]) == (9, 10)
+    assert 9 not in finding.related
+
+
+def test_an_image_graded_like_a_graded_set_is_not_an_outlier(
+    rules: tuple[GradeCheck, UniformGradeCheck],
+) -> None:
+    # Half the set lifted (too few to be the set's look): each lifted image
+    # sits near the median, so none stands out by the required step.
+    grade, _ = rules
+    images = _set([45, 46, 44, 47, 45, 3, 4, 2, 5, 46])
+    assert image_checks.graded_images(grade, images) == []
+
+
+def test_a_small_set_is_judged_image_by_image(
+    rules: tuple[GradeCheck, UniformGradeCheck],
+) -> None:
+    grade, uniform = rules
+    images = _set([60, 61, 3])
+    assert [f.item for f in image_checks.graded_images(grade, images)] == [0, 1]
+    assert image_checks.uniform_grade(uniform, images) == []
+
+
+def test_a_grade_case_must_bound_its_measure() -> None:
+    with pytest.raises(ValueError, match="needs an above or below bound"):
+        GradeCheck.model_validate(
+            {
+                "kind": "graded-images",
+                "cases": [{"label": "x", "measure": "tint", "when": {"black-floor": {"above": 1}}}],
+            }
+        )
