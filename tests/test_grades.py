@@ -81,6 +81,7 @@ def _set(floors: list[float], tint: float = 0.5) -> list[tuple[int, ImageFacts]]
                     saturated_share=0.01 * (index % 4),
                     split_toning=8.0 + index % 5,
                     colour_residual=10.0,
+                    contrast=180.0,
                 ),
             ),
         )
