@@ -60,6 +60,25 @@ def test_warm_run_parses_nothing_unchanged(tmp_path: Path, monkeypatch: pytest.M
     assert len(calls) == 3
 
 
+def test_warm_run_builds_no_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache key is computed without spaCy: a warm run with every parse in
+    the cache never builds the pipeline (never imports spaCy); a changed
+    caption builds it."""
+    from lintcap.engine import run as engine
+
+    root = write_set(tmp_path / "set", CAPTIONS)
+    cold = run(root)
+
+    def no_pipeline(*args: object) -> object:
+        raise AssertionError("pipeline built")
+
+    monkeypatch.setattr(engine, "_caption_nlp", no_pipeline)
+    assert run(root) == cold
+    (root / "b.txt").write_text("a photo of a dog on a beach, golden hour", encoding="utf-8")
+    with pytest.raises(AssertionError, match="pipeline built"):
+        run(root)
+
+
 def test_another_trigger_is_another_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_set(tmp_path / "set", CAPTIONS)
     run(root)

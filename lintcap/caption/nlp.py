@@ -12,6 +12,7 @@ like a lighting phrase.
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -38,6 +39,34 @@ WORD_LIST_CATEGORIES = frozenset({"function-words", "list-joiners", "common-word
 
 class ModelLoadError(Exception):
     """The configured spaCy pipeline could not be loaded."""
+
+
+def spacy_version() -> str:
+    """spaCy's version, read from its installed metadata without importing
+    it: a warm run finds every parse in the cache by a key that holds it,
+    and then never imports spaCy (half a second of start-up)."""
+    try:
+        return importlib.metadata.version("spacy")
+    except importlib.metadata.PackageNotFoundError:
+        return str(import_spacy(torch_needed=False).__version__)
+
+
+def fingerprint(
+    lexicon: Lexicon, model: str | None, trained: bool, patterns: dict[str, PatternSet]
+) -> str:
+    """What the matches depend on besides the text (the parse cache's key):
+    computable before any pipeline is built."""
+    return json.dumps(
+        [
+            spacy_version(),
+            model,
+            trained,
+            lexicon.categories,
+            {category: s.by_label for category, s in sorted(patterns.items())},
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def import_spacy(torch_needed: bool) -> ModuleType:
@@ -231,17 +260,7 @@ class CaptionNLP:
             self._searches.append((matcher, ids, anchors.before, anchors.after))
         self._lower = LOWER
         #: What the matches depend on besides the text (the parse cache's key).
-        self.fingerprint = json.dumps(
-            [
-                spacy.__version__,
-                model,
-                self.trained,
-                lexicon.categories,
-                {category: s.by_label for category, s in sorted(sets.items())},
-            ],
-            sort_keys=True,
-            default=str,
-        )
+        self.fingerprint = fingerprint(lexicon, model, self.trained, sets)
 
     def _pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """Token-pattern matches. Each category's matcher runs only on windows

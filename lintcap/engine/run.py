@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field
 
 from lintcap.analyse import ItemFacts, Needs, attach_image_facts, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
-from lintcap.caption.nlp import CaptionNLP
+from lintcap.caption.nlp import CaptionNLP, fingerprint
 from lintcap.caption.parse import CaptionParser, ParsedCaption
+from lintcap.caption.patterns import PatternSet, load_patterns
 from lintcap.caption.trigger import TriggerInfo, common_words, infer_trigger
 from lintcap.config import Config
 from lintcap.dataset import Dataset, discover, display_path
@@ -192,10 +193,9 @@ def lint(
         stats = _analyse_images(facts, dataset, config, book, needs)
     trigger = _configured(config)
     if needs.parse:
-        nlp = _caption_nlp(json.dumps(config.lexicons, sort_keys=True), config.spacy_model)
-        trigger = _trigger(config, facts, book, nlp.lexicon)
-        parser = CaptionParser(nlp, trigger.word, book.settings.parser)
-        _parse_all(facts, parser, config, dataset)
+        lexicons = json.dumps(config.lexicons, sort_keys=True)
+        trigger = _trigger(config, facts, book, _lexicon(lexicons))
+        _parse_all(facts, config, dataset, trigger.word, book)
     parsed = [f.parsed for f in facts] if needs.parse else []
     if needs.parse:
         hint = preset_hint(config.preset, parsed, book.settings.preset_hint)
@@ -269,16 +269,32 @@ def _analyse_images(
 
 
 def _parse_all(
-    facts: list[ItemFacts], parser: CaptionParser, config: Config, dataset: Dataset
+    facts: list[ItemFacts], config: Config, dataset: Dataset, trigger: str | None, book: RuleBook
 ) -> None:
     """Parse every caption, each text once, taking what the parse cache holds
-    (lintcap.caption.cache) and saving it again when anything was parsed."""
+    (lintcap.caption.cache) and saving it again when anything was parsed.
+    The parser (spaCy, its matchers) is built on the first caption the cache
+    does not hold: a warm run never imports spaCy."""
+    lexicons = json.dumps(config.lexicons, sort_keys=True)
+    parser: CaptionParser | None = None
+
+    def parse(text: str) -> ParsedCaption:
+        nonlocal parser
+        if parser is None:
+            nlp = _caption_nlp(lexicons, config.spacy_model)
+            parser = CaptionParser(nlp, trigger, book.settings.parser)
+        return parser.parse(text)
+
     cache = None
     known: dict[str, ParsedCaption] = {}
     if config.cache:
         from lintcap.caption.cache import ParseCache, parse_key
 
-        key = parse_key(parser.nlp.fingerprint, parser.trigger, parser.settings.model_dump())
+        if config.spacy_model:  # whether it tags parts of speech is known once loaded
+            nlp_key = _caption_nlp(lexicons, config.spacy_model).fingerprint
+        else:
+            nlp_key = fingerprint(_lexicon(lexicons), None, False, _patterns())
+        key = parse_key(nlp_key, trigger or None, book.settings.parser.model_dump())
         cache = ParseCache(config.cache_dir or _default_cache_dir(config, dataset), key)
         known = cache.load()
     from lintcap.caption.cache import text_hash
@@ -292,7 +308,7 @@ def _parse_all(
         digest = text_hash(text)
         found = seen.get(digest) or known.get(digest)
         if found is None or found.text != text:
-            found = parser.parse(text)
+            found = parse(text)
             parsed_any = True
         item_facts.parsed = seen[digest] = found
     if cache is not None:
@@ -313,7 +329,18 @@ def _default_cache_dir(config: Config, dataset: Dataset) -> Path:
 def _caption_nlp(extra_lexicons: str, model: str | None) -> CaptionNLP:
     """One pipeline and matcher per lexicon set: building the matcher takes
     most of a second, and fix lints the same dataset several times."""
-    return CaptionNLP(load_lexicon(extra=json.loads(extra_lexicons)), model)
+    return CaptionNLP(_lexicon(extra_lexicons), model, _patterns())
+
+
+@lru_cache(maxsize=4)
+def _lexicon(extra_lexicons: str) -> Lexicon:
+    return load_lexicon(extra=json.loads(extra_lexicons))
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, PatternSet]:
+    """The shipped token patterns, read once (the parser and the cache key)."""
+    return load_patterns()
 
 
 def _configured(config: Config) -> TriggerInfo:
