@@ -4,8 +4,9 @@ Generates N images (default 1,000; 1024 x 768 JPEGs: crops of scikit-image's
 photographs with random edits, and synthetic scenes), then times, cold (no
 cache), in one run:
 
-* ``lintcap check --select I,W,D --no-cache`` (quality, overlays, people,
-  hashes, duplicates: every image rule);
+* ``lintcap check --select I,W,D`` with no cache yet (quality, overlays,
+  people, hashes, duplicates: every image rule), which writes the cache as a
+  first run does;
 * the same with only the rules that match cleanvision's checks
   (I004-I007, I001, I003, D002, D003: equal work);
 * cleanvision's default ``Imagelab(data_path=...).find_issues()``, run by
@@ -15,7 +16,9 @@ cache), in one run:
     /tmp/venv-cleanvision/bin/pip install cleanvision
     .venv/bin/python bench/images.py --cleanvision-python /tmp/venv-cleanvision/bin/python
 
-and a warm lintcap run (everything from the cache). Prints a table and the ratio.
+and a warm lintcap run (everything from the cache). Prints a table and the
+ratios, with the CPU seconds of every process of each run and the load
+average (2 shared cores: wall time is noisy).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from endtoend import become_subreaper, reap_descendants
 from imageset import COLOUR, base_photo, blur, generated, sepia, watermark
 
 CLEANVISION = """
@@ -70,61 +74,20 @@ def make_images(folder: Path, count: int, seed: int = 0) -> None:
         Image.fromarray(rgb).save(folder / f"{index:04d}.jpg", quality=90)
 
 
-def _tree_cpu(root: int, seen: dict[int, float]) -> None:
-    """Record the CPU seconds (user + system) of ``root`` and every process
-    below it, from /proc: the image pool's workers are children of a fork
-    server, which resource usage of waited-for children does not count."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    tree = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    for pid in tree & times.keys():
-        seen[pid] = max(seen.get(pid, 0.0), times[pid])
-
-
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, CPU seconds of the whole process tree (sampled every
-    50 ms: a process that lives less than that is missed), and stdout."""
+    """Wall seconds, CPU seconds (user + system of every process of the run:
+    this script is the subreaper of the image pool's fork server and workers,
+    see bench/endtoend.py) and stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    seen: dict[int, float] = {}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
-        while process.poll() is None:
-            _tree_cpu(process.pid, seen)
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - start
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    # The command itself (waited for): exact; its descendants: as sampled.
-    own = usage.ru_utime + usage.ru_stime - timed.children_cpu  # type: ignore[attr-defined]
-    timed.children_cpu += own  # type: ignore[attr-defined]
-    seen.pop(process.pid, None)
-    cpu = own + sum(seen.values())
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{command[0]} failed ({process.returncode}):\n{stderr[-2000:]}")
-    return elapsed, cpu, stdout
-
-
-timed.children_cpu = 0.0  # type: ignore[attr-defined]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    reap_descendants()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done.stdout
 
 
 def main() -> None:
@@ -134,23 +97,35 @@ def main() -> None:
     parser.add_argument(
         "--mediapipe", action="store_true", help="also time the mediapipe people backend (cold)"
     )
+    parser.add_argument("--save-json", type=Path, help="keep each lintcap run's JSON here")
     args = parser.parse_args()
+    if not become_subreaper():
+        print("CPU s leaves out the image pool's workers (no subreaper on this system)")
     lintcap = [sys.executable, "-m", "lintcap", "check", "--isolated", "--select", "I,W,D"]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "images"
         folder.mkdir()
         make_images(folder, args.count)
         rows = []
-        cold, cpu, out = timed([*lintcap, "--no-cache", "--format", "json", str(folder)])
+
+        def save(name: str, out: str) -> None:
+            if args.save_json is not None:
+                args.save_json.mkdir(parents=True, exist_ok=True)
+                (args.save_json / f"{name}.json").write_text(out)
+
+        # Cold: no cache yet. The run writes it, as a user's first run does.
+        cold, cpu, out = timed([*lintcap, "--format", "json", str(folder)])
         rows.append(("lintcap (cold, no cache)", cold, cpu, out.count('"code"')))
+        save("every-rule-cold", out)
+        warm, cpu, out = timed([*lintcap, "--format", "json", str(folder)])
+        rows.append(("lintcap (warm cache)", warm, cpu, out.count('"code"')))
+        save("every-rule-warm", out)
         # Equal work: only the checks cleanvision makes (dark, light, odd
         # aspect/size, low information, blurry, grayscale, duplicates).
         equal = [*lintcap[:6], "I004,I005,I006,I007,I001,I003,D002,D003"]
         cold_equal, cpu, out = timed([*equal, "--no-cache", "--format", "json", str(folder)])
         rows.append(("lintcap equal work (cold)", cold_equal, cpu, out.count('"code"')))
-        timed([*lintcap, "--format", "json", str(folder)])  # fills the cache
-        warm, cpu, out = timed([*lintcap, "--format", "json", str(folder)])
-        rows.append(("lintcap (warm cache)", warm, cpu, out.count('"code"')))
+        save("equal-work-cold", out)
         if args.mediapipe:
             config = Path(scratch) / "mediapipe.toml"
             config.write_text('people-backend = "mediapipe"\n')
