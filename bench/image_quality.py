@@ -12,6 +12,11 @@ Two sets:
 
     .venv/bin/python bench/image_quality.py [--misses] [--keep DIR]
     .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--people-backend B]
+    .venv/bin/python bench/image_quality.py --grade-sets [DIR] [--misses]
+
+``--grade-sets``: I008 (an image graded unlike the rest of its set) and D010
+(a set graded alike) on sets made of the real photographs and filtered
+copies of them (bench/grade_sets.py says how the sets are made).
 """
 
 from __future__ import annotations
@@ -44,9 +49,25 @@ def main() -> None:
         metavar="DIR",
         help="the real photographs (default ../shared/realdata/photos)",
     )
+    parser.add_argument(
+        "--grade-sets",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="I008/D010 on sets of the real photographs (bench/grade_sets.py)",
+    )
     parser.add_argument("--originals", action="store_true", help="--real: no edits")
     parser.add_argument("--people-backend", choices=("opencv", "mediapipe"))
     args = parser.parse_args()
+    if args.grade_sets is not None:
+        import grade_sets
+        import real_edits
+
+        with tempfile.TemporaryDirectory() as scratch:
+            photos = Path(args.grade_sets) if args.grade_sets else real_edits.PHOTOS
+            grade_sets.run(photos, args.keep or Path(scratch), args.misses)
+        return
     if args.real is not None:
         real(args)
         return

@@ -114,14 +114,36 @@ def test_a_set_faded_alike_is_one_dataset_finding(
     assert 9 not in finding.related
 
 
-def test_an_image_graded_like_a_graded_set_is_not_an_outlier(
+def test_a_lifted_image_among_widely_varied_floors_is_not_unlike_the_set(
     rules: tuple[GradeCheck, UniformGradeCheck],
 ) -> None:
-    # Half the set lifted (too few to be the set's look): each lifted image
-    # sits near the median, so none stands out by the required step.
-    grade, _ = rules
-    images = _set([45, 46, 44, 47, 45, 3, 4, 2, 5, 46])
+    # Black floors from 0 to 60 (median 27.5, robust spread 20): an image at
+    # 60 is within 2.5 spreads of the median, so nothing stands out.
+    grade, uniform = rules
+    images = _set([0, 10, 20, 30, 40, 50, 60, 42, 15, 25])
     assert image_checks.graded_images(grade, images) == []
+    assert image_checks.uniform_grade(uniform, images) == []
+
+
+def test_a_set_with_one_cast_is_one_finding_and_a_fade_in_it_still_stands_out(
+    rules: tuple[GradeCheck, UniformGradeCheck],
+) -> None:
+    grade, uniform = rules
+    images = [
+        (
+            index,
+            facts.model_copy(
+                update={"quality": facts.quality.model_copy(update={"tint_b": -14.0})}
+            ),
+        )
+        for index, facts in _set([3, 5, 8, 0, 12, 6, 4, 9, 2, 62])
+        if facts.quality is not None
+    ]
+    (whole,) = image_checks.uniform_grade(uniform, images)
+    assert whole.values["label"] == "cool cast" and whole.values["count"] == 10
+    # Every image is cool (the set's look, D010); only the fade is I008's.
+    findings = image_checks.graded_images(grade, images)
+    assert [(f.item, f.values["label"]) for f in findings] == [(9, "lifted blacks")]
 
 
 def test_a_small_set_is_judged_image_by_image(

@@ -19,6 +19,7 @@ from lintcap.engine.spec import (
     GradeCheck,
     ImageMeasureCheck,
     MeasureCase,
+    SetLook,
     UniformGradeCheck,
 )
 from lintcap.image.facts import ImageFacts
@@ -122,16 +123,16 @@ def _nearest(
 
 def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -> list[Finding]:
     """Images that look graded *and* stand out from the rest of the set on
-    the grade's own measurement. A kind of grade that most of the set shows
-    is the set's look (:func:`uniform_grade`), not reported image by image;
-    a set too small to compare with is judged image by image."""
+    the grade's own measurement. A grade the set as a whole shows is the
+    set's look (:func:`uniform_grade`), not reported image by image; a set
+    too small to compare with is judged image by image."""
     measured = [(item, facts.measures()) for item, facts in images if facts.quality is not None]
     judged = len(measured) >= check.min_images
-    skipped = set(_uniform_cases(check, measured)) if judged else set()
+    looks = {look.label for look, _ in _set_looks(check.looks, measured)} if judged else set()
     findings = []
     for item, measures in measured:
-        for index, case in enumerate(check.cases):
-            if index in skipped or not case_matches(case, measures):
+        for case in check.cases:
+            if case.label in looks or not case_matches(case, measures):
                 continue
             values = _values(measures, case.label)
             if judged:
@@ -140,7 +141,13 @@ def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -
                     continue
                 values.update(departure)
             else:
-                values.update({"median": "?", "set-note": "too few images to compare"})
+                values.update(
+                    {
+                        "measure": case.measure,
+                        "value": _shown(measures.get(case.measure)),
+                        "against": f"fewer than {check.min_images} images to compare with",
+                    }
+                )
             findings.append(Finding(item=item, values=values))
             break
     return findings
@@ -149,43 +156,38 @@ def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -
 def uniform_grade(
     check: UniformGradeCheck, images: Sequence[tuple[int, ImageFacts]]
 ) -> list[Finding]:
-    """One finding for a set graded alike: the kind of grade that the largest
-    share of the set shows, when that share reaches ``uniform-share``."""
+    """One finding for a set graded alike: the first look whose bound holds
+    for the set's median, with the images that show it."""
     measured = [(item, facts.measures()) for item, facts in images if facts.quality is not None]
     if len(measured) < check.min_images:
         return []
-    uniform = _uniform_cases(check, measured)
-    if not uniform:
-        return []
-    index, items = max(uniform.items(), key=lambda pair: len(pair[1]))
-    case = check.cases[index]
-    values = [measures[case.measure] for _, measures in measured]
-    return [
-        Finding(
-            values={
-                "label": case.label,
-                "count": len(items),
-                "total": len(measured),
-                "share": f"{len(items) / len(measured):.0%}",
-                "measure": case.measure,
-                "median": _shown(median(float(v) for v in values if isinstance(v, int | float))),
-            },
-            related=items,
-        )
-    ]
+    for look, centre in _set_looks(check.looks, measured):
+        items = [item for item, m in measured if _holds(look.median, m.get(look.measure))]
+        values = {
+            "label": look.label,
+            "measure": look.measure,
+            "median": _shown(centre),
+            "count": len(items),
+            "total": len(measured),
+        }
+        return [Finding(values=values, related=items)]
+    return []
 
 
-def _uniform_cases(
-    check: UniformGradeCheck | GradeCheck, measured: Sequence[tuple[int, dict[str, Any]]]
-) -> dict[int, list[int]]:
-    """Case index -> the items it matches, for the cases that at least
-    ``uniform-share`` of the set matches."""
-    uniform = {}
-    for index, case in enumerate(check.cases):
-        items = [item for item, measures in measured if case_matches(case, measures)]
-        if items and len(items) >= check.uniform_share * len(measured):
-            uniform[index] = items
-    return uniform
+def _set_looks(
+    looks: Sequence[SetLook], measured: Sequence[tuple[int, dict[str, Any]]]
+) -> list[tuple[SetLook, float]]:
+    """The looks whose bound holds for the set's median, with that median."""
+    held = []
+    for look in looks:
+        values = [
+            m[look.measure] for _, m in measured if isinstance(m.get(look.measure), int | float)
+        ]
+        if values:
+            centre = median(float(v) for v in values)
+            if _holds(look.median, centre):
+                held.append((look, centre))
+    return held
 
 
 def _departure(
@@ -210,4 +212,10 @@ def _departure(
     beyond = value - centre if bound.above is not None else centre - value
     if beyond <= step:
         return None
-    return {"measure": case.measure, "median": _shown(centre), "value": _shown(value)}
+    shown = _shown(centre)
+    return {
+        "measure": case.measure,
+        "value": _shown(value),
+        "median": shown,
+        "against": f"the set's median {shown}",
+    }

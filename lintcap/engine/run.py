@@ -103,7 +103,9 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_image_pixels = check.max_image_pixels
         elif isinstance(check, _IMAGE_FACTS):
             needs.image_analysis = True
-            if isinstance(check, ImageMeasureCheck | GradeCheck | UniformGradeCheck):
+            if isinstance(check, UniformGradeCheck):
+                needs.image_quality = True  # the looks are quality measures
+            elif isinstance(check, ImageMeasureCheck | GradeCheck):
                 names = {name for case in check.cases for name in case.when}
                 needs.image_text |= bool(names & TEXT_MEASURES)
                 needs.image_people |= bool(names & PEOPLE_MEASURES)

@@ -298,26 +298,37 @@ class GradeCase(MeasureCase):
         return self
 
 
-class _GradeChecks(_Check):
-    """What the two grade checks share: the kinds of grade and when a set is
-    large enough to judge against, or graded alike."""
+class SetLook(_Strict):
+    """A grade the set as a whole shows: the median of ``measure`` over the
+    set's images lies within ``median``'s bound."""
 
-    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
-    cases: list[GradeCase] = Field(min_length=1)
-    #: Fewer images with facts than this: no set to compare with, each image
-    #: is judged on its own (and no set is called uniformly graded).
-    min_images: int = Field(default=8, ge=3)
-    #: A kind of grade that at least this share of the set shows is the set's
-    #: look (one dataset finding), not an image's filter.
-    uniform_share: float = Field(default=0.7, gt=0, le=1)
+    label: str
+    measure: str
+    median: Bound
+
+    @model_validator(mode="after")
+    def _measure_is_known(self) -> SetLook:
+        if self.measure not in MEASURE_NAMES:
+            raise ValueError(f"unknown measurement {self.measure!r}")
+        if self.median.above is None and self.median.below is None:
+            raise ValueError("a set look's median needs an above or below bound")
+        return self
 
 
-class GradeCheck(_GradeChecks):
+class GradeCheck(_Check):
     """Images graded unlike the rest of the set: a case matches and its
     ``measure`` lies beyond the set's median by ``spreads`` robust spreads
-    (1.4826 x the median absolute deviation) and by ``min-step``."""
+    (1.4826 x the median absolute deviation) and by ``min-step`` of the
+    case's bound. A case whose label is one of the set's ``looks`` is the
+    set's grade (D010), not judged image by image."""
 
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
     kind: Literal["graded-images"]
+    cases: list[GradeCase] = Field(min_length=1)
+    looks: list[SetLook] = []
+    #: Fewer images with facts than this: no set to compare with, each image
+    #: is judged on its own.
+    min_images: int = Field(default=8, ge=3)
     spreads: float = Field(default=3.0, gt=0)
     #: The smallest departure from the median, as a share of the case's own
     #: bound: a set whose images all sit near the bound is not told apart
@@ -325,10 +336,14 @@ class GradeCheck(_GradeChecks):
     min_step: float = Field(default=0.25, ge=0)
 
 
-class UniformGradeCheck(_GradeChecks):
-    """The whole set graded alike: one finding for the set."""
+class UniformGradeCheck(_Check):
+    """The whole set graded alike: one finding for the set, naming the first
+    look whose median bound holds."""
 
+    scopes: ClassVar[frozenset[str]] = frozenset({"dataset"})
     kind: Literal["uniform-grade"]
+    looks: list[SetLook] = Field(min_length=1)
+    min_images: int = Field(default=8, ge=3)
 
 
 class DuplicatesCheck(_Check):
