@@ -360,28 +360,29 @@ def check(
 
     from lintcap.changed import concerning, dataset_folders, relevant_paths
     from lintcap.engine.run import lint
-    from lintcap.report.html import HtmlReportError, check_writable, dataset_files, write_html
     from lintcap.report.output import OutputFileError, check_output_file, write_output_file
-    from lintcap.report.statistics import write_statistics
     from lintcap.report.target import dataset_file
-    from lintcap.report.text import TextOptions, use_color
-    from lintcap.report.text import write as write_text
     from lintcap.statistics import compute as compute_statistics
 
     config = _config_from(options)
-    try:
-        if html_path is not None:
-            if dataset_file(html_path, options["paths"], config.caption_extension):
-                raise HtmlReportError(
-                    f"cannot write the HTML report to {html_path}: "
-                    "it is a file of the linted dataset"
-                )
+    if html_path is not None:
+        # The report's modules (jinja2) are imported only when one is asked for.
+        from lintcap.report.html import HtmlReportError, check_writable
+
+        if dataset_file(html_path, options["paths"], config.caption_extension):
+            raise UserError(
+                f"cannot write the HTML report to {html_path}: it is a file of the linted dataset"
+            )
+        try:
             check_writable(html_path)  # before a long run, not after it
+        except HtmlReportError as exc:
+            raise UserError(str(exc)) from None
+    try:
         if output_file is not None:
             if dataset_file(output_file, options["paths"], config.caption_extension):
                 raise OutputFileError(f"cannot write {output_file}: it is a file of the dataset")
             check_output_file(output_file)
-    except (HtmlReportError, OutputFileError) as exc:
+    except OutputFileError as exc:
         raise UserError(str(exc)) from None
     paths = list(options["paths"])
     if whole_dataset:
@@ -414,6 +415,9 @@ def check(
         )
     out: Any = io.StringIO() if output_file is not None else sys.stdout
     if output_format == "text":
+        from lintcap.report.text import TextOptions, use_color  # rich: for text only
+        from lintcap.report.text import write as write_text
+
         text_options = TextOptions(
             color=use_color(color, out),  # type: ignore[arg-type]
             quiet=quiet,
@@ -424,10 +428,14 @@ def check(
         )
         write_text(result, out, text_options)
         if result.statistics is not None:
+            from lintcap.report.statistics import write_statistics  # rich: only for these tables
+
             write_statistics(result.statistics, out)
     else:
         FORMATS[output_format](result, out)
     if output_file is not None:
+        from lintcap.report.html import dataset_files
+
         try:
             write_output_file(output_file, out.getvalue(), protected=dataset_files(result))
         except OutputFileError as exc:
@@ -435,6 +443,8 @@ def check(
     if job_summary is not None:
         _append_job_summary(job_summary, result)
     if html_path is not None:
+        from lintcap.report.html import HtmlReportError, write_html
+
         try:
             write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
         except HtmlReportError as exc:

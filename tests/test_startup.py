@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 PROBE_CAPTION = """
 import sys
@@ -64,3 +65,26 @@ def test_the_command_line_imports_nothing_heavy() -> None:
     lines = _run(PROBE_CLI)
     assert lines[0].startswith("lintcap, version ")
     assert lines[1] == "[]"
+
+
+PROBE_JSON_CHECK = """
+import sys
+from lintcap.cli import cli
+try:
+    cli(["check", sys.argv[1], "--select", "F", "--format", "json"], prog_name="lintcap")
+except SystemExit:
+    pass
+print(sorted({"rich", "jinja2", "spacy"} & {name.split(".")[0] for name in sys.modules}))
+"""
+
+
+def test_a_json_check_imports_no_terminal_or_html_report_code(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("ohwx, a photo of a woman", encoding="utf-8")
+    (tmp_path / "a.png").write_bytes(b"not a png")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_JSON_CHECK, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().split("\n")
+    assert '"code": "F006"' in done.stdout  # the check ran and reported
+    assert lines[-1] == "[]"

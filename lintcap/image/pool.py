@@ -11,16 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING, cast
 
 from lintcap.image.analyser import AnalysisSettings, analyse_image, merge, present, restrict
 from lintcap.image.cache import FactCache
@@ -31,6 +22,9 @@ from lintcap.image.quiet import silence_worker_stderr
 from lintcap.image.text import TextBackendUnavailable
 from lintcap.lazy import cv2
 from lintcap.models import Problem
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 #: Fewer misses than this are analysed in this process: a pool costs more to start.
 MIN_POOL_IMAGES = 4
@@ -217,7 +211,7 @@ class _NoProgress:
         return None
 
     def add_task(self, description: str, total: int) -> TaskID:
-        return TaskID(0)
+        return cast("TaskID", 0)
 
     def advance(self, task: TaskID) -> None:
         return None
@@ -226,6 +220,16 @@ class _NoProgress:
 def _progress(show: bool) -> Progress | _NoProgress:
     if not show:
         return _NoProgress()
+    # rich only when a person watches (a tenth of a second of start-up).
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
