@@ -14,8 +14,10 @@ member (``related``), so a user sees the whole group at once.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from lintcap.engine.spec import DuplicateCaptionsCheck
@@ -59,23 +61,28 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
         return i
 
     threshold = check.min_similarity
-    tokens = [_counted(caption) for caption in words]
+    ranks = _ranked([_counted(caption) for caption in words])
+    # Each caption's counted words as bits: the words of one that the other
+    # lacks are one AND NOT and a popcount.
+    bits = [_bits(own) for own in ranks]
+    least = _least_shared(threshold, max(map(len, ranks), default=0))
     matcher = difflib.SequenceMatcher(None, autojunk=False)
-    for i, j in _candidates(tokens, threshold):
-        if root(i) == root(j):
-            continue
-        # difflib's real_quick_ratio and quick_ratio, computed as difflib does
-        # (2.0 * M / total) but from the counted words: M is the multiset
-        # intersection, one C-level set operation instead of difflib's
-        # per-pair dictionaries (most candidate pairs stop here).
-        total = len(words[i]) + len(words[j])
-        if 2.0 * min(len(words[i]), len(words[j])) / total < threshold:
-            continue
-        if 2.0 * len(tokens[i].keys() & tokens[j].keys()) / total < threshold:
-            continue
-        matcher.set_seqs(words[i], words[j])
-        if matcher.ratio() >= threshold:
-            parent[root(j)] = root(i)
+    compared: set[tuple[int, int]] = set()
+    for bucket in _buckets(ranks, threshold):
+        for position, i in enumerate(bucket):
+            bits_i = bits[i]
+            size_i = len(ranks[i])
+            for j in bucket[position + 1 :]:
+                # difflib's ratio is at most its quick_ratio, 2.0 * M / total
+                # with M the words the two share as a multiset.
+                if size_i - (bits_i & ~bits[j]).bit_count() < least[size_i + len(ranks[j])]:
+                    continue
+                pair = (i, j) if i < j else (j, i)
+                if pair in compared or root(i) == root(j):
+                    continue
+                compared.add(pair)
+                if _similar(matcher, words[pair[0]], words[pair[1]], threshold):
+                    parent[root(j)] = root(i)
     clusters: dict[int, list[int]] = {}
     for i in range(len(texts)):
         clusters.setdefault(root(i), []).append(i)
@@ -86,42 +93,125 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
     return result
 
 
-def _counted(caption: list[str]) -> dict[tuple[str, int], None]:
-    """Each word with its occurrence ("a#1", "a#2"), in order: two captions
-    share as many of these as difflib's quick_ratio counts in common."""
+def _similar(
+    matcher: difflib.SequenceMatcher[str], first: list[str], second: list[str], threshold: float
+) -> bool:
+    """difflib's ratio at or above ``threshold``, the shorter caption first;
+    of two as long, either way round (difflib's ratio is not symmetric: its
+    longest-match ties are broken by position)."""
+    if len(second) < len(first):
+        first, second = second, first
+    matcher.set_seqs(first, second)
+    if matcher.ratio() >= threshold:
+        return True
+    if len(first) != len(second):
+        return False
+    matcher.set_seqs(second, first)
+    return matcher.ratio() >= threshold
+
+
+def _counted(caption: list[str]) -> list[str]:
+    """Each word with its occurrence ("a", "a#2", ...): two captions share as
+    many of these as difflib's quick_ratio counts in common. Normalised words
+    hold no "#"."""
     seen: dict[str, int] = {}
-    own: dict[tuple[str, int], None] = {}
+    own = []
     for word in caption:
-        seen[word] = seen.get(word, 0) + 1
-        own[(word, seen[word])] = None
+        count = seen[word] = seen.get(word, 0) + 1
+        own.append(word if count == 1 else f"{word}#{count}")
     return own
 
 
-def _candidates(
-    tokens: list[dict[tuple[str, int], None]], threshold: float
-) -> Iterator[tuple[int, int]]:
-    """Pairs that can reach ``threshold``, found without comparing all pairs
-    (prefix filtering). difflib's ratio is 2M / (a + b) with M at most the
-    words two captions share, so for a caption of ``a`` words and a longer one,
-    M >= threshold * a: they must share one of the shorter caption's
-    a - ceil(threshold * a) + 1 rarest words. Each word is counted with its
-    occurrence ("a#1", "a#2") so that shared counts are multiset counts."""
-    holders: dict[tuple[str, int], list[int]] = {}
-    for index, own in enumerate(tokens):
-        for token in own:
-            holders.setdefault(token, []).append(index)
-    for i, own in enumerate(tokens):
-        size = len(own)
-        prefix = size - math.ceil(threshold * size - 1e-9) + 1
-        rarest = sorted(own, key=lambda token: (len(holders[token]), token))[:prefix]
-        seen_here: set[int] = {i}
-        for token in rarest:
-            for j in holders[token]:
-                if j in seen_here:
-                    continue
-                seen_here.add(j)
-                longer = len(tokens[j])
-                # The shorter caption's prefix finds the pair (ties: both do);
-                # ratio <= 2a / (a + b): a much longer caption cannot reach it.
-                if longer >= size and 2 * size / (size + longer) >= threshold:
-                    yield i, j
+def _ranked(tokens: list[list[str]]) -> list[list[int]]:
+    """Each caption's counted words as ranks in one global order, rarest
+    first (ties by the word), each list ascending."""
+    holders = Counter(itertools.chain.from_iterable(tokens))
+    order = sorted(holders, key=lambda token: (holders[token], token))
+    rank = {token: index for index, token in enumerate(order)}
+    return [sorted(map(rank.__getitem__, own)) for own in tokens]
+
+
+def _bits(ranks: list[int]) -> int:
+    """The set of ``ranks`` as an integer's bits."""
+    data = bytearray((ranks[-1] >> 3) + 1 if ranks else 0)
+    for rank in ranks:
+        data[rank >> 3] |= 1 << (rank & 7)
+    return int.from_bytes(data, "little")
+
+
+def _least_shared(threshold: float, longest: int) -> list[int]:
+    """For each total length a + b, the fewest shared words M for which
+    difflib's ``2.0 * M / (a + b) >= threshold`` (its own float arithmetic)."""
+    least = [0]
+    for total in range(1, 2 * longest + 1):
+        shared = max(0, math.floor(threshold * total / 2) - 1)
+        while 2.0 * shared / total < threshold:
+            shared += 1
+        least.append(shared)
+    return least
+
+
+#: A bucket this small is compared pair by pair rather than split further.
+_SMALL_BUCKET = 48
+#: Splits at most this deep; a deeper bucket is compared pair by pair.
+_MAX_DEPTH = 8
+
+
+def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[list[int]]:
+    """Groups of captions such that every pair that can reach ``threshold``
+    lies in one group at least (a pair may lie in several), found without
+    comparing all pairs.
+
+    Why it is exact (prefix filtering, k-wise): difflib's ratio is 2M / (a + b)
+    with M at most the words two captions share (as a multiset), and a partner
+    of a caption of ``a`` words has at least t / (2 - t) * a words, so the pair
+    needs M >= need = ceil(t / (2 - t) * a): at most ``a - need`` of the
+    caption's words (its budget) are missing from the partner. Take the words
+    a pair shares, in the global order (rarest first): c1 < c2 < ... Walking
+    a caption's words in that order, every word before c1, and between c1 and
+    c2, is one the partner lacks, so the walk reaches c1, then c2, ..., having
+    skipped no more words than the budget. The whole set is split into buckets
+    by the words within each caption's first budget + 1 (c1 among them); a
+    large bucket is split again by the next words (a member that skipped s
+    words has budget - s left), so each pair lies in the bucket of c1, then
+    of (c1, c2), ... Words that every member of a bucket holds are shared by
+    each pair in it: they split nothing and are stepped over without cost.
+    When such shared words alone may reach a member's need, the pair may
+    share nothing further: the members for which they do are yielded there
+    as a group of their own. A small or deep bucket is yielded whole.
+
+    On template-made captions one rare word is held by a fiftieth of the set;
+    two or three such words narrow a bucket to a handful."""
+    needs = [math.ceil(threshold / (2 - threshold) * len(own) - 1e-9) for own in ranks]
+    holds = [frozenset(own) for own in ranks]
+    if not ranks:
+        return
+    # A member: (caption, next position in its words, words skipped so far).
+    level = [[(i, 0, 0) for i in range(len(ranks))]]
+    for depth in range(_MAX_DEPTH + 1):
+        following: list[list[tuple[int, int, int]]] = []
+        for members in level:
+            if (depth and len(members) <= _SMALL_BUCKET) or depth == _MAX_DEPTH:
+                yield [i for i, _, _ in members]
+                continue
+            shared = frozenset.intersection(*(holds[i] for i, _, _ in members))
+            complete = [i for i, _, _ in members if needs[i] <= len(shared)]
+            if len(complete) > 1:
+                yield complete
+            split: defaultdict[int, list[tuple[int, int, int]]] = defaultdict(list)
+            for i, start, skipped in members:
+                own = ranks[i]
+                left = len(own) - needs[i] - skipped
+                for position in range(start, len(own)):
+                    word = own[position]
+                    if word in shared:
+                        continue
+                    split[word].append((i, position + 1, skipped))
+                    skipped += 1
+                    left -= 1
+                    if left < 0:
+                        break
+            following.extend(part for part in split.values() if len(part) > 1)
+        level = following
+        if not level:
+            return

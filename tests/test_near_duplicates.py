@@ -1,0 +1,141 @@
+"""C014's candidate buckets find every pair that comparing all pairs finds.
+
+``caption_duplicates._near_clusters`` compares only the pairs that share a
+bucket (prefix filtering over rare words); these tests check it against the
+plain definition, every pair compared with difflib, on random captions drawn
+from a small vocabulary so that near-copies, repeated words and length
+differences are common.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lintcap.engine import caption_duplicates
+from lintcap.engine.caption_duplicates import duplicate_groups, normalise
+from lintcap.engine.spec import DuplicateCaptionsCheck
+
+
+def _linked(first: list[str], second: list[str], threshold: float) -> bool:
+    """The pair rule, spelt out: difflib's ratio, the shorter caption first;
+    captions of one length either way round."""
+    if len(second) < len(first):
+        first, second = second, first
+    orders = [(first, second)] + ([(second, first)] if len(first) == len(second) else [])
+    return any(
+        difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold for a, b in orders
+    )
+
+
+def brute_force(check: DuplicateCaptionsCheck, texts: list[str]) -> list[list[int]]:
+    """Every pair of distinct normalised texts compared; groups by single linkage."""
+    groups: dict[str, list[int]] = {}
+    for index, text in enumerate(texts):
+        key = normalise(text)
+        if key:
+            groups.setdefault(key, []).append(index)
+    keys = [key for key in groups if len(key.split()) >= check.min_words]
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(keys)):
+        for j in range(i + 1, len(keys)):
+            if _linked(keys[i].split(), keys[j].split(), check.min_similarity):
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[int]] = {}
+    for i in range(len(keys)):
+        clusters.setdefault(root(i), []).append(i)
+    found = [
+        sorted(item for m in members for item in groups[keys[m]])
+        for members in clusters.values()
+        if len(members) > 1
+    ]
+    return sorted(found, key=lambda members: members[0])
+
+
+def _near(similarity: float, min_words: int = 2) -> DuplicateCaptionsCheck:
+    return DuplicateCaptionsCheck(
+        kind="duplicate-captions", method="near", min_similarity=similarity, min_words=min_words
+    )
+
+
+@st.composite
+def caption_sets(draw: st.DrawFn) -> list[str]:
+    """A few base captions and variants of them: words replaced, dropped,
+    inserted, repeated or swapped, from a vocabulary of a dozen words."""
+    vocabulary = [f"w{n}" for n in range(draw(st.integers(3, 12)))]
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    texts = []
+    for _ in range(draw(st.integers(1, 4))):
+        base = [rng.choice(vocabulary) for _ in range(rng.randint(2, 24))]
+        texts.append(" ".join(base))
+        for _ in range(rng.randint(0, 8)):
+            variant = list(base)
+            for _ in range(rng.randint(0, 3)):
+                edit = rng.randrange(4)
+                spot = rng.randrange(len(variant) + 1)
+                if edit == 0 and spot < len(variant):
+                    variant[spot] = rng.choice(vocabulary)
+                elif edit == 1 and spot < len(variant) and len(variant) > 1:
+                    del variant[spot]
+                elif edit == 2:
+                    variant.insert(spot, rng.choice(vocabulary))
+                elif spot + 1 < len(variant):
+                    variant[spot], variant[spot + 1] = variant[spot + 1], variant[spot]
+            texts.append(" ".join(variant))
+    rng.shuffle(texts)
+    return texts
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=caption_sets(),
+    similarity=st.sampled_from([0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0]),
+    min_words=st.integers(1, 6),
+)
+def test_buckets_find_what_all_pairs_find(
+    texts: list[str], similarity: float, min_words: int
+) -> None:
+    check = _near(similarity, min_words)
+    assert duplicate_groups(check, texts) == brute_force(check, texts)
+
+
+def test_every_bucket_split_still_finds_the_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny buckets force the deepest splits (a bucket of more than two
+    members is split again): the result stays that of all pairs."""
+    monkeypatch.setattr(caption_duplicates, "_SMALL_BUCKET", 2)
+    rng = random.Random(5)
+    vocabulary = [f"w{n}" for n in range(40)]
+    slots = [rng.sample(vocabulary, 6) for _ in range(8)]
+    texts = []
+    for _ in range(160):  # a template: eight slots of six words, some filled twice
+        words = ["a", "photo", "of"] + [rng.choice(slot) for slot in slots]
+        if rng.random() < 0.3:
+            words.insert(rng.randrange(len(words)), rng.choice(vocabulary))
+        texts.append(" ".join(words))
+    for similarity in (0.75, 0.85, 0.9):
+        check = _near(similarity, 6)
+        expected = brute_force(check, texts)
+        assert expected, "the template set should hold near-duplicates"
+        assert duplicate_groups(check, texts) == expected
+
+
+def test_least_shared_is_difflibs_own_arithmetic() -> None:
+    """The fewest shared words that pass, for each total length, agree with
+    difflib's float comparison (0.9 of 20 words is 18: 2.0 * 9 / 20 == 0.9)."""
+    for threshold in (0.5, 0.8, 0.9, 0.95, 1.0):
+        least = caption_duplicates._least_shared(threshold, 40)
+        for total in range(1, 81):
+            shared = least[total]
+            assert 2.0 * shared / total >= threshold
+            assert shared == 0 or 2.0 * (shared - 1) / total < threshold
+    assert caption_duplicates._least_shared(0.9, 10)[20] == 9
