@@ -51,6 +51,25 @@ def test_one_coloured_object_is_no_tint() -> None:
     assert _quality(rgb).tint == 0.0
 
 
+def test_the_skin_colour_shows_a_cast_or_a_boost_on_the_face() -> None:
+    astronaut = base_photo("astronaut")
+    face = (170, 60, 110, 130)  # her face in the 512 x 512 photograph
+
+    def skin(rgb: np.ndarray) -> Quality:
+        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+        return measure_quality(rgb, gray, face, None)
+
+    clean = skin(astronaut)
+    assert clean.skin_b is not None and 5 < clean.skin_b < 31
+    assert clean.skin_chroma is not None and clean.skin_chroma < 36
+    cool = skin(cool_cast(astronaut))
+    assert cool.skin_b is not None and cool.skin_b < -5
+    boosted = skin(saturate(2.2)(astronaut))
+    assert boosted.skin_chroma is not None and boosted.skin_chroma > 42
+    # No face, no skin: the rules' bounds do not hold for None.
+    assert _quality(astronaut).skin_b is None
+
+
 def test_over_saturation_raises_the_saturated_share(coffee: np.ndarray) -> None:
     assert _quality(saturate(2.2)(coffee)).saturated_share > _quality(coffee).saturated_share + 0.1
 

@@ -31,7 +31,7 @@ from lintcap.lazy import cv2
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
-ANALYSER_VERSION = "7"
+ANALYSER_VERSION = "8"
 
 #: Overlay fields of the decode family (the border bars); the others are the
 #: text family's.

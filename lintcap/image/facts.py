@@ -70,6 +70,11 @@ class Quality(BaseModel):
     tint_a: float = 0.0
     tint_b: float = 0.0
     tint: float = 0.0
+    #: Median Lab (a, b) and chroma of the middle of the face box; None
+    #: without a face.
+    skin_a: float | None = None
+    skin_b: float | None = None
+    skin_chroma: float | None = None
     vignette: float = 0.0
     vignette_falloff: float = 0.0
     jpeg_quality: int | None = None

@@ -52,7 +52,29 @@ def measure_quality(
     )
     _exposure(gray, quality)
     _colour(working, quality)
+    if where == "subject" and subject is not None:
+        _skin(working, subject, quality)
     return quality
+
+
+def _skin(rgb: RGB, face: Box, quality: Quality) -> None:
+    """The colour of the face: the median Lab (a, b) of the middle of the
+    face box (cheeks, nose, forehead; little hair or background). Skin of
+    any tone sits in a narrow band of warm hues, so a cast or a saturation
+    boost shows on it whatever the background: on the clean real
+    photographs ``skin-b`` is 2 to 31 and ``skin-chroma`` at most 36."""
+    x, y, w, h = face
+    height, width = rgb.shape[:2]
+    x0, y0 = max(0, x + w // 4), max(0, y + h // 4)
+    x1, y1 = min(width, x + w - w // 4), min(height, y + h - h // 4)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return
+    patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    lab = np.asarray(cv2.cvtColor(patch, cv2.COLOR_RGB2LAB), dtype=np.uint8).reshape(-1, 3)
+    a = float(np.median(lab[:, 1])) - 128.0
+    b = float(np.median(lab[:, 2])) - 128.0
+    quality.skin_a, quality.skin_b = round(a, 2), round(b, 2)
+    quality.skin_chroma = round(float(np.hypot(a, b)), 2)
 
 
 def _focus_region(gray: Gray, subject: Box | None) -> tuple[Gray, str]:
