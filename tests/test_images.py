@@ -38,9 +38,10 @@ FLOORS: dict[str, tuple[float, float]] = {
     # (real photographs: precision 0.47 -> 1.00), one faint edit is missed.
     "I013": (0.75, 0.75),
     # The learned text detector (the text extra, installed by dev): more
-    # watermarks found; the synthetic "generated-*" pictures and a darkened
-    # rocket (real lettering on the launch tower) cost precision.
-    "W001": (0.60, 0.40),
+    # watermarks found; real lettering on the darkened rocket's launch tower
+    # costs precision. The centre watermarks repeated across the set are
+    # found by the set-level pass (lintcap.image.repeated): 0.80 / 0.60.
+    "W001": (0.75, 0.55),
     "W002": (0.95, 0.80),
     "W003": (0.75, 0.95),
     "D002": (0.95, 0.95),

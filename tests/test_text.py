@@ -172,6 +172,7 @@ def test_detectors_run_only_for_the_rules_that_read_them(tmp_path: Path) -> None
     text_only = facts(["W001"])
     assert text_only.people is None
     assert text_only.overlay.overlay_text_reason == "tiled"
+    assert text_only.phash is not None  # the set-level pass tells pictures apart by it
     both = facts(["W001", "D004"])
     assert both.people is not None and both.overlay.text_boxes
 
@@ -192,3 +193,114 @@ def test_report_boxes_place_faces_and_text_on_the_thumbnail(tmp_path: Path) -> N
     credit_box = next(box for box in boxes if box.kind == "overlay")
     assert credit_box.left > 40 and credit_box.top > 80 and "margin" in credit_box.title
     assert all(b.left >= 0 and b.left + b.width <= 100.01 for b in boxes)
+
+
+def _box(x: int, y: int, w: int, h: int, angle: float = 0.0) -> TextBox:
+    return TextBox(x=x, y=y, w=w, h=h, angle=angle, height=min(w, h), score=0.9)
+
+
+def test_a_block_of_lines_reaching_into_the_bottom_band_is_a_sign() -> None:
+    """Four stacked lines whose last two lie in the bottom band are a sign's
+    (scene); one line alone in the band is a caption (added)."""
+    gray = np.full((400, 600), 128, np.uint8)
+    sign_lines = [_box(200, y, 180, 24) for y in (250, 282, 314, 346)]
+    text.classify(sign_lines, gray, TextSettings())
+    assert {b.kind for b in sign_lines} == {"scene"}
+    caption = [_box(200, 360, 200, 24)]
+    text.classify(caption, gray, TextSettings())
+    assert [(b.kind, b.reason) for b in caption] == [("overlay", "margin")]
+
+
+def test_a_name_beside_a_corner_logo_is_in_the_corner() -> None:
+    """A studio's name set left of its badge does not reach the picture's
+    edge but lies wholly in its outer third: a corner mark."""
+    gray = np.full((600, 1000), 128, np.uint8)
+    name = [_box(700, 40, 140, 30)]
+    text.classify(name, gray, TextSettings())
+    assert [(b.kind, b.position) for b in name] == [("overlay", "corner")]
+    middle = [_box(450, 40, 140, 30)]
+    text.classify(middle, gray, TextSettings())
+    assert middle[0].position != "corner"
+
+
+def test_tiles_are_one_word_repeated_and_cut_copies_belong_to_them() -> None:
+    gray = np.full((400, 600), 128, np.uint8)
+    pattern = [_box(x, y, 120, 20) for x in (60, 300) for y in (40, 200, 350)]
+    cut = _box(560, 120, 40, 20)  # a copy cut short by the right edge
+    text.classify([*pattern, cut], gray, TextSettings())
+    assert {b.reason for b in [*pattern, cut]} == {"tiled"}
+    # Backdrop lettering: lines of one height but many lengths (alike within
+    # the old 1.67 ratio, which called them tiled).
+    places = [(60, 60, 80), (300, 60, 160), (60, 200, 125), (300, 200, 100), (60, 330, 200)]
+    words = [_box(x, y, w, 20) for (x, y, w) in places]
+    text.classify(words, gray, TextSettings())
+    assert "tiled" not in {b.reason for b in words}
+
+
+def test_blurred_text_is_not_read_as_see_through() -> None:
+    """A semi-transparent mark over a photograph follows the picture behind
+    it and has sharp edges; the same letters blurred with the picture (scene
+    text out of focus) are not called see-through."""
+    gray = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2GRAY).astype(np.float64)
+    height = gray.shape[0]
+    mask = np.zeros(gray.shape, np.uint8)
+    cv2.putText(mask, "SAMPLE PHOTO", (40, height // 2 + 20), cv2.FONT_HERSHEY_DUPLEX, 2.0, 255,
+                3, cv2.LINE_AA)  # fmt: skip
+    alpha = mask / 255.0 * 0.4
+    marked = (gray * (1 - alpha) + 255 * alpha).astype(np.uint8)
+    ys, xs = np.nonzero(mask)
+    box = _box(int(xs.min()) - 8, int(ys.min()) - 8, int(np.ptp(xs)) + 16, int(np.ptp(ys)) + 16)
+    assert text._see_through(marked, box, TextSettings())
+    blurred = np.asarray(cv2.GaussianBlur(marked, (0, 0), 3), np.uint8)
+    assert not text._see_through(blurred, box, TextSettings())
+    assert text._see_through(blurred, box, TextSettings(see_through_min_sharpness=0.0))
+
+
+def _facts(phash: str, *boxes: TextBox) -> ImageFacts:
+    from lintcap.image.facts import Overlay
+    from lintcap.image.overlay import apply_text_boxes
+
+    overlay = Overlay()
+    apply_text_boxes(overlay, list(boxes))
+    return ImageFacts(sha256="0" * 64, overlay=overlay, phash=phash, working_size=(800, 600))
+
+
+def test_a_line_at_one_place_on_several_pictures_is_added() -> None:
+    """The same mark at the same place and size on three different pictures
+    is a watermark (W001); in a corner, a corner mark (W002). The scene's own
+    text elsewhere stays scene text."""
+    from lintcap.image.repeated import mark_repeated
+
+    hashes = ("0000000000000000", "ffffffff00000000", "00000000ffffffff")
+    images = [
+        _facts(
+            code,
+            _box(300 + shift, 280, 200, 40),
+            _box(640, 540, 120, 24).model_copy(update={"position": "corner"}),
+            _box(50 * i, 90, 90, 30),
+        )
+        for i, (code, shift) in enumerate(zip(hashes, (0, 6, -5), strict=True))
+    ]
+    assert mark_repeated(images, TextSettings()) == 6
+    for facts in images:
+        assert facts.overlay is not None
+        assert facts.overlay.overlay_text_reason == "repeated"
+        assert facts.overlay.corner_overlay_lines == 1
+        assert [b.kind for b in facts.overlay.text_boxes] == ["overlay", "overlay", "scene"]
+
+
+def test_repeats_of_one_picture_or_of_other_words_are_not_marks() -> None:
+    """Edits of one photograph (near perceptual hashes) carry its scene text
+    at one place; lines of other lengths at one place are other words."""
+    from lintcap.image.repeated import mark_repeated
+
+    near = ("0000000000000000", "0000000000000001", "0000000000000003")
+    edits = [_facts(code, _box(300, 280, 200, 40)) for code in near]
+    assert mark_repeated(edits, TextSettings()) == 0
+    hashes = ("0000000000000000", "ffffffff00000000", "00000000ffffffff")
+    words = [
+        _facts(code, _box(400 - w // 2, 280, w, 40))
+        for code, w in zip(hashes, (120, 200, 300), strict=True)
+    ]
+    assert mark_repeated(words, TextSettings()) == 0
+    assert mark_repeated(edits[:1] * 3, TextSettings(repeated_min_images=0)) == 0

@@ -241,7 +241,8 @@ def _analyse_images(
 ) -> PoolStats:
     # Fact families (detectors above all) are measured only for the rules that read them.
     wanted = {
-        "hash": needs.image_hash,
+        # The text rules' set-level pass tells pictures apart by their hash.
+        "hash": needs.image_hash or needs.image_text,
         "quality": needs.image_quality,
         "text": needs.image_text,
         "people": needs.image_people,
@@ -267,6 +268,11 @@ def _analyse_images(
     )
     for item_facts, image_facts in zip(with_images, results, strict=True):
         attach_image_facts(item_facts, image_facts)
+    if needs.image_text:
+        # A set-level pass: the same line at the same place on several pictures.
+        from lintcap.image.repeated import mark_repeated
+
+        mark_repeated([f.image_facts for f in with_images], settings.text)
     return stats
 
 

@@ -90,10 +90,10 @@ def apply_text_boxes(overlay: Overlay, boxes: list[TextBox]) -> None:
 
 
 #: Reasons of added lines that can be a corner mark (logo, signature, credit).
-CORNER_REASONS = ("margin", "see-through")
+CORNER_REASONS = ("margin", "see-through", "repeated")
 #: Which reason names an image's added text when several lines have one:
 #: the most certain first.
-REASON_ORDER = ("tiled", "diagonal", "see-through", "margin")
+REASON_ORDER = ("tiled", "diagonal", "repeated", "see-through", "margin")
 
 
 def _borders(gray: Gray, overlay: Overlay) -> None:

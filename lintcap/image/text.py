@@ -15,18 +15,23 @@ why it was called an overlay:
 
 ``tiled``
     several boxes of one size and angle spread over the picture (a stock
-    watermark pattern);
+    watermark pattern: one word repeated, so alike in length too, where
+    backdrop lettering of several words varies; copies cut short by the
+    picture's edge join the pattern by their height);
 ``diagonal``
     a long line at 15-75 degrees (scene text in perspective rarely runs that
     steep for that long);
 ``margin``
     small horizontal text in the outer band of the picture, in a corner or
     along the top or bottom edge (credits, signatures, captions, channel
-    logos, date imprints);
+    logos, date imprints), unless it is one line of a stack that reaches out
+    of the band (the lower lines of a sign or a page);
 ``see-through``
     letters whose brightness follows the picture behind them: a
     semi-transparent watermark lets the photograph through, paint on a sign,
-    a shirt or a banner is one colour whatever lies around it.
+    a shirt or a banner is one colour whatever lies around it. Their edges
+    are sharp too: scene text blurred with the photograph also follows what
+    lies around it, but its steepest steps are a fraction of its contrast.
 
 Everything else is ``scene`` text, which is reported apart (the image may
 still teach the words): a sign, a backdrop, a shirt print. Thresholds live in
@@ -84,6 +89,13 @@ class TextSettings(BaseModel):
     min_height_share: float = Field(default=0.012, ge=0.0)
     #: tiled: at least this many boxes of one size and angle...
     tiled_min_boxes: int = Field(default=4, ge=2)
+    #: ...alike within these ratios of height and of length (one word
+    #: repeated: backdrop lettering of several words varies more)...
+    tiled_max_height_ratio: float = Field(default=1.2, ge=1.0)
+    tiled_max_length_ratio: float = Field(default=1.3, ge=1.0)
+    #: ...and lines of about their height at their angle belong to the
+    #: pattern too (copies cut short by the picture's edge).
+    tiled_extend_height_ratio: float = Field(default=1.4, ge=1.0)
     #: ...whose centres spread over this share of the width and of the height.
     tiled_min_spread: float = Field(default=0.4, ge=0.0, le=1.0)
     #: diagonal: angle range in degrees and the least length (share of the short side).
@@ -94,6 +106,13 @@ class TextSettings(BaseModel):
     diagonal_min_elongation: float = Field(default=2.0, ge=1.0)
     #: margin: the least length over height.
     margin_min_elongation: float = Field(default=1.5, ge=1.0)
+    #: margin: a line is part of a block of text (a sign, a page) and not a
+    #: caption when a line of about its height lies within this many line
+    #: heights above or below it, outside the band.
+    margin_block_gap: float = Field(default=1.0, ge=0.0)
+    #: corner: a line in the top or bottom band that lies wholly in the outer
+    #: share of the width on one side (a logo with its name beside it).
+    corner_reach: float = Field(default=0.3, ge=0.0, le=0.5)
     #: margin: the outer band (share of the height and width) where added
     #: credits and captions sit...
     margin_band: float = Field(default=0.14, ge=0.0, le=0.5)
@@ -106,8 +125,24 @@ class TextSettings(BaseModel):
     #: ...and that picture varies (luminance standard deviation behind the
     #: strokes, 0-255): paint on a plate is one colour whatever lies around it.
     see_through_min_ground_std: float = Field(default=12.0, ge=0.0)
+    #: repeated (:mod:`lintcap.image.repeated`): a line at one place and
+    #: height on this many different pictures of the set is added (0: off)...
+    repeated_min_images: int = Field(default=3, ge=0)
+    #: ...its centre within this share of the width and height...
+    repeated_tolerance: float = Field(default=0.03, gt=0.0, le=0.5)
+    #: ...its height within this ratio...
+    repeated_max_height_ratio: float = Field(default=1.25, ge=1.0)
+    #: ...and its length (share of the width) within this ratio: the same mark...
+    repeated_max_length_ratio: float = Field(default=1.15, ge=1.0)
+    #: ...and pictures whose perceptual hashes differ in at most this many
+    #: bits of 64 are one picture (edits of one photograph).
+    repeated_same_picture: int = Field(default=12, ge=0, le=64)
     #: see-through: the least length over height of a horizontal line.
     see_through_min_elongation: float = Field(default=2.5, ge=1.0)
+    #: see-through: the strokes' edges are sharp: their steepest brightness
+    #: step per pixel is at least this share of their rise over the ground
+    #: (added after the photo was taken, they are not blurred with it).
+    see_through_min_sharpness: float = Field(default=0.3, ge=0.0)
 
 
 class TextBox(BaseModel):
@@ -124,7 +159,8 @@ class TextBox(BaseModel):
     #: Mean text probability inside the box.
     score: float
     kind: Kind = "scene"
-    #: Why it was called an overlay: tiled, diagonal, margin, on-photo ("" for scene).
+    #: Why it was called an overlay: tiled, diagonal, margin, see-through,
+    #: repeated ("" for scene).
     reason: str = ""
     #: "corner", "edge" or "centre".
     position: str = "centre"
@@ -278,15 +314,22 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
     height, width = gray.shape
     short = min(height, width)
     for box in boxes:
-        box.position = _position(box, width, height, settings.margin_band)
+        box.position = _position(box, width, height, settings.margin_band, settings.corner_reach)
     for group in _tiled_groups(boxes, width, height, settings):
-        for box in group:
-            box.kind, box.reason = "overlay", "tiled"
+        # Copies cut by the picture's edge are shorter, not lower.
+        tall = float(np.median([b.height for b in group]))
+        for box in boxes:
+            if box in group or (
+                abs(box.angle - group[0].angle) <= 8
+                and _within(box.height / max(1.0, tall), settings.tiled_extend_height_ratio)
+            ):
+                box.kind, box.reason = "overlay", "tiled"
+    blocks = _blocks(boxes, settings.margin_block_gap) if settings.margin_block_gap else []
     for box in boxes:
         if box.kind == "overlay":
             continue
         steep = abs(box.angle)
-        length = float(np.hypot(box.w, box.h)) if 20 < steep < 70 else max(box.w, box.h)
+        length = _length(box)
         elongation = length / max(1.0, box.height)
         if (
             settings.diagonal_min_degrees <= steep <= settings.diagonal_max_degrees
@@ -300,6 +343,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
             and box.height
             <= settings.margin_max_height * short * (1.4 if box.position == "edge-band" else 1.0)
             and elongation >= settings.margin_min_elongation
+            and not any(box in block for block in blocks)
         ):
             box.kind, box.reason = "overlay", "margin"
         elif (
@@ -313,10 +357,20 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
             box.position = "edge"
 
 
-def _position(box: TextBox, width: int, height: int, band: float) -> str:
+def _length(box: TextBox) -> float:
+    """The line's length (the rotated box's long side) from its upright
+    bounding box, its angle and its height: w + h = (length + height) *
+    (|cos| + |sin|). A square blob at 45 degrees is not a long line."""
+    turn = np.radians(box.angle)
+    length = (box.w + box.h) / (abs(np.cos(turn)) + abs(np.sin(turn))) - box.height
+    return float(max(length, box.height))
+
+
+def _position(box: TextBox, width: int, height: int, band: float, reach: float = 0.0) -> str:
     """corner, edge-band (the bottom band), edge or centre."""
     cx = (box.x + box.w / 2) / width
     near_x = box.x <= band * width or box.x + box.w >= (1 - band) * width
+    near_x = near_x or box.x + box.w <= reach * width or box.x >= (1 - reach) * width
     near_top = box.y <= band * height
     near_bottom = box.y + box.h >= (1 - band) * height
     if near_x and (near_top or near_bottom) and box.w <= 0.6 * width:
@@ -330,6 +384,39 @@ def _position(box: TextBox, width: int, height: int, band: float) -> str:
     return "centre"
 
 
+def _blocks(boxes: list[TextBox], gap: float) -> list[list[TextBox]]:
+    """Stacks of horizontal lines of about one height, one under the other,
+    that reach out of the margin band: the lines of a sign or a page. A
+    caption or credit is one or two lines inside the band."""
+    flat = [b for b in boxes if abs(b.angle) <= 10]
+    parent = list(range(len(flat)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(flat):
+        for j in range(i + 1, len(flat)):
+            b = flat[j]
+            if not 0.75 <= a.height / max(1.0, b.height) <= 1.33:
+                continue
+            overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+            between = max(a.y, b.y) - min(a.y + a.h, b.y + b.h)
+            if overlap > 0.3 * min(a.w, b.w) and between <= gap * max(a.height, b.height):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[TextBox]] = {}
+    for i, box in enumerate(flat):
+        groups.setdefault(root(i), []).append(box)
+    margin = ("corner", "edge-band")
+    return [
+        group
+        for group in groups.values()
+        if any(b.position not in margin for b in group) and any(b.position in margin for b in group)
+    ]
+
+
 def _tiled_groups(
     boxes: list[TextBox], width: int, height: int, settings: TextSettings
 ) -> list[list[TextBox]]:
@@ -340,8 +427,10 @@ def _tiled_groups(
             b
             for b in boxes
             if abs(b.angle - seed.angle) <= 8
-            and 0.75 <= b.height / max(1.0, seed.height) <= 1.33
-            and 0.6 <= max(b.w, b.h) / max(1, max(seed.w, seed.h)) <= 1.67
+            and _within(b.height / max(1.0, seed.height), settings.tiled_max_height_ratio)
+            and _within(
+                max(b.w, b.h) / max(1, max(seed.w, seed.h)), settings.tiled_max_length_ratio
+            )
         ]
         if len(alike) < settings.tiled_min_boxes:
             continue
@@ -352,6 +441,11 @@ def _tiled_groups(
         ) >= settings.tiled_min_spread * height:
             groups.append(alike)
     return groups
+
+
+def _within(ratio: float, most: float) -> bool:
+    """Whether ``ratio`` lies between 1/most and most."""
+    return 1.0 / most <= ratio <= most
 
 
 def _see_through(gray: NDArray[np.uint8], box: TextBox, settings: TextSettings) -> bool:
@@ -374,6 +468,29 @@ def _see_through(gray: NDArray[np.uint8], box: TextBox, settings: TextSettings) 
         values, behind = patch[strokes].astype(np.float32), ground[strokes]
         if values.std() <= 0 or behind.std() < settings.see_through_min_ground_std:
             continue
+        if settings.see_through_min_sharpness and (
+            _sharpness(patch, strokes, rise) < settings.see_through_min_sharpness
+        ):
+            continue
         if float(np.corrcoef(values, behind)[0, 1]) >= settings.see_through_min_correlation:
             return True
     return False
+
+
+def _sharpness(
+    patch: NDArray[np.uint8], strokes: NDArray[np.bool_], rise: NDArray[np.float32]
+) -> float:
+    """The strokes' steepest brightness step per pixel (90th percentile of the
+    central-difference gradient around them) over their rise (75th
+    percentile): near 1 for letters drawn on the picture, a few tenths for
+    letters blurred with it."""
+    values = patch.astype(np.float32)
+    dx = np.abs(values[:, 2:] - values[:, :-2])[1:-1]
+    dy = np.abs(values[2:] - values[:-2])[:, 1:-1]
+    steep = np.maximum(dx, dy) / 2.0
+    around = np.asarray(cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8)), bool)
+    around = around[1:-1, 1:-1]
+    if around.sum() < 10:
+        return 0.0
+    step = float(np.percentile(steep[around], 90))
+    return step / max(1.0, float(np.percentile(rise[strokes], 75)))
