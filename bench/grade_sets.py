@@ -7,17 +7,19 @@ alike; both need a set, so they are scored on sets, not on files:
 - the pool: every clean photograph of ``../shared/realdata/photos`` (no code
   and no added text in ``bench/labels/photos.tsv``, as ``real_edits`` picks
   them), and each one through each of ``real_edits.FILTERS`` (warm and cool
-  casts, a fade, teal-orange split toning, x2.2 saturation), written into a
-  scratch folder (nothing is copied into the project);
+  casts, a fade, teal-orange split toning, x2.2 saturation) and through
+  the vignette the other benches use (I013), written into a scratch folder
+  (nothing is copied into the project);
 - mixed sets: 20 photographs of 20 different pictures drawn at random, 3 of
   them replaced by one of their filtered copies (a random kind). The three
   are what a user wants reported (I008), the 17 others are not, and the set
   is not graded alike (no D010). The photographs are of different people
   and places, so the set varies more than a real training set of one
   subject does: a hard case for "unlike the rest of the set";
-- clean sets: the same draws without filters (no I008, no D010 wanted);
-- uniform sets: 20 photographs all through the same filter (D010 wanted,
-  once; no I008 on any of them: the grade is the set's, not an image's).
+- clean sets: the same draws without filters (no I008, I013 or D010 wanted);
+- uniform sets: 20 photographs all through the same filter or vignette (D010
+  wanted, once; no I008 or I013 on any of them: the grade is the set's, not
+  an image's).
 
 The pool is analysed once by the real linter (``lint`` with I008 and D010
 selected); each set is then judged by the same check functions the linter
@@ -84,7 +86,8 @@ def build_pool(out: Path, photos: Path) -> tuple[list[str], dict[str, set[str]]]
             continue
         rgb = np.asarray(Image.open(source).convert("RGB"))
         Image.fromarray(rgb).save(out / name, quality=92)
-        for kind, edit in real_edits.FILTERS.items():
+        edits = {**real_edits.FILTERS, "vignette": real_edits.vignette(1.4)}
+        for kind, edit in edits.items():
             filtered = np.ascontiguousarray(edit(rgb))
             Image.fromarray(filtered).save(out / _filtered(name, kind), quality=92)
         clean.append(name)
@@ -106,7 +109,7 @@ def run(photos: Path, scratch: Path, misses: bool) -> None:
     from lintcap.engine.spec import GradeCheck, UniformGradeCheck, load_rulebook
 
     clean, tolerate = build_pool(scratch, photos)
-    config = Config(select=["I008", "D010"], cache=False)
+    config = Config(select=["I008", "I013", "D010"], cache=False)
     start = time.perf_counter()
     result = lint([scratch], config)
     elapsed = time.perf_counter() - start
@@ -116,20 +119,27 @@ def run(photos: Path, scratch: Path, misses: bool) -> None:
         if item.item.image is not None and item.image_facts is not None
     }
     checks = {rule.code: rule.check for rule in load_rulebook(config).rules}
-    grade, uniform = checks["I008"], checks["D010"]
-    assert isinstance(grade, GradeCheck) and isinstance(uniform, UniformGradeCheck)
+    grade, vignette, uniform = checks["I008"], checks["I013"], checks["D010"]
+    assert isinstance(grade, GradeCheck) and isinstance(vignette, GradeCheck)
+    assert isinstance(uniform, UniformGradeCheck)
 
     def judge(names: list[str]) -> tuple[set[str], bool]:
+        """I008's images, and whether D010 fires."""
         images = [(index, facts[name]) for index, name in enumerate(names)]
-        found = {
-            names[f.item] for f in image_checks.graded_images(grade, images) if f.item is not None
-        }
+        findings = image_checks.graded_images(grade, images)
+        found = {names[f.item] for f in findings if f.item is not None}
         return found, bool(image_checks.uniform_grade(uniform, images))
+
+    def vignetted(names: list[str]) -> set[str]:
+        """I013's images."""
+        images = [(index, facts[name]) for index, name in enumerate(names)]
+        findings = image_checks.graded_images(vignette, images)
+        return {names[f.item] for f in findings if f.item is not None}
 
     kinds = list(real_edits.FILTERS)
     rng = random.Random(16)
     mixed, clean_tally, by_kind = Tally(), Tally(), {kind: Tally() for kind in kinds}
-    mixed_uniform = clean_uniform = clean_sets_alarmed = 0
+    mixed_uniform = clean_uniform = clean_sets_alarmed = clean_vignettes = 0
     for _ in range(MIXED_SETS):
         draw = rng.sample(clean, SET_SIZE)
         graded = {name: rng.choice(kinds) for name in rng.sample(draw, FILTERED_PER_SET)}
@@ -145,12 +155,14 @@ def run(photos: Path, scratch: Path, misses: bool) -> None:
                 by_kind[graded[original]].add(name, True, name in found)
         found, whole = judge(draw)
         clean_uniform += whole
+        clean_vignettes += len(vignetted(draw))
         clean_sets_alarmed += bool(found - tolerate["I008"])
         for name in draw:
             if name not in tolerate["I008"]:
                 clean_tally.add(name, False, name in found)
     print(
-        f"{len(clean)} clean photographs x (original + {len(kinds)} filters) = {len(facts)} files,"
+        f"{len(clean)} clean photographs x (original + {len(kinds)} filters + a vignette)"
+        f" = {len(facts)} files,"
         f" analysed in {elapsed:.1f} s; sets of {SET_SIZE}\n"
     )
     print(
@@ -162,16 +174,21 @@ def run(photos: Path, scratch: Path, misses: bool) -> None:
     print(clean_tally.row(f"clean sets ({MIXED_SETS}, none filtered)"))
     print(f"\nclean sets with any I008: {clean_sets_alarmed} of {MIXED_SETS}")
     print(f"D010 (graded alike) on mixed sets: {mixed_uniform} of {MIXED_SETS} (wanted 0)")
-    print(f"D010 on clean sets: {clean_uniform} of {MIXED_SETS} (wanted 0)\n")
-    print(f"{'uniform sets (all one filter)':<34}{'sets':>6}{'D010':>6}{'I008 findings':>15}")
-    for kind in kinds:
-        found_sets = per_image = 0
+    print(f"D010 on clean sets: {clean_uniform} of {MIXED_SETS} (wanted 0)")
+    print(f"I013 on clean sets: {clean_vignettes} findings (wanted 0)\n")
+    print(f"{'uniform sets (all one edit)':<34}{'sets':>6}{'D010':>6}{'I008':>6}{'I013':>6}")
+    for kind in [*kinds, "vignette"]:
+        found_sets = per_image = per_image_vignette = 0
         for _ in range(UNIFORM_SETS_PER_KIND):
             names = [_filtered(n, kind) for n in rng.sample(clean, SET_SIZE)]
             found, whole = judge(names)
             found_sets += whole
             per_image += len(found)
-        print(f"{kind:<34}{UNIFORM_SETS_PER_KIND:>6}{found_sets:>6}{per_image:>15}")
+            per_image_vignette += len(vignetted(names))
+        print(
+            f"{kind:<34}{UNIFORM_SETS_PER_KIND:>6}{found_sets:>6}{per_image:>6}"
+            f"{per_image_vignette:>6}"
+        )
     if misses:
         for title, tally in (("mixed sets", mixed), ("clean sets", clean_tally)):
             print(f"\n{title}: wrong files (times over the sets)")

@@ -165,6 +165,28 @@ def test_a_set_with_one_cast_is_one_finding_and_a_fade_in_it_still_stands_out(
     assert [(f.item, f.values["label"]) for f in findings] == [(9, "lifted blacks")]
 
 
+def test_a_set_vignetted_throughout_is_one_finding_not_one_per_image() -> None:
+    book = load_rulebook(Config())
+    checks = {rule.code: rule.check for rule in book.rules}
+    vignette, uniform = checks["I013"], checks["D010"]
+    assert isinstance(vignette, GradeCheck) and isinstance(uniform, UniformGradeCheck)
+
+    def images(falloff: float) -> list[tuple[int, ImageFacts]]:
+        qualities = [Quality(vignette=0.5 + 0.01 * i, vignette_falloff=falloff) for i in range(9)]
+        qualities.append(Quality(vignette=0.0, vignette_falloff=0.0))
+        return [(i, ImageFacts(sha256=str(i), quality=q)) for i, q in enumerate(qualities)]
+
+    vignetted = images(falloff=0.12)
+    assert image_checks.graded_images(vignette, vignetted) == []
+    (whole,) = image_checks.uniform_grade(uniform, vignetted)
+    assert whole.values["label"] == "vignette" and whole.values["count"] == 9
+    # Dark corners without the falloff: portraits before a dark backdrop,
+    # neither a vignette (I013) nor the set's look (the look's `also`).
+    backdrops = images(falloff=-0.2)
+    assert image_checks.graded_images(vignette, backdrops) == []
+    assert image_checks.uniform_grade(uniform, backdrops) == []
+
+
 def test_a_small_set_is_judged_image_by_image(
     rules: tuple[GradeCheck, UniformGradeCheck],
 ) -> None:

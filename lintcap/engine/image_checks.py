@@ -180,14 +180,19 @@ def _set_looks(
     """The looks whose bound holds for the set's median, with that median."""
     held = []
     for look in looks:
-        values = [
-            m[look.measure] for _, m in measured if isinstance(m.get(look.measure), int | float)
-        ]
-        if values:
-            centre = median(float(v) for v in values)
-            if _holds(look.median, centre):
-                held.append((look, centre))
+        centre = _median_of(look.measure, measured)
+        if centre is None or not _holds(look.median, centre):
+            continue
+        if all(_holds(bound, _median_of(name, measured)) for name, bound in look.also.items()):
+            held.append((look, centre))
     return held
+
+
+def _median_of(name: str, measured: Sequence[tuple[int, dict[str, Any]]]) -> float | None:
+    """The median of one measurement over the images that have it."""
+    values = [m.get(name) for _, m in measured]
+    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    return median(numbers) if numbers else None
 
 
 def _departure(

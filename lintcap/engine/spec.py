@@ -300,16 +300,19 @@ class GradeCase(MeasureCase):
 
 class SetLook(_Strict):
     """A grade the set as a whole shows: the median of ``measure`` over the
-    set's images lies within ``median``'s bound."""
+    set's images lies within ``median``'s bound (and the medians of the
+    measurements in ``also`` within theirs)."""
 
     label: str
     measure: str
     median: Bound
+    also: dict[str, Bound] = {}
 
     @model_validator(mode="after")
     def _measure_is_known(self) -> SetLook:
-        if self.measure not in MEASURE_NAMES:
-            raise ValueError(f"unknown measurement {self.measure!r}")
+        unknown = sorted({self.measure, *self.also} - MEASURE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown measurement(s) {', '.join(unknown)}")
         if self.median.above is None and self.median.below is None:
             raise ValueError("a set look's median needs an above or below bound")
         return self
