@@ -29,7 +29,10 @@ FLOORS: dict[str, tuple[float, float]] = {
     "I005": (0.75, 0.85),
     "I006": (0.75, 0.95),
     "I007": (0.95, 0.95),
-    "I008": (0.45, 0.55),
+    # Judged against the set (I008 0.50/0.60 -> 0.59/0.68): the synthetic
+    # "generated-*" pictures have no dark pixel (lifted blacks) and the
+    # orange cat photograph's casts stand out from this mixed set.
+    "I008": (0.55, 0.65),
     "I009": (0.70, 0.95),
     "I010": (0.95, 0.95),
     "I011": (0.95, 0.95),
