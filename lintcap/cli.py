@@ -477,7 +477,13 @@ def _without_dataset_rules(config: Config, paths: list[Path]) -> tuple[Config, s
     from lintcap.engine.spec import load_rulebook
 
     book = load_rulebook(config)
-    dataset_codes = [rule.code for rule in book.rules if rule.scope == "dataset"]
+    # Grades (I008, I013) judge an image alone when there is no set to
+    # compare it with: they still run on a single image.
+    dataset_codes = [
+        rule.code
+        for rule in book.rules
+        if rule.scope == "dataset" and rule.check.kind != "graded-images"
+    ]
     narrowed = config.model_copy(update={"ignore": [*config.ignore, *dataset_codes]})
     note = (
         "Dataset rules did not run on single files; `--whole-dataset` judges them with their set."

@@ -5,6 +5,8 @@ image analysis except the few measurements on scikit-image's photographs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -204,3 +206,14 @@ def test_a_grade_case_must_bound_its_measure() -> None:
                 "cases": [{"label": "x", "measure": "tint", "when": {"black-floor": {"above": 1}}}],
             }
         )
+
+
+def test_a_single_image_is_still_judged_for_grades(tmp_path: Path) -> None:
+    from lintcap.cli import _without_dataset_rules
+
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"")
+    narrowed, note = _without_dataset_rules(Config(), [image])
+    assert note is not None
+    assert "D001" in narrowed.ignore and "D010" in narrowed.ignore
+    assert "I008" not in narrowed.ignore and "I013" not in narrowed.ignore
