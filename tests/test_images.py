@@ -354,6 +354,9 @@ def test_mediapipe_backend_runs_through_the_linter(tmp_path: Path) -> None:
     [item] = lint([root], settings).items
     assert item.image_facts is not None and item.image_facts.people is None
     [box] = item.image_facts.face_boxes or []
+    from lintcap.report.html import _boxes
+
+    assert [b.kind for b in _boxes(item)] == ["face"]  # the report shows the box measured on
     settings = Config(select=["A010"], people_backend="mediapipe", cache=False)
     [item] = lint([root], settings).items
     assert item.image_facts is not None and item.image_facts.people is not None

@@ -264,9 +264,11 @@ def _boxes(item: ItemFacts) -> list[Box]:
         return []
     width, height = facts.working_size
     found: list[tuple[str, str, int, int, int, int]] = []
-    if facts.people is not None:
-        for face in facts.people.faces:
-            found.append(("face", f"face {face.confidence:.2f}", face.x, face.y, face.w, face.h))
+    # The people facts' faces; without them (no people rule selected), the
+    # face detector's boxes that focus was measured on.
+    faces = facts.people.faces if facts.people is not None else facts.face_boxes or []
+    for face in faces:
+        found.append(("face", f"face {face.confidence:.2f}", face.x, face.y, face.w, face.h))
     if facts.overlay is not None:
         for line in facts.overlay.text_boxes:
             title = f"added text ({line.reason})" if line.kind == "overlay" else "scene text"
