@@ -315,6 +315,22 @@ def test_a_run_that_needs_more_measures_only_the_missing_families(
     assert len(list((root / CACHE_DIR_NAME).rglob("*.json"))) == 2  # one entry per image
 
 
+def test_a_cached_reading_problem_serves_every_selection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be decoded has no other family to measure: once
+    cached, a run that reads more families does not try it again."""
+    buffer = io.BytesIO()
+    Image.fromarray(base_photo("coffee")).save(buffer, "JPEG")
+    root = _dataset(tmp_path, {"cut.jpg": buffer.getvalue()[:2000]})
+    first = lint([root], Config(select=["I001", "F006"], jobs=1))
+    calls = _count_calls(monkeypatch, ["load_image"])
+    second = lint([root], Config(select=["I", "W", "D002", "D003", "F006"], jobs=1))
+    assert calls == {"load_image": 0} and second.images_cached == 1
+    broken = [[d.message for d in run.diagnostics if d.code == "F006"] for run in (first, second)]
+    assert len(broken[0]) == 1 and broken[0] == broken[1]
+
+
 def test_settings_are_part_of_the_cache_key() -> None:
     small = analyser.AnalysisSettings(size=512)
     assert small.cache_key() != analyser.AnalysisSettings().cache_key()
