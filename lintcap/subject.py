@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from lintcap.resources import lexicons_dir
 
@@ -89,6 +89,19 @@ class SubjectCues(BaseModel):
     """Cue phrases per kind, normalised (lower case, ``_`` as a space)."""
 
     phrases: dict[str, frozenset[str]]
+    _lengths: dict[str, int] | None = PrivateAttr(default=None)
+
+    def lengths(self) -> dict[str, int]:
+        """For each word that begins a cue phrase, the most words such a
+        phrase has: only runs of words that begin so can be cues."""
+        if self._lengths is None:
+            lengths: dict[str, int] = {}
+            for phrases in self.phrases.values():
+                for phrase in phrases:
+                    parts = phrase.split(" ")
+                    lengths[parts[0]] = max(lengths.get(parts[0], 0), len(parts))
+            self._lengths = lengths
+        return self._lengths
 
 
 @cache
@@ -116,10 +129,13 @@ def words(text: str) -> list[str]:
 def cues_in(text: str, cues: SubjectCues) -> dict[str, set[str]]:
     """The cue phrases of each kind found in ``text`` (whole words)."""
     tokens = words(text)
+    lengths = cues.lengths()
     grams = {
         " ".join(tokens[i : i + n])
-        for n in range(1, _MAX_CUE_WORDS + 1)
-        for i in range(len(tokens) - n + 1)
+        for i, token in enumerate(tokens)
+        if token in lengths
+        for n in range(1, min(lengths[token], _MAX_CUE_WORDS) + 1)
+        if i + n <= len(tokens)
     }
     return {kind: grams & phrases for kind, phrases in cues.phrases.items() if grams & phrases}
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -68,12 +69,22 @@ class VarietySettings(BaseModel):
     def classify(self, dimension: Dimension, caption: ParsedCaption) -> tuple[str, Span] | None:
         """The class the caption names for ``dimension`` and where: the first
         lexicon hit (in caption order) that one of the class phrase lists holds."""
-        table = self.tables()[dimension]
+        return self.classify_all(caption).get(dimension)
+
+    def classify_all(self, caption: ParsedCaption) -> dict[Dimension, tuple[str, Span]]:
+        """:meth:`classify` for every dimension, from one pass over the hits."""
+        tables = self.tables()
+        named: dict[Dimension, tuple[str, Span]] = {}
         for hit in sorted(caption.hits, key=lambda h: h.start):
-            found = table.get(normalise_phrase(hit.phrase))
-            if found is not None:
-                return found, Span(hit.start, hit.end)
-        return None
+            phrase = normalise_phrase(hit.phrase)
+            for dimension in DIMENSIONS:
+                if dimension not in named:
+                    found = tables[dimension].get(phrase)
+                    if found is not None:
+                        named[dimension] = found, Span(hit.start, hit.end)
+            if len(named) == len(DIMENSIONS):
+                break
+        return named
 
     def tables(self) -> dict[Dimension, dict[str, str]]:
         if self._table_cache is None:
@@ -88,9 +99,11 @@ class VarietySettings(BaseModel):
         return self._table_cache
 
 
-class Observed(BaseModel):
+@dataclass(slots=True)
+class Observed:
     """One dimension of one item: what the image shows, what the caption
-    says, and the value counted."""
+    says, and the value counted. A plain dataclass, not a pydantic model:
+    four are made per item, and nothing here comes from outside to validate."""
 
     image: str | None = None
     #: What produced the image's answer, e.g. ``opencv:profile-cascade``.
@@ -117,23 +130,25 @@ class Observed(BaseModel):
         return self.image is not None and self.caption is not None and self.image != self.caption
 
 
-class ItemView(BaseModel):
-    """The dataset view of one item (an image and its caption)."""
+@dataclass(slots=True)
+class ItemView:
+    """The dataset view of one item (an image and its caption); a dataclass
+    for the reason :class:`Observed` is."""
 
     index: int
     #: The image's display path, else the caption's.
     display: str
     image: str | None = None
     caption: str | None = None
-    angle: Observed = Observed()
-    framing: Observed = Observed()
-    expression: Observed = Observed()
-    gaze: Observed = Observed()
+    angle: Observed = field(default_factory=Observed)
+    framing: Observed = field(default_factory=Observed)
+    expression: Observed = field(default_factory=Observed)
+    gaze: Observed = field(default_factory=Observed)
     #: Lexicon phrases per counted category (clothing, setting, medium), as written.
-    phrases: dict[str, list[str]] = {}
+    phrases: dict[str, list[str]] = field(default_factory=dict)
     #: Caption length in whitespace-separated words (None without a caption).
     words: int | None = None
-    tags: list[str] = []
+    tags: list[str] = field(default_factory=list)
 
     def observed(self, dimension: Dimension) -> Observed:
         value: Observed = getattr(self, dimension)
@@ -154,15 +169,15 @@ def _view(index: int, item: ItemFacts, settings: VarietySettings) -> ItemView:
     )
     people = item.image_facts.people if item.image_facts is not None else None
     parsed = item.parsed
+    named = settings.classify_all(parsed) if parsed is not None else {}
     for dimension in DIMENSIONS:
         observed = Observed()
         fact = _IMAGE_FACT[dimension]
         if people is not None and getattr(people, fact) is not None:
             observed.image = str(getattr(people, fact))
             observed.image_source = people.sources.get(fact, people.backend)
-        named = settings.classify(dimension, parsed) if parsed is not None else None
-        if named is not None and parsed is not None:
-            observed.caption, observed.caption_span = named
+        if dimension in named and parsed is not None:
+            observed.caption, observed.caption_span = named[dimension]
             observed.caption_phrase = parsed.slice(observed.caption_span)
         setattr(view, dimension, observed)
     if parsed is not None:

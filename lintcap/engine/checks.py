@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, PrivateAttr
@@ -59,7 +60,7 @@ class CheckContext(BaseModel):
         """Share of the dataset's captions holding one of ``phrases`` (cached)."""
         key = tuple(phrases)
         if key not in self._shares:
-            holding = sum(1 for text in self.texts if _phrase_spans(text, phrases))
+            holding = sum(1 for text in self.texts if _says_any(text, phrases))
             self._shares[key] = holding / len(self.texts) if self.texts else 0.0
         return self._shares[key]
 
@@ -263,14 +264,41 @@ def _move_to_front(caption: ParsedCaption, mention: Span, trigger: str) -> list[
 
 def _phrase_spans(text: str, phrases: Sequence[str], ignore_case: bool = True) -> list[Span]:
     spans: list[Span] = []
-    flags = re.IGNORECASE if ignore_case else 0
-    for phrase in phrases:
-        words = [re.escape(w) for w in normalise_phrase(phrase).split()]
-        if not words:
-            continue
-        pattern = r"(?<!\w)" + r"[\s_]+".join(words) + r"(?!\w)"
-        spans.extend(Span(start=m.start(), end=m.end()) for m in re.finditer(pattern, text, flags))
+    for pattern in _phrase_patterns(tuple(phrases), ignore_case):
+        spans.extend(Span(start=m.start(), end=m.end()) for m in pattern.finditer(text))
     return spans
+
+
+def _says_any(text: str, phrases: Sequence[str], ignore_case: bool = True) -> bool:
+    """Whether ``text`` holds one of ``phrases`` (as :func:`_phrase_spans`
+    finds them): one search of one alternation."""
+    pattern = _phrase_alternation(tuple(phrases), ignore_case)
+    return pattern is not None and pattern.search(text) is not None
+
+
+def _phrase_pattern_text(phrase: str) -> str | None:
+    """A phrase as a regex: its words, whole, with any spacing or underscores between."""
+    words = [re.escape(w) for w in normalise_phrase(phrase).split()]
+    return r"[\s_]+".join(words) if words else None
+
+
+@lru_cache(maxsize=256)
+def _phrase_patterns(phrases: tuple[str, ...], ignore_case: bool) -> list[re.Pattern[str]]:
+    """Each phrase compiled once per run, not once per caption."""
+    flags = re.IGNORECASE if ignore_case else 0
+    found = [_phrase_pattern_text(phrase) for phrase in phrases]
+    return [re.compile(r"(?<!\w)" + body + r"(?!\w)", flags) for body in found if body]
+
+
+@lru_cache(maxsize=256)
+def _phrase_alternation(phrases: tuple[str, ...], ignore_case: bool) -> re.Pattern[str] | None:
+    """All ``phrases`` as one pattern: a match wherever one of them matches
+    (the engine backtracks into the next alternative when a word boundary fails)."""
+    bodies = [body for body in map(_phrase_pattern_text, phrases) if body]
+    if not bodies:
+        return None
+    flags = re.IGNORECASE if ignore_case else 0
+    return re.compile(r"(?<!\w)(?:" + "|".join(bodies) + r")(?!\w)", flags)
 
 
 def segment_shares(captions: Sequence[ParsedCaption | None]) -> dict[str, float]:
@@ -302,9 +330,9 @@ def requires_any(
         return []
     if any(getattr(caption, "sentences" if s == "sentence" else "tags") for s in check.segments):
         return []
-    if check.phrases and _phrase_spans(caption.text, check.phrases):
+    if check.phrases and _says_any(caption.text, check.phrases):
         return []
-    if check.waived_by and _phrase_spans(caption.text, check.waived_by):
+    if check.waived_by and _says_any(caption.text, check.waived_by):
         return []
     wanted = [*check.categories, *check.phrases, *check.segments]
     share = max((ctx.segment_shares.get(kind, 0.0) for kind in check.segments), default=0.0)
@@ -503,23 +531,28 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
     a woman with a hat, a woman with a hat"), or twice when the group is
     ``2n`` words or longer; or a sentence of ``n`` or more words said twice.
     The span covers the copies after the first: what a fix would cut."""
-    matches = list(_WORD.finditer(caption.text))
-    words = [m.group().lower() for m in matches]
+    words = list(map(str.lower, _WORD.findall(caption.text)))
     found: tuple[int, int, int] | None = None  # start word, group length, copies
     for period in range(1, min(check.max_period, len(words) // 2) + 1):
-        index = 0
-        while index < len(words) - period:
-            if words[index] != words[index + period]:
-                index += 1
-                continue
-            start = index  # a maximal run of words equal to the word a period on
-            while index < len(words) - period and words[index] == words[index + period]:
-                index += 1
-            copies = (index - start + period) // period
+        # same[i]: word i equals the word a period on; runs of True are the
+        # stretches that repeat with this period (compared in C, not per word).
+        same = list(map(str.__eq__, words, words[period:]))
+        end = 0
+        while True:
+            try:
+                start = same.index(True, end)
+            except ValueError:
+                break
+            try:
+                end = same.index(False, start)
+            except ValueError:
+                end = len(same)
+            copies = (end - start + period) // period
             enough = copies > check.max_count or (copies >= 2 and period >= 2 * check.n)
             if enough and period * copies >= check.n and (found is None or start < found[0]):
                 found = (start, period, copies)
     if found is not None:
+        matches = list(_WORD.finditer(caption.text))
         start, period, copies = found
         first_copy = start + period
         last_word = start + period * copies - 1
