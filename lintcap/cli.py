@@ -175,7 +175,8 @@ _DATASET_OPTIONS = [
     click.option(
         "--jobs",
         type=click.IntRange(min=1),
-        help="Processes for image analysis (default: one per core).",
+        help="Processes for image analysis (default: one per core) and for parsing "
+        "1,000 or more new captions (default: one).",
     ),
 ]
 

@@ -325,11 +325,15 @@ def test_auto_backend_is_mediapipe_where_the_faces_extra_is_installed(
         return None if name == "mediapipe" else real_find_spec(name, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analyser.importlib.util, "find_spec", without_mediapipe)
-    assert analyser.AnalysisSettings().people_backend_used() == "opencv"
-    settings = analyser.AnalysisSettings(people_backend="mediapipe")
-    assert settings.people_backend_used() == "mediapipe"
-    # The resolved backend is part of the cache key: facts of one never pass for the other.
-    assert analyser.AnalysisSettings().cache_key() != settings.cache_key()
+    analyser._installed.cache_clear()  # looked up once per process
+    try:
+        assert analyser.AnalysisSettings().people_backend_used() == "opencv"
+        settings = analyser.AnalysisSettings(people_backend="mediapipe")
+        assert settings.people_backend_used() == "mediapipe"
+        # The resolved backend is part of the cache key: facts of one never pass for the other.
+        assert analyser.AnalysisSettings().cache_key() != settings.cache_key()
+    finally:
+        analyser._installed.cache_clear()
 
 
 @pytest.mark.parametrize("backend", ["opencv", "mediapipe"])

@@ -1,0 +1,77 @@
+"""Cold parsing spread over processes, when it pays.
+
+Parsing is pure Python over spaCy's tokenizer, about 0.4-0.5 ms a caption on
+one core of the development machine, so a cold run of thousands of captions
+is bound by one core while the others idle. :func:`parse_many` splits the
+texts into one share per job: this process parses the first share, workers
+forked from it parse the others. Forked, not spawned: a worker starts with
+the parser (spaCy's pipeline, the lexicon and pattern matchers) already
+built, in a few milliseconds, where a fresh process would pay the second of
+imports and matcher building again. The parses come back pickled (about
+0.1 ms a caption both ways, a fifth of a parse), which is why small sets are
+parsed here alone: below :data:`MIN_PARALLEL_CAPTIONS` the fork and the
+pickling cost more than they save. The run uses it only when ``--jobs``
+(``jobs`` in the config) asks for processes: on the shared two-core machine
+of bench/RESULTS.md, where each session's processes share one slice of the
+CPU, 20,000 captions took as long and 12 % more CPU over two processes.
+
+A worker that dies (killed, out of memory) loses no parse: what it had is
+parsed here. Only where the platform forks safely (Linux): elsewhere, and in
+a process that runs other threads, everything is parsed here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from lintcap.caption.parse import CaptionParser, ParsedCaption
+
+#: Fewer texts to parse than this are parsed in this process alone.
+MIN_PARALLEL_CAPTIONS = 1000
+
+#: The parser the forked workers inherit (set only while a pool runs).
+_PARSER: list[CaptionParser] = []
+
+
+def parse_many(texts: Sequence[str], parser: CaptionParser, jobs: int) -> list[ParsedCaption]:
+    """The parse of each text, in order, over up to ``jobs`` processes."""
+    if jobs < 2 or len(texts) < MIN_PARALLEL_CAPTIONS or not _can_fork():
+        return [parser.parse(text) for text in texts]
+    share = -(-len(texts) // jobs)
+    own = texts[:share]
+    shares = [list(texts[start : start + share]) for start in range(share, len(texts), share)]
+    _PARSER[:] = [parser]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(len(shares), mp_context=context) as pool:
+            futures = [pool.submit(_parse_share, texts) for texts in shares]
+            parsed = [parser.parse(text) for text in own]
+            for future, texts_of in zip(futures, shares, strict=True):
+                try:
+                    parsed += future.result()
+                except BrokenProcessPool:
+                    parsed += [parser.parse(text) for text in texts_of]
+    finally:
+        _PARSER.clear()
+    return parsed
+
+
+def _parse_share(texts: list[str]) -> list[ParsedCaption]:
+    parser = _PARSER[0]
+    return [parser.parse(text) for text in texts]
+
+
+def _can_fork() -> bool:
+    """Fork only where it is the platform's own way (Linux) and no other
+    thread runs here: a thread holding a lock at the fork would leave it
+    held in the child forever."""
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )

@@ -1,0 +1,85 @@
+"""Cold parsing over forked workers (lintcap.caption.parallel): the same
+parses in the same order as one process, and a dead worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lintcap.caption import parallel
+from lintcap.caption.parse import CaptionParser, ParsedCaption
+from lintcap.config import Config
+from lintcap.engine.run import lint
+from tests.test_fix_safety import TRIGGER, write_set
+
+
+class PidParser:
+    """Stands in for CaptionParser: says which process parsed each text."""
+
+    def __init__(self, die_on: str | None = None) -> None:
+        self.main = os.getpid()
+        self.die_on = die_on
+
+    def parse(self, text: str) -> ParsedCaption:
+        if text == self.die_on and os.getpid() != self.main:
+            os._exit(3)  # a worker killed mid-share
+        return ParsedCaption(text=f"{os.getpid()}:{text}")
+
+
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_CAPTIONS", 4)
+    monkeypatch.setattr(parallel, "_can_fork", lambda: True)  # whatever threads pytest runs
+
+
+@pytest.mark.usefixtures("forking")
+def test_shares_are_parsed_by_forked_workers_in_order() -> None:
+    texts = [f"caption {i}" for i in range(9)]
+    parser = PidParser()
+    parsed = parallel.parse_many(texts, parser, jobs=3)  # type: ignore[arg-type]
+    assert [p.text.split(":", 1)[1] for p in parsed] == texts
+    pids = [int(p.text.split(":", 1)[0]) for p in parsed]
+    assert pids[:3] == [parser.main] * 3  # the first share is parsed here
+    assert parser.main not in pids[3:]  # the other two by workers
+    # Too few texts, or one job: everything here.
+    assert {p.text.split(":")[0] for p in parallel.parse_many(texts[:3], parser, 3)} == {  # type: ignore[arg-type]
+        str(parser.main)
+    }
+    assert {p.text.split(":")[0] for p in parallel.parse_many(texts, parser, 1)} == {  # type: ignore[arg-type]
+        str(parser.main)
+    }
+
+
+@pytest.mark.usefixtures("forking")
+def test_a_dead_workers_share_is_parsed_here() -> None:
+    texts = [f"caption {i}" for i in range(8)]
+    parser = PidParser(die_on="caption 5")
+    parsed = parallel.parse_many(texts, parser, jobs=2)  # type: ignore[arg-type]
+    assert [p.text.split(":", 1)[1] for p in parsed] == texts
+    assert {p.text.split(":")[0] for p in parsed[4:]} == {str(parser.main)}
+
+
+def test_a_parallel_cold_run_finds_what_one_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captions: dict[str, str | bytes] = {
+        f"{i:02}": f"{TRIGGER}, a photo of a woman in a {colour} coat, standing. close-up, smiling"
+        for i, colour in enumerate(["red", "blue", "green", "grey", "red", "black"])
+    }
+    root = write_set(tmp_path / "set", captions)
+    one = lint([root], Config(trigger=TRIGGER, select=["C", "A"], cache=False, jobs=1))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_CAPTIONS", 2)
+    calls: list[int] = []
+    real = CaptionParser.parse
+
+    def parse(self: CaptionParser, text: str) -> ParsedCaption:
+        calls.append(os.getpid())
+        return real(self, text)
+
+    monkeypatch.setattr(CaptionParser, "parse", parse)
+    two = lint([root], Config(trigger=TRIGGER, select=["C", "A"], cache=False, jobs=2))
+    assert len(calls) == 3  # this process's share; 5 distinct texts, the rest in a worker
+    assert [p.parsed for p in two.items] == [p.parsed for p in one.items]
+    assert two.diagnostics == one.diagnostics
