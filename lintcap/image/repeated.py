@@ -21,14 +21,17 @@ The pass runs on the facts of the whole set after the per-image analysis
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from lintcap.image.facts import ImageFacts
 from lintcap.image.overlay import apply_text_boxes
 from lintcap.image.text import TextBox, TextSettings
 
-Key = tuple[int, int]
+Key = tuple[int, int, int, int]
 
 
 def mark_repeated(images: Sequence[ImageFacts | None], settings: TextSettings) -> int:
@@ -37,57 +40,92 @@ def mark_repeated(images: Sequence[ImageFacts | None], settings: TextSettings) -
     Each image's overlay counts are recomputed when one of its lines changes."""
     if settings.repeated_min_images < 2:
         return 0
-    tolerance = settings.repeated_tolerance
-    lines: list[tuple[int, TextBox, float, float, float, float]] = []
-    grid: dict[Key, list[int]] = defaultdict(list)
+    lines: list[Line] = []
+    # Lines by grid cell of place, height and length, then by picture hash:
+    # a line's candidates are those of the neighbouring cells, one picture
+    # at a time (a thousand copies of one picture cost one look, not a
+    # thousand).
+    grid: dict[Key, dict[int, list[Line]]] = defaultdict(lambda: defaultdict(list))
     for index, facts in enumerate(images):
         if not _usable(facts):
             continue
         assert facts is not None and facts.overlay is not None and facts.working_size
         width, height = facts.working_size
         short = max(1, min(width, height))
+        code = _hash(facts)
         for box in facts.overlay.text_boxes:
             if box.kind != "scene":
                 continue
-            cx, cy = (box.x + box.w / 2) / width, (box.y + box.h / 2) / height
-            grid[(int(cx / tolerance), int(cy / tolerance))].append(len(lines))
-            lines.append((index, box, cx, cy, box.height / short, max(box.w, box.h) / width))
+            line = Line(
+                image=index,
+                code=code,
+                box=box,
+                cx=(box.x + box.w / 2) / width,
+                cy=(box.y + box.h / 2) / height,
+                tall=max(box.height, 1.0) / short,
+                long=max(box.w, box.h, 1) / width,
+            )
+            lines.append(line)
+            grid[_cell(line, settings)][code].append(line)
     changed: set[int] = set()
-    found = 0
-    for index, box, cx, cy, tall, long in lines:
-        cell = (int(cx / tolerance), int(cy / tolerance))
-        pictures = [_hash(images[index])]
-        near = (
-            other
-            for dx in (-1, 0, 1)
-            for dy in (-1, 0, 1)
-            for other in grid.get((cell[0] + dx, cell[1] + dy), ())
-        )
-        for other in near:
-            o_index, o_box, o_cx, o_cy, o_tall, o_long = lines[other]
-            if (
-                o_index == index
-                or abs(o_cx - cx) > tolerance
-                or abs(o_cy - cy) > tolerance
-                or abs(o_box.angle - box.angle) > 8
-                or not _alike(o_tall, tall, settings.repeated_max_height_ratio)
-                or not _alike(o_long, long, settings.repeated_max_length_ratio)
-            ):
-                continue
-            code = _hash(images[o_index])
-            if all(_distance(code, seen) > settings.repeated_same_picture for seen in pictures):
-                pictures.append(code)
-                if len(pictures) >= settings.repeated_min_images:
-                    break
-        if len(pictures) >= settings.repeated_min_images:
-            box.kind, box.reason = "overlay", "repeated"
-            changed.add(index)
-            found += 1
+    for line in lines:
+        if _repeats(line, grid, settings):
+            line.box.kind, line.box.reason = "overlay", "repeated"
+            changed.add(line.image)
     for index in changed:
         facts = images[index]
         assert facts is not None and facts.overlay is not None
         apply_text_boxes(facts.overlay, facts.overlay.text_boxes)
-    return found
+    return sum(1 for line in lines if line.box.reason == "repeated")
+
+
+class Line(NamedTuple):
+    """A scene line, placed in shares of its picture."""
+
+    image: int
+    code: int
+    box: TextBox
+    cx: float
+    cy: float
+    tall: float
+    long: float
+
+
+def _cell(line: Line, settings: TextSettings) -> Key:
+    return (
+        int(line.cx / settings.repeated_tolerance),
+        int(line.cy / settings.repeated_tolerance),
+        int(math.log(line.tall) / math.log(settings.repeated_max_height_ratio)),
+        int(math.log(line.long) / math.log(settings.repeated_max_length_ratio)),
+    )
+
+
+def _repeats(line: Line, grid: dict[Key, dict[int, list[Line]]], settings: TextSettings) -> bool:
+    """Whether lines like ``line`` lie on enough different pictures."""
+    pictures = [line.code]
+    cell = _cell(line, settings)
+    for step in itertools.product((-1, 0, 1), repeat=4):
+        near = grid.get(
+            (cell[0] + step[0], cell[1] + step[1], cell[2] + step[2], cell[3] + step[3])
+        )
+        for code, others in (near or {}).items():
+            if any(_distance(code, seen) <= settings.repeated_same_picture for seen in pictures):
+                continue
+            if any(_alike_lines(line, other, settings) for other in others):
+                pictures.append(code)
+                if len(pictures) >= settings.repeated_min_images:
+                    return True
+    return False
+
+
+def _alike_lines(a: Line, b: Line, settings: TextSettings) -> bool:
+    return (
+        abs(a.cx - b.cx) <= settings.repeated_tolerance
+        and abs(a.cy - b.cy) <= settings.repeated_tolerance
+        and abs(a.box.angle - b.box.angle) <= 8
+        and _alike(a.tall, b.tall, settings.repeated_max_height_ratio)
+        and _alike(a.long, b.long, settings.repeated_max_length_ratio)
+    )
 
 
 def _usable(facts: ImageFacts | None) -> bool:
