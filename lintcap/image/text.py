@@ -33,6 +33,11 @@ why it was called an overlay:
     are sharp too: scene text blurred with the photograph also follows what
     lies around it, but its steepest steps are a fraction of its contrast.
 
+``repeated``
+    set by :mod:`lintcap.image.repeated` after the whole set is analysed: a
+    scene line at one place, height and length on several different pictures
+    (a stock site's or a channel's mark).
+
 Everything else is ``scene`` text, which is reported apart (the image may
 still teach the words): a sign, a backdrop, a shirt print. Thresholds live in
 ``rules/settings.yaml`` (``image-analysis: text:``).
