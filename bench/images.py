@@ -74,20 +74,65 @@ def make_images(folder: Path, count: int, seed: int = 0) -> None:
         Image.fromarray(rgb).save(folder / f"{index:04d}.jpg", quality=90)
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree
+
+
+def _pss_mib(pids: set[int]) -> float:
+    """Proportional set size of ``pids`` together (shared pages counted once
+    in all: the workers share what the fork server loaded)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total / 1024
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system of every process of the run:
     this script is the subreaper of the image pool's fork server and workers,
-    see bench/endtoend.py) and stdout."""
+    see bench/endtoend.py), peak memory in MiB (the run's processes together,
+    proportional set size sampled every 0.2 s) and stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    reap_descendants()
+    peak = 0.0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        while process.poll() is None:
+            peak = max(peak, _pss_mib(_descendants(process.pid)))
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - start
+        reap_descendants()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({process.returncode}):\n{stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, done.stdout
+    return elapsed, cpu, peak, stdout
 
 
 def main() -> None:
@@ -114,40 +159,47 @@ def main() -> None:
                 (args.save_json / f"{name}.json").write_text(out)
 
         # Cold: no cache yet. The run writes it, as a user's first run does.
-        cold, cpu, out = timed([*lintcap, "--format", "json", str(folder)])
-        rows.append(("lintcap (cold, no cache)", cold, cpu, out.count('"code"')))
+        cold, cpu, mib, out = timed([*lintcap, "--format", "json", str(folder)])
+        rows.append(("lintcap (cold, no cache)", cold, cpu, mib, out.count('"code"')))
         save("every-rule-cold", out)
-        warm, cpu, out = timed([*lintcap, "--format", "json", str(folder)])
-        rows.append(("lintcap (warm cache)", warm, cpu, out.count('"code"')))
+        warm, cpu, mib, out = timed([*lintcap, "--format", "json", str(folder)])
+        rows.append(("lintcap (warm cache)", warm, cpu, mib, out.count('"code"')))
         save("every-rule-warm", out)
         # Equal work: only the checks cleanvision makes (dark, light, odd
         # aspect/size, low information, blurry, grayscale, duplicates).
         equal = [*lintcap[:6], "I004,I005,I006,I007,I001,I003,D002,D003"]
-        cold_equal, cpu, out = timed([*equal, "--no-cache", "--format", "json", str(folder)])
-        rows.append(("lintcap equal work (cold)", cold_equal, cpu, out.count('"code"')))
+        cold_equal, cpu, mib, out = timed([*equal, "--no-cache", "--format", "json", str(folder)])
+        rows.append(("lintcap equal work (cold)", cold_equal, cpu, mib, out.count('"code"')))
         save("equal-work-cold", out)
         if args.mediapipe:
             config = Path(scratch) / "mediapipe.toml"
             config.write_text('people-backend = "mediapipe"\n')
             mediapipe = [*lintcap[:3], "check", "--config", str(config), *lintcap[5:]]
-            cold_mp, cpu, out = timed([*mediapipe, "--no-cache", "--format", "json", str(folder)])
-            rows.append(("lintcap mediapipe (cold)", cold_mp, cpu, out.count('"code"')))
+            cold_mp, cpu, mib, out = timed(
+                [*mediapipe, "--no-cache", "--format", "json", str(folder)]
+            )
+            rows.append(("lintcap mediapipe (cold)", cold_mp, cpu, mib, out.count('"code"')))
         cleanvision = None
         if args.cleanvision_python:
             script = Path(scratch) / "cleanvision_run.py"
             script.write_text(CLEANVISION)
             env = {**os.environ, "MPLBACKEND": "Agg"}
-            cleanvision, cpu, out = timed([args.cleanvision_python, str(script), str(folder)], env)
-            rows.append(("cleanvision find_issues()", cleanvision, cpu, int(out.split()[-1])))
+            cleanvision, cpu, mib, out = timed(
+                [args.cleanvision_python, str(script), str(folder)], env
+            )
+            rows.append(("cleanvision find_issues()", cleanvision, cpu, mib, int(out.split()[-1])))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"{args.count} images, 1024 x 768 JPEG, {cores} cores, load average after {load}\n")
-    print(f"{'tool':<28}{'wall s':>8}{'CPU s':>8}{'images/s':>10}{'findings':>10}")
-    for name, seconds, cpu, findings in rows:
-        print(f"{name:<28}{seconds:>8.1f}{cpu:>8.1f}{args.count / seconds:>10.1f}{findings:>10}")
+    print(f"{'tool':<28}{'wall s':>8}{'CPU s':>8}{'images/s':>10}{'peak MiB':>10}{'findings':>10}")
+    for name, seconds, cpu, mib, findings in rows:
+        print(
+            f"{name:<28}{seconds:>8.1f}{cpu:>8.1f}{args.count / seconds:>10.1f}"
+            f"{mib:>10.0f}{findings:>10}"
+        )
     if cleanvision is not None:
         cleanvision_cpu = rows[-1][2]
-        for name, seconds, cpu, _ in rows:
+        for name, seconds, cpu, _, _ in rows:
             if name.startswith("lintcap") and "warm" not in name:
                 print(
                     f"cleanvision / {name}: {cleanvision / seconds:.2f}x wall, "
