@@ -178,14 +178,16 @@ def test_unsafe_message_template_is_refused_at_load(tmp_path: Path, message: str
 # --- a dying image worker -------------------------------------------------------------------------
 
 
-def _dying_analyse(path: Path, display: str, sha256: str, settings: object) -> object:
+def _dying_analyse(
+    path: Path, display: str, sha256: str, settings: object, known: object = None
+) -> object:
     """Runs in the pool's workers: the worker analysing ``die.png`` is killed
     as the kernel's OOM killer would kill it."""
     if path.name == "die.png":
         os._exit(137)
     from lintcap.image.pool import _safe_analyse
 
-    return _safe_analyse(path, display, sha256, settings)  # type: ignore[arg-type]
+    return _safe_analyse(path, display, sha256, settings, known)  # type: ignore[arg-type]
 
 
 def test_killed_worker_is_a_finding_for_its_image_only(
@@ -204,6 +206,22 @@ def test_killed_worker_is_a_finding_for_its_image_only(
     assert "worker" in f006[0].message
     analysed = [f for f in result.items if f.image_facts and f.image_facts.info]
     assert len(analysed) == 4
+
+
+def test_killed_worker_in_a_batch_costs_its_image_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers take images in batches (pool.MAX_BATCH_IMAGES): a death loses
+    its whole batch and those pending, which are then analysed one by one."""
+    root = _dataset(tmp_path, 23)
+    photo(size=24).save(root / "die.png")
+    (root / "die.txt").write_text(CAPTION, encoding="utf-8")
+    monkeypatch.setattr(pool, "_safe_analyse", _dying_analyse)
+    with within(120):
+        result = lint([root], Config(trigger=TRIGGER, select=["F006", "I001"], jobs=2, cache=False))
+    assert [Path(d.path or "").name for d in result.diagnostics if d.code == "F006"] == ["die.png"]
+    analysed = [f for f in result.items if f.image_facts and f.image_facts.info]
+    assert len(analysed) == 23  # batches of 3: die.png's batch mates too
 
 
 # --- the LLM client ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 #: Fewer misses than this are analysed in this process: a pool costs more to start.
 MIN_POOL_IMAGES = 4
+#: Most images one task sends a worker. One task an image cost about 0.3 ms
+#: of pickling (the settings with each) and queueing at both ends, a third
+#: of analysing a small image (bench/endtoend.py: 3 of 15 CPU s for 5,000
+#: 16 x 16 JPEGs); a batch pays it once. Small enough that the workers end
+#: together and that a progress bar moves.
+MAX_BATCH_IMAGES = 32
 
 
 @dataclass
@@ -103,23 +109,31 @@ def _analyse(
         workers = min(jobs, len(misses))
         shas = dict(misses)
         left: list[int] = []
+        size = max(1, min(MAX_BATCH_IMAGES, len(misses) // (workers * 4)))
+        batches = [misses[start : start + size] for start in range(0, len(misses), size)]
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=_context(), initializer=_init_worker
         ) as pool:
             futures = {
                 pool.submit(
-                    _safe_analyse, *images[index], sha256, settings, known.get(index)
-                ): index
-                for index, sha256 in misses
+                    _analyse_batch,
+                    _safe_analyse,  # looked up here, where a test may stand in for it
+                    [(*images[index], sha256, known.get(index)) for index, sha256 in batch],
+                    settings,
+                ): batch
+                for batch in batches
             }
             for future in as_completed(futures):
+                batch = futures[future]
                 try:
-                    facts = future.result()
+                    results = future.result()
                 except BrokenProcessPool:
-                    left.append(futures[future])  # a worker died: retried one by one below
+                    # A worker died: its images and those not done, one by one below.
+                    left += [index for index, _ in batch]
                     continue
-                yield futures[future], facts
-                progress.advance(task)
+                for (index, _), facts in zip(batch, results, strict=True):
+                    yield index, facts
+                    progress.advance(task)
         for index, facts in _isolate(images, sorted(left), shas, settings, known):
             yield index, facts
             progress.advance(task)
@@ -181,6 +195,15 @@ def _init_worker() -> None:
     # One process per core already: OpenCV's own threads would only contend.
     cv2.setNumThreads(1)
     silence_worker_stderr()
+
+
+def _analyse_batch(
+    analyse: Callable[..., ImageFacts],
+    batch: list[tuple[Path, str, str, ImageFacts | None]],
+    settings: AnalysisSettings,
+) -> list[ImageFacts]:
+    """One task of a worker: ``analyse`` on each image of ``batch``."""
+    return [analyse(path, display, sha, settings, known) for path, display, sha, known in batch]
 
 
 def _safe_analyse(
