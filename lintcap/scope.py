@@ -34,6 +34,9 @@ class Scope:
 
         self.base = os.path.abspath(base)
         self.spec = GitIgnoreSpec.from_lines(list(patterns))
+        #: Folder (relative) -> whether a pattern names it or one above it:
+        #: asked once per folder, not once per file in it.
+        self._folders: dict[str, bool] = {}
         self.gitignore = gitignore
         _git_top.cache_clear()  # a run sees the .gitignore files as they are now
         _gitignore.cache_clear()
@@ -56,8 +59,15 @@ class Scope:
         return self.gitignore and _git_ignored(absolute, is_dir)
 
     def _under_excluded_folder(self, relative: str) -> bool:
-        parts = relative.split("/")[:-1]
-        return any(self.spec.match_file("/".join(parts[: i + 1]) + "/") for i in range(len(parts)))
+        folder = relative.rpartition("/")[0]
+        known = self._folders.get(folder)
+        if known is None:
+            parts = folder.split("/") if folder else []
+            known = any(
+                self.spec.match_file("/".join(parts[: i + 1]) + "/") for i in range(len(parts))
+            )
+            self._folders[folder] = known
+        return known
 
 
 def _relative(absolute: str, base: str) -> str | None:
