@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -44,6 +45,11 @@ _IMAGE_FACT: dict[Dimension, str] = {
 
 def _kebab(name: str) -> str:
     return name.replace("_", "-")
+
+
+#: Hit phrases are lexicon phrases and pattern labels: a few thousand at
+#: most, each seen on many captions.
+_normalised = lru_cache(maxsize=8192)(normalise_phrase)
 
 
 class VarietySettings(BaseModel):
@@ -76,7 +82,7 @@ class VarietySettings(BaseModel):
         tables = self.tables()
         named: dict[Dimension, tuple[str, Span]] = {}
         for hit in sorted(caption.hits, key=lambda h: h.start):
-            phrase = normalise_phrase(hit.phrase)
+            phrase = _normalised(hit.phrase)
             for dimension in DIMENSIONS:
                 if dimension not in named:
                     found = tables[dimension].get(phrase)
@@ -187,7 +193,7 @@ def _view(index: int, item: ItemFacts, settings: VarietySettings) -> ItemView:
             found = [
                 parsed.text[hit.start : hit.end] for hit in parsed.hits_in(category) if not hit.cue
             ]
-            view.phrases[category] = list(dict.fromkeys(normalise_phrase(p) for p in found))
+            view.phrases[category] = list(dict.fromkeys(_normalised(p) for p in found))
     return view
 
 

@@ -754,8 +754,9 @@ def _first_hits(caption: ParsedCaption, categories: Sequence[str]) -> dict[str, 
     segments = [s for s in caption.segments if s.kind == "tags"]
     first: dict[str, LexiconHit] = {}
     for hit in caption.hits:
-        in_tags = any(s.start <= hit.start < s.end for s in segments)
-        if in_tags and hit.category in categories and hit.category not in first:
+        if hit.category not in categories or hit.category in first:
+            continue  # cheap tests first: most hits are of other categories
+        if any(s.start <= hit.start < s.end for s in segments):
             first[hit.category] = hit
     return first
 
