@@ -315,6 +315,16 @@ def test_a_run_that_needs_more_measures_only_the_missing_families(
     assert len(list((root / CACHE_DIR_NAME).rglob("*.json"))) == 2  # one entry per image
 
 
+def test_text_rules_get_the_perceptual_hash_their_set_level_pass_reads() -> None:
+    """lintcap.image.repeated compares pictures by perceptual hash: a run of
+    the text rules alone measures it too, as a run with D003 does."""
+    text_only = analyser.AnalysisSettings(families=frozenset({"text"}))
+    assert text_only.wanted() == ("decode", "hash", "text")
+    assert analyser.AnalysisSettings(families=frozenset({"quality"})).wanted() == (
+        "decode", "faces", "quality"
+    )  # fmt: skip
+
+
 def test_a_cached_reading_problem_serves_every_selection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

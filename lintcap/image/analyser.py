@@ -67,10 +67,14 @@ class AnalysisSettings(BaseModel):
 
     def wanted(self) -> tuple[str, ...]:
         """The families to measure, in order, with those they are computed
-        from: quality is measured on the face boxes."""
+        from or read with: quality is measured on the face boxes; the text
+        rules' set-level pass (:mod:`lintcap.image.repeated`) tells pictures
+        apart by their perceptual hash."""
         wanted = set(self.families) | {"decode"}
         if "quality" in wanted:
             wanted.add("faces")
+        if "text" in wanted:
+            wanted.add("hash")
         return tuple(family for family in FAMILIES if family in wanted)
 
     def family_keys(self) -> dict[str, str]:
