@@ -14,8 +14,10 @@ member (``related``), so a user sees the whole group at once.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import math
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -68,7 +70,7 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
     least = _least_shared(threshold, max(map(len, ranks), default=0))
     matcher = difflib.SequenceMatcher(None, autojunk=False)
     compared: set[tuple[int, int]] = set()
-    for bucket in _buckets(ranks, threshold):
+    for bucket in _buckets(ranks, threshold, bits):
         for position, i in enumerate(bucket):
             bits_i = bits[i]
             size_i = len(ranks[i])
@@ -157,7 +159,7 @@ _SMALL_BUCKET = 48
 _MAX_DEPTH = 8
 
 
-def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[list[int]]:
+def _buckets(ranks: list[list[int]], threshold: float, bits: list[int]) -> Iterator[list[int]]:
     """Groups of captions such that every pair that can reach ``threshold``
     lies in one group at least (a pair may lie in several), found without
     comparing all pairs.
@@ -181,9 +183,10 @@ def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[list[int]]:
     as a group of their own. A small or deep bucket is yielded whole.
 
     On template-made captions one rare word is held by a fiftieth of the set;
-    two or three such words narrow a bucket to a handful."""
+    two or three such words narrow a bucket to a handful. ``bits`` holds each
+    caption's ranks as an integer's bits (:func:`_bits`): the words all
+    members hold are one AND per member."""
     needs = [math.ceil(threshold / (2 - threshold) * len(own) - 1e-9) for own in ranks]
-    holds = [frozenset(own) for own in ranks]
     if not ranks:
         return
     # A member: (caption, next position in its words, words skipped so far).
@@ -194,7 +197,8 @@ def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[list[int]]:
             if (depth and len(members) <= _SMALL_BUCKET) or depth == _MAX_DEPTH:
                 yield [i for i, _, _ in members]
                 continue
-            shared = frozenset.intersection(*(holds[i] for i, _, _ in members))
+            common = functools.reduce(operator.and_, (bits[i] for i, _, _ in members))
+            shared = {word for word in ranks[members[0][0]] if common >> word & 1}
             complete = [i for i, _, _ in members if needs[i] <= len(shared)]
             if len(complete) > 1:
                 yield complete
