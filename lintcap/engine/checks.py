@@ -353,14 +353,7 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         for span in _stem_tokens(caption.text, ctx.stem):
             found.append((span, "file name"))
     kept: dict[Span, str] = {}
-    # One search of all the patterns first: most captions match none.
-    if check.patterns and patterns.any_match(
-        tuple(check.patterns), caption.text, check.ignore_case
-    ):
-        searched = check.patterns
-    else:
-        searched = []
-    for pattern in searched:
+    for pattern in check.patterns:
         for match in patterns.finditer(pattern, caption.text, check.ignore_case):
             span = Span(start=match.start(), end=match.end())
             found.append((span, "pattern"))

@@ -10,7 +10,6 @@ rule's pattern (exit 2), because silently skipping it would hide findings.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -52,35 +51,3 @@ def finditer(pattern: str, text: str, ignore_case: bool = False) -> Iterator[Any
             f"the regex {shown!r} took over {TIMEOUT_S} s on one caption "
             "(catastrophic backtracking?): rewrite it without nested repeats"
         ) from None
-
-
-#: What makes one pattern's meaning depend on the others when they are joined
-#: into one alternation: backreferences and recursion (group numbers shift),
-#: conditionals, and inline flags that apply to the whole pattern.
-_NOT_JOINABLE = re.compile(r"\\[1-9]|\\g<|\(\?P=|\(\?\(|\(\?[R&|+\-\d]|\(\?[a-zA-Z]+\)")
-
-
-@lru_cache(maxsize=256)
-def _joined(patterns: tuple[str, ...], ignore_case: bool) -> Any:
-    """``patterns`` as one alternation, or None when any of them cannot be
-    joined without changing what it matches."""
-    if len(patterns) < 2 or any(_NOT_JOINABLE.search(p) for p in patterns):
-        return None
-    try:
-        return compiled("|".join(f"(?:{p})" for p in patterns), ignore_case)
-    except Exception:  # regex.error, e.g. a group name used twice: not joined
-        return None
-
-
-def any_match(patterns: tuple[str, ...], text: str, ignore_case: bool = False) -> bool:
-    """False only when no pattern of ``patterns`` matches ``text``: one search
-    of their alternation (where one matches at a position, the alternation
-    does there or earlier). True when unsure (not joinable, or the search ran
-    out of time: :func:`finditer` then names the pattern that did)."""
-    joined = _joined(patterns, ignore_case)
-    if joined is None:
-        return True
-    try:
-        return joined.search(text, timeout=TIMEOUT_S) is not None
-    except TimeoutError:
-        return True
