@@ -534,20 +534,15 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
     words = list(map(str.lower, _WORD.findall(caption.text)))
     found: tuple[int, int, int] | None = None  # start word, group length, copies
     for period in range(1, min(check.max_period, len(words) // 2) + 1):
-        # same[i]: word i equals the word a period on; runs of True are the
-        # stretches that repeat with this period (compared in C, not per word).
-        same = list(map(str.__eq__, words, words[period:]))
-        end = 0
-        while True:
-            try:
-                start = same.index(True, end)
-            except ValueError:
-                break
-            try:
-                end = same.index(False, start)
-            except ValueError:
-                end = len(same)
-            copies = (end - start + period) // period
+        index = 0
+        while index < len(words) - period:
+            if words[index] != words[index + period]:
+                index += 1
+                continue
+            start = index  # a maximal run of words equal to the word a period on
+            while index < len(words) - period and words[index] == words[index + period]:
+                index += 1
+            copies = (index - start + period) // period
             enough = copies > check.max_count or (copies >= 2 and period >= 2 * check.n)
             if enough and period * copies >= check.n and (found is None or start < found[0]):
                 found = (start, period, copies)
