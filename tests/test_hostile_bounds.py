@@ -190,12 +190,15 @@ def _dying_analyse(
     return _safe_analyse(path, display, sha256, settings, known)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("others", [4, 23])
 def test_killed_worker_is_a_finding_for_its_image_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, others: int
 ) -> None:
     """Promise: F006 with the reason for the image whose worker died; every
-    other image is still analysed (no lost run)."""
-    root = _dataset(tmp_path, 4)
+    other image is still analysed (no lost run). Workers take images in
+    batches (pool.MAX_BATCH_IMAGES): with 23 others a death loses its whole
+    batch and those pending, which are then analysed one by one."""
+    root = _dataset(tmp_path, others)
     photo(size=24).save(root / "die.png")
     (root / "die.txt").write_text(CAPTION, encoding="utf-8")
     monkeypatch.setattr(pool, "_safe_analyse", _dying_analyse)
@@ -205,23 +208,7 @@ def test_killed_worker_is_a_finding_for_its_image_only(
     assert [Path(d.path or "").name for d in f006] == ["die.png"]
     assert "worker" in f006[0].message
     analysed = [f for f in result.items if f.image_facts and f.image_facts.info]
-    assert len(analysed) == 4
-
-
-def test_killed_worker_in_a_batch_costs_its_image_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Workers take images in batches (pool.MAX_BATCH_IMAGES): a death loses
-    its whole batch and those pending, which are then analysed one by one."""
-    root = _dataset(tmp_path, 23)
-    photo(size=24).save(root / "die.png")
-    (root / "die.txt").write_text(CAPTION, encoding="utf-8")
-    monkeypatch.setattr(pool, "_safe_analyse", _dying_analyse)
-    with within(120):
-        result = lint([root], Config(trigger=TRIGGER, select=["F006", "I001"], jobs=2, cache=False))
-    assert [Path(d.path or "").name for d in result.diagnostics if d.code == "F006"] == ["die.png"]
-    analysed = [f for f in result.items if f.image_facts and f.image_facts.info]
-    assert len(analysed) == 23  # batches of 3: die.png's batch mates too
+    assert len(analysed) == others
 
 
 # --- the LLM client ------------------------------------------------------------------------------
