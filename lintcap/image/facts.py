@@ -12,7 +12,7 @@ a stored entry are still good and a later run computes only what is missing.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PositiveInt
 
 from lintcap.image.people import Face, PeopleFacts
 from lintcap.image.text import TextBox
@@ -122,8 +122,9 @@ class ImageFacts(BaseModel):
     #: 16 hex digits; a cache file with anything else is a miss, not a crash.
     phash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
     #: Width and height of the working image, whose pixels the face and text
-    #: boxes are in.
-    working_size: tuple[int, int] | None = None
+    #: boxes are in; positive (the boxes are divided by it), so a cache file
+    #: with 0 is a miss, not a crash of the set-level passes or the report.
+    working_size: tuple[PositiveInt, PositiveInt] | None = None
     people: PeopleFacts | None = None
     #: The face detector's boxes alone (largest first): where focus is
     #: measured. No face mesh, no pose: the people family adds those.

@@ -1,0 +1,39 @@
+"""Hostile image-cache entries: valid JSON that no analysis can have written
+must be a miss, never a traceback in the set-level passes or the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lintcap.image.cache import FactCache
+from lintcap.image.facts import ImageFacts, Overlay
+from lintcap.image.repeated import mark_repeated
+from lintcap.image.text import TextBox, TextSettings
+
+SHA = "ab" + "0" * 62
+
+
+def _entry(working_size: list[int]) -> bytes:
+    box = TextBox(x=10, y=10, w=40, h=10, angle=0.0, height=10.0, score=0.9)
+    overlay = Overlay(text_detector="learned", text_boxes=[box])
+    facts = ImageFacts(sha256=SHA, overlay=overlay, phash="0" * 16)
+    data = facts.model_dump(mode="json")
+    data["working_size"] = working_size
+    return json.dumps(data).encode()
+
+
+def test_a_cached_working_size_without_pixels_is_a_miss(tmp_path: Path) -> None:
+    """A working size of 0 (or below) would divide by zero in the repeated-mark
+    pass and the report's boxes; the entry is not ours: a miss."""
+    for size in ([0, 600], [800, 0], [-5, 600]):
+        cache = FactCache(tmp_path / ".lintcap_cache", "key")
+        cache.put(ImageFacts(sha256=SHA))
+        entry = tmp_path / ".lintcap_cache" / "images" / "key" / "ab" / f"{SHA}.json"
+        entry.write_bytes(_entry(size))
+        facts = FactCache(tmp_path / ".lintcap_cache", "key").get(SHA)
+        if facts is not None:  # a hit must survive the set-level pass
+            mark_repeated([facts, facts.model_copy(deep=True)] * 2, TextSettings())
+        assert facts is None
+    entry.write_bytes(_entry([800, 600]))
+    assert FactCache(tmp_path / ".lintcap_cache", "key").get(SHA) is not None
