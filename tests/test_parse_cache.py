@@ -138,3 +138,31 @@ def test_streamed_json_is_what_json_dump_writes(tmp_path: Path) -> None:
     empty = io.StringIO()
     json_format.write(result.model_copy(update={"diagnostics": []}), empty)
     assert empty.getvalue() == "[]\n"
+
+
+def test_pack_with_spans_outside_the_text_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack that passes the schema but whose spans lie outside their text
+    (written by hand, or by a broken lintcap) is untrusted input: those parses
+    are parsed again, never handed to the checks (an IndexError there)."""
+    import json
+
+    root = write_set(tmp_path / "set", CAPTIONS)
+    cold = run(root)
+    [pack] = (root / CACHE_DIR_NAME / "captions").rglob(PACK_NAME)
+    good = json.loads(pack.read_bytes())
+
+    def shifted(value: object) -> object:
+        if isinstance(value, list):
+            return [shifted(v) for v in value]
+        return -value - 3 if isinstance(value, int) and not isinstance(value, bool) else value
+
+    bad = {}
+    for digest, parse in good.items():
+        fields = ("trigger", "trigger_mentions", "tags", "segments", "hits", "body_start")
+        bad[digest] = {k: shifted(v) if k in fields else v for k, v in parse.items()}
+    pack.write_text(json.dumps(bad), encoding="utf-8")
+    calls = counted(monkeypatch)
+    assert run(root) == cold
+    assert len(calls) == 3

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -64,6 +65,27 @@ def parse_key(*parts: Any) -> str:
     return digest.hexdigest()[:16]
 
 
+def _inside(parse: ParsedCaption) -> bool:
+    """Whether every span of ``parse`` lies inside its text, as a parse's
+    do (the pack is untrusted input: a span outside is a miss)."""
+    length = len(parse.text)
+    if not 0 <= parse.body_start <= length or parse.words < 0:
+        return False
+    single = [s for s in (parse.trigger, parse.medium, parse.trailing_separator) if s is not None]
+    spans = itertools.chain(
+        single,
+        parse.trigger_mentions,
+        parse.trigger_repeats,
+        parse.placeholders,
+        parse.sentences,
+        parse.tags,
+        parse.segments,
+        parse.empty_tags,
+        parse.hits,
+    )
+    return all(0 <= span[0] <= span[1] <= length for span in spans)
+
+
 class ParseCache(FactCache):
     """The parses of one key: :meth:`load` them all, :meth:`save` them all."""
 
@@ -75,9 +97,12 @@ class ParseCache(FactCache):
             return {}
         try:
             data = read_regular(PACK_NAME, MAX_PACK_BYTES, follow=False, at=folder)
-            return _PACK.validate_json(data)
+            parses = _PACK.validate_json(data)
         except (OSError, ValueError, ValidationError):
             return {}
+        # The schema says nothing of offsets: a parse whose spans leave its
+        # text (a hand-made or broken pack) would fail in the checks' slicing.
+        return {digest: parse for digest, parse in parses.items() if _inside(parse)}
 
     def save(self, parses: dict[str, ParsedCaption]) -> None:
         data = _PACK.dump_json(parses)
