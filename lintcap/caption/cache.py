@@ -25,12 +25,14 @@ import itertools
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from lintcap.caption.parse import ParsedCaption
+from lintcap.caption.spans import LexiconHit, Segment, Span, Tag
 from lintcap.image.cache import FactCache
 from lintcap.safefs import create_exclusive, read_regular
 
@@ -72,7 +74,7 @@ def _inside(parse: ParsedCaption) -> bool:
     if not 0 <= parse.body_start <= length or parse.words < 0:
         return False
     single = [s for s in (parse.trigger, parse.medium, parse.trailing_separator) if s is not None]
-    spans = itertools.chain(
+    spans: Iterable[Span | Tag | Segment | LexiconHit] = itertools.chain(
         single,
         parse.trigger_mentions,
         parse.trigger_repeats,
@@ -83,7 +85,7 @@ def _inside(parse: ParsedCaption) -> bool:
         parse.empty_tags,
         parse.hits,
     )
-    return all(0 <= span[0] <= span[1] <= length for span in spans)
+    return all(0 <= span.start <= span.end <= length for span in spans)
 
 
 class ParseCache(FactCache):
