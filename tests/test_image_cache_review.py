@@ -37,3 +37,32 @@ def test_a_cached_working_size_without_pixels_is_a_miss(tmp_path: Path) -> None:
         assert facts is None
     entry.write_bytes(_entry([800, 600]))
     assert FactCache(tmp_path / ".lintcap_cache", "key").get(SHA) is not None
+
+
+def test_a_reading_problem_is_not_merged_with_facts_cached_before() -> None:
+    """Bytes decoded once and unreadable now (the file was replaced while the
+    run read it): the entry written back is the reading problem alone, not a
+    problem carrying the hash and quality of the earlier decode (a cached
+    problem serves every selection, so those would reach the set checks)."""
+    from lintcap.image.analyser import merge, present
+    from lintcap.image.facts import ImageInfo, Quality
+    from lintcap.models import Problem
+
+    keys = {"decode": "d", "hash": "h", "quality": "q"}
+    decoded = ImageFacts(
+        sha256=SHA,
+        info=ImageInfo(width=8, height=8),
+        phash="0" * 16,
+        quality=Quality(),
+        families=dict(keys),
+    )
+    problem = Problem(kind="unreadable", path="a.png", detail="gone")
+    failed = ImageFacts(sha256=SHA, problems=[problem], families={"decode": "d"})
+    merged = merge(decoded, failed)
+    assert merged.problems == [problem] and merged.info is None
+    assert merged.phash is None and merged.quality is None
+    assert merged.families == {"decode": "d"}
+    assert present(merged, keys) == set(keys)  # still a full hit for every selection
+    # The other way round: a decode after a cached problem keeps nothing of it.
+    again = merge(failed, decoded)
+    assert again.problems == [] and again.families == keys

@@ -261,8 +261,15 @@ def _with_borders(overlay: Overlay | None, borders: Overlay) -> Overlay:
 
 def merge(old: ImageFacts | None, new: ImageFacts) -> ImageFacts:
     """What the cache keeps for these bytes: ``new``'s families, and those of
-    ``old`` that ``new`` does not have, when both were decoded alike."""
-    if old is None or old.families.get("decode") != new.families.get("decode"):
+    ``old`` that ``new`` does not have, when both were decoded alike. A
+    reading problem on either side is kept alone: it serves every selection
+    (:func:`present`), so facts of another read must not ride with it."""
+    if (
+        old is None
+        or old.info is None
+        or new.info is None
+        or old.families.get("decode") != new.families.get("decode")
+    ):
         return new
     merged = new.model_copy(deep=True)
     for family, key in old.families.items():
