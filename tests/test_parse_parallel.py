@@ -4,6 +4,7 @@ parses in the same order as one process, and a dead worker loses nothing."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,16 @@ from tests.test_fix_safety import TRIGGER, write_set
 class PidParser:
     """Stands in for CaptionParser: says which process parsed each text."""
 
-    def __init__(self, die_on: str | None = None) -> None:
+    def __init__(self, die_on: str | None = None, hang_on: str | None = None) -> None:
         self.main = os.getpid()
         self.die_on = die_on
+        self.hang_on = hang_on
 
     def parse(self, text: str) -> ParsedCaption:
         if text == self.die_on and os.getpid() != self.main:
             os._exit(3)  # a worker killed mid-share
+        if text == self.hang_on and os.getpid() != self.main:
+            time.sleep(600)  # a worker stuck (a lock held at the fork)
         return ParsedCaption(text=f"{os.getpid()}:{text}")
 
 
@@ -57,6 +61,20 @@ def test_a_dead_workers_share_is_parsed_here() -> None:
     texts = [f"caption {i}" for i in range(8)]
     parser = PidParser(die_on="caption 5")
     parsed = parallel.parse_many(texts, parser, jobs=2)  # type: ignore[arg-type]
+    assert [p.text.split(":", 1)[1] for p in parsed] == texts
+    assert {p.text.split(":")[0] for p in parsed[4:]} == {str(parser.main)}
+
+
+@pytest.mark.usefixtures("forking")
+def test_a_stuck_workers_share_is_parsed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that never answers does not hang the run: past the wait its
+    share is parsed here and the worker is killed."""
+    monkeypatch.setattr(parallel, "MIN_WAIT_SECONDS", 0.5)
+    texts = [f"caption {i}" for i in range(8)]
+    parser = PidParser(hang_on="caption 5")
+    started = time.monotonic()
+    parsed = parallel.parse_many(texts, parser, jobs=2)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 30
     assert [p.text.split(":", 1)[1] for p in parsed] == texts
     assert {p.text.split(":")[0] for p in parsed[4:]} == {str(parser.main)}
 

@@ -15,9 +15,10 @@ pickling cost more than they save. The run uses it only when ``--jobs``
 of bench/RESULTS.md, where each session's processes share one slice of the
 CPU, 20,000 captions took as long and 12 % more CPU over two processes.
 
-A worker that dies (killed, out of memory) loses no parse: what it had is
-parsed here. Only where the platform forks safely (Linux): elsewhere, and in
-a process that runs other threads, everything is parsed here.
+A worker that dies (killed, out of memory) or does not answer in time
+(:data:`MIN_WAIT_SECONDS`) loses no parse: what it had is parsed here.
+Only where the platform forks safely (Linux): elsewhere, and in a process
+that runs other threads, everything is parsed here.
 """
 
 from __future__ import annotations
@@ -25,14 +26,23 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as WaitedTooLong
 from concurrent.futures.process import BrokenProcessPool
 
 from lintcap.caption.parse import CaptionParser, ParsedCaption
 
 #: Fewer texts to parse than this are parsed in this process alone.
 MIN_PARALLEL_CAPTIONS = 1000
+
+#: How long the workers' shares may take, from when this process has parsed
+#: its own: a fixed wait plus this much per caption of a share (a parse takes
+#: about 0.5 ms). A worker not done by then (stuck on a lock that another
+#: thread held at the fork, stopped) is killed and its share parsed here.
+MIN_WAIT_SECONDS = 60.0
+SECONDS_PER_CAPTION = 0.05
 
 #: The parser the forked workers inherit (set only while a pool runs).
 _PARSER: list[CaptionParser] = []
@@ -46,18 +56,27 @@ def parse_many(texts: Sequence[str], parser: CaptionParser, jobs: int) -> list[P
     own = texts[:share]
     shares = [list(texts[start : start + share]) for start in range(share, len(texts), share)]
     _PARSER[:] = [parser]
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(len(shares), mp_context=context)
+    stuck = False
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(len(shares), mp_context=context) as pool:
-            futures = [pool.submit(_parse_share, texts) for texts in shares]
-            parsed = [parser.parse(text) for text in own]
-            for future, texts_of in zip(futures, shares, strict=True):
-                try:
-                    parsed += future.result()
-                except BrokenProcessPool:
-                    parsed += [parser.parse(text) for text in texts_of]
+        futures = [pool.submit(_parse_share, texts) for texts in shares]
+        parsed = [parser.parse(text) for text in own]
+        deadline = time.monotonic() + MIN_WAIT_SECONDS + SECONDS_PER_CAPTION * share
+        for future, texts_of in zip(futures, shares, strict=True):
+            try:
+                parsed += future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except BrokenProcessPool:
+                parsed += [parser.parse(text) for text in texts_of]
+            except WaitedTooLong:  # the builtin TimeoutError only from 3.11
+                stuck = True
+                parsed += [parser.parse(text) for text in texts_of]
     finally:
         _PARSER.clear()
+        if stuck:  # killed, or shutting the pool down would wait for them
+            for process in list(pool._processes.values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
     return parsed
 
 
