@@ -66,3 +66,29 @@ def test_a_reading_problem_is_not_merged_with_facts_cached_before() -> None:
     # The other way round: a decode after a cached problem keeps nothing of it.
     again = merge(failed, decoded)
     assert again.problems == [] and again.families == keys
+
+
+def _line_facts(code: str, angle: float) -> ImageFacts:
+    from lintcap.image.overlay import apply_text_boxes
+
+    box = TextBox(x=300, y=280, w=200, h=40, angle=angle, height=40.0, score=0.9)
+    overlay = Overlay(text_detector="learned")
+    apply_text_boxes(overlay, [box])
+    return ImageFacts(sha256=SHA, overlay=overlay, phash=code, working_size=(800, 600))
+
+
+def test_repeated_mark_settings_are_read_and_checked() -> None:
+    """The angle two lines of one mark may differ by is a setting
+    (``repeated-max-angle``), and a height or length ratio of 1 (which the
+    pass divides by the logarithm of) is refused when the settings load."""
+    import pytest
+    from pydantic import ValidationError
+
+    hashes = ("0000000000000000", "ffffffff00000000", "00000000ffffffff")
+    tilted = [_line_facts(code, 3.0 * i) for i, code in enumerate(hashes)]
+    assert mark_repeated(tilted, TextSettings()) == 3
+    tilted = [_line_facts(code, 3.0 * i) for i, code in enumerate(hashes)]
+    assert mark_repeated(tilted, TextSettings(repeated_max_angle=2.0)) == 0
+    for name in ("repeated_max_height_ratio", "repeated_max_length_ratio"):
+        with pytest.raises(ValidationError):
+            TextSettings.model_validate({name: 1.0})

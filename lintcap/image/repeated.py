@@ -5,9 +5,9 @@ backdrop's lettering (:mod:`lintcap.image.text` calls both scene text). A
 data set can: a stock site, a photographer or a channel puts its mark at one
 place and one size on every picture, while the scene's text moves with the
 scene. A line found at one place (its centre within ``repeated-tolerance`` of
-the width and height) and one height (within ``repeated-max-height-ratio``)
-on ``repeated-min-images`` different pictures is called added, with the
-reason ``repeated``.
+the width and height), one height (within ``repeated-max-height-ratio``) and
+one angle (within ``repeated-max-angle`` degrees) on ``repeated-min-images``
+different pictures is called added, with the reason ``repeated``.
 
 Different pictures, not different files: edits of one photograph (a re-save,
 a grade, a crop of a few pixels) carry its scene text at the same place, so
@@ -122,7 +122,7 @@ def _alike_lines(a: Line, b: Line, settings: TextSettings) -> bool:
     return (
         abs(a.cx - b.cx) <= settings.repeated_tolerance
         and abs(a.cy - b.cy) <= settings.repeated_tolerance
-        and abs(a.box.angle - b.box.angle) <= 8
+        and abs(a.box.angle - b.box.angle) <= settings.repeated_max_angle
         and _alike(a.tall, b.tall, settings.repeated_max_height_ratio)
         and _alike(a.long, b.long, settings.repeated_max_length_ratio)
     )

@@ -143,9 +143,12 @@ class TextSettings(BaseModel):
     #: ...its centre within this share of the width and height...
     repeated_tolerance: float = Field(default=0.03, gt=0.0, le=0.5)
     #: ...its height within this ratio...
-    repeated_max_height_ratio: float = Field(default=1.25, ge=1.0)
+    repeated_max_height_ratio: float = Field(default=1.25, gt=1.0)
     #: ...and its length (share of the width) within this ratio: the same mark...
-    repeated_max_length_ratio: float = Field(default=1.15, ge=1.0)
+    repeated_max_length_ratio: float = Field(default=1.15, gt=1.0)
+    #: ...and its angle within this many degrees. Both ratios above 1: the
+    #: pass files lines by the logarithm of their height and length in it.
+    repeated_max_angle: float = Field(default=8.0, ge=0.0)
     #: ...and pictures whose perceptual hashes differ in at most this many
     #: bits of 64 are one picture (edits of one photograph).
     repeated_same_picture: int = Field(default=12, ge=0, le=64)
