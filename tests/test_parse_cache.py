@@ -166,3 +166,23 @@ def test_pack_with_spans_outside_the_text_is_a_miss(
     calls = counted(monkeypatch)
     assert run(root) == cold
     assert len(calls) == 3
+
+
+def test_another_version_of_a_configured_pipeline_is_another_key(tmp_path: Path) -> None:
+    """A configured pipeline (``spacy-model``) upgraded in place keeps its
+    name; its tags, and so the parses, may change: the key holds its version."""
+    import json
+
+    import spacy
+
+    from lintcap.caption.lexicon import load_lexicon
+    from lintcap.caption.nlp import CaptionNLP
+
+    folder = tmp_path / "pipeline"
+    spacy.blank("en").to_disk(folder)
+    lexicon = load_lexicon()
+    before = CaptionNLP(lexicon, str(folder)).fingerprint
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["version"] = meta["version"] + ".1"
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert CaptionNLP(lexicon, str(folder)).fingerprint != before

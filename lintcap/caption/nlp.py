@@ -52,14 +52,21 @@ def spacy_version() -> str:
 
 
 def fingerprint(
-    lexicon: Lexicon, model: str | None, trained: bool, patterns: dict[str, PatternSet]
+    lexicon: Lexicon,
+    model: str | None,
+    trained: bool,
+    patterns: dict[str, PatternSet],
+    pipeline: object = None,
 ) -> str:
     """What the matches depend on besides the text (the parse cache's key):
-    computable before any pipeline is built."""
+    computable before any pipeline is built. ``pipeline``: what names a
+    configured pipeline's build (its name, version and components), which an
+    upgrade in place changes while ``model`` stays."""
     return json.dumps(
         [
             spacy_version(),
             model,
+            pipeline,
             trained,
             lexicon.categories,
             {category: s.by_label for category, s in sorted(patterns.items())},
@@ -260,7 +267,11 @@ class CaptionNLP:
             self._searches.append((matcher, ids, anchors.before, anchors.after))
         self._lower = LOWER
         #: What the matches depend on besides the text (the parse cache's key).
-        self.fingerprint = fingerprint(lexicon, model, self.trained, sets)
+        built = None
+        if model:
+            meta = self.nlp.meta
+            built = [meta.get("name"), meta.get("version"), list(self.nlp.pipe_names)]
+        self.fingerprint = fingerprint(lexicon, model, self.trained, sets, built)
 
     def _pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """Token-pattern matches. Each category's matcher runs only on windows
