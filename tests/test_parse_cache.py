@@ -186,3 +186,34 @@ def test_another_version_of_a_configured_pipeline_is_another_key(tmp_path: Path)
     meta["version"] = meta["version"] + ".1"
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     assert CaptionNLP(lexicon, str(folder)).fingerprint != before
+
+
+def test_pack_far_larger_than_its_captions_is_a_miss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validating a pack takes memory many times its size (a span ``[0,0]``
+    is 6 bytes of JSON and ~70 of objects), so a pack is read only up to what
+    the dataset's captions can make; a small set's own packs, of the densest
+    captions (one-letter tags, control characters), are read back."""
+    import json
+
+    dense = {
+        "a": ",".join("x" for _ in range(300)),
+        "b": "\x01, \x02, " * 100,
+        "c": "ohwx",
+        "d": ",,,,,,,,,," * 50,
+    }
+    root = write_set(tmp_path / "set", dense)
+    calls = counted(monkeypatch)
+    cold = run(root)
+    assert len(calls) == 4
+    calls.clear()
+    assert run(root) == cold
+    assert calls == []  # every dense pack was read back
+    [pack] = (root / CACHE_DIR_NAME / "captions").rglob(PACK_NAME)
+    good = json.loads(pack.read_bytes())
+    for parse in good.values():
+        parse["sentences"] = [[0, 0]] * 100_000  # inside the text, 600 KB
+    pack.write_text(json.dumps(good), encoding="utf-8")
+    assert run(root) == cold
+    assert len(calls) == 4

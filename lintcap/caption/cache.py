@@ -44,6 +44,14 @@ PACK_NAME = "parses.pack"
 #: a larger set is parsed again, not cached. (64 MiB held only ~55,000:
 #: a warm run of 100,000 captions parsed them all again.)
 MAX_PACK_BYTES = 256 << 20
+#: A parse's JSON next to its caption's UTF-8 bytes: at most ~12 times them
+#: plus ~300 bytes with its key (one-letter tags, control characters:
+#: tests/test_parse_cache.py), so a pack of these captions' parses holds at
+#: most 32 times their bytes plus 1 KiB each. A larger pack is not read:
+#: validating takes many times a pack's size in memory (a span ``[0,0]`` is 6
+#: bytes of JSON, ~70 of objects), which a planted pack must not multiply.
+PACK_BYTES_PER_TEXT_BYTE = 32
+PACK_BYTES_PER_CAPTION = 1024
 #: The modules whose code decides what a parse holds.
 _PARSER_MODULES = ("parse.py", "nlp.py", "spans.py", "patterns.py", "lexicon.py")
 
@@ -52,6 +60,17 @@ _PACK = TypeAdapter(dict[str, ParsedCaption])
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def pack_limit(texts: Iterable[str]) -> int:
+    """The most bytes a pack of the parses of ``texts`` can take (at most
+    :data:`MAX_PACK_BYTES`)."""
+    total = sum(
+        PACK_BYTES_PER_CAPTION
+        + PACK_BYTES_PER_TEXT_BYTE * len(text.encode("utf-8", "surrogatepass"))
+        for text in texts
+    )
+    return min(MAX_PACK_BYTES, total)
 
 
 def parse_key(*parts: Any) -> str:
@@ -93,12 +112,14 @@ class ParseCache(FactCache):
 
     kind = "captions"
 
-    def load(self) -> dict[str, ParsedCaption]:
+    def load(self, max_bytes: int = MAX_PACK_BYTES) -> dict[str, ParsedCaption]:
+        """The pack's parses; none when it is larger than ``max_bytes``
+        (:func:`pack_limit` of the captions to parse), unreadable or foreign."""
         folder = self._key_folder(create=False)
         if folder is None:
             return {}
         try:
-            data = read_regular(PACK_NAME, MAX_PACK_BYTES, follow=False, at=folder)
+            data = read_regular(PACK_NAME, max_bytes, follow=False, at=folder)
             parses = _PACK.validate_json(data)
         except (OSError, ValueError, ValidationError):
             return {}

@@ -320,7 +320,7 @@ def _parse_all(
     cache = None
     known: dict[str, ParsedCaption] = {}
     if config.cache:
-        from lintcap.caption.cache import ParseCache, parse_key
+        from lintcap.caption.cache import ParseCache, pack_limit, parse_key
 
         if config.spacy_model:  # whether it tags parts of speech is known once loaded
             nlp_key = _caption_nlp(lexicons, config.spacy_model).fingerprint
@@ -328,7 +328,8 @@ def _parse_all(
             nlp_key = fingerprint(_lexicon(lexicons), None, False, _patterns())
         key = parse_key(nlp_key, trigger or None, book.settings.parser.model_dump())
         cache = ParseCache(config.cache_dir or _default_cache_dir(config, dataset), key)
-        known = cache.load()
+        texts = {f.text for f in facts if f.text is not None and f.text.strip()}
+        known = cache.load(pack_limit(texts))
     from lintcap.caption.cache import text_hash
 
     digests: dict[str, str] = {}  # text -> its hash, each distinct text once
