@@ -139,3 +139,30 @@ def test_least_shared_is_difflibs_own_arithmetic() -> None:
             assert 2.0 * shared / total >= threshold
             assert shared == 0 or 2.0 * (shared - 1) / total < threshold
     assert caption_duplicates._least_shared(0.9, 10)[20] == 9
+
+
+def test_missing_empty_unicode_and_identical_captions_as_all_pairs() -> None:
+    """Items without a caption, empty and punctuation-only captions (no
+    words: never grouped), copies that differ only in case, spacing or
+    punctuation (one text), and words outside ASCII, against all pairs."""
+    rng = random.Random(11)
+    vocabulary = ["é", "straße", "naïve", "日本", "x_y", "A", "a", "b", "c", "café", "ǅ", "ǆ"]
+    for _ in range(60):
+        base = [rng.choice(vocabulary) for _ in range(rng.randint(1, 10))]
+        texts: list[str | None] = []
+        for _ in range(rng.randint(2, 20)):
+            variant = list(base)
+            for _ in range(rng.randint(0, 2)):
+                spot = rng.randrange(len(variant) + 1)
+                if spot < len(variant) and rng.random() < 0.5:
+                    variant[spot] = rng.choice(vocabulary)
+                else:
+                    variant.insert(spot, rng.choice(vocabulary))
+            texts.append(rng.choice([" ", ", ", "; ", "  ", "_"]).join(variant))
+        texts += [None, "", "   ", "!!!", texts[0], (texts[0] or "").upper() + "."]
+        rng.shuffle(texts)
+        for similarity in (0.6, 0.75, 0.9):
+            check = _near(similarity, rng.randint(1, 3))
+            expected = brute_force(check, [text or "" for text in texts])
+            assert duplicate_groups(check, texts) == expected
+            assert all(texts[i] for group in expected for i in group)
