@@ -92,3 +92,23 @@ def test_repeated_mark_settings_are_read_and_checked() -> None:
     for name in ("repeated_max_height_ratio", "repeated_max_length_ratio"):
         with pytest.raises(ValidationError):
             TextSettings.model_validate({name: 1.0})
+
+
+def test_the_tiled_angle_tolerance_is_a_setting() -> None:
+    """Four alike words spread over the picture, two of them turned 5
+    degrees: one tiled pattern within ``tiled-max-angle`` (8), none when the
+    setting allows 2 degrees."""
+    import numpy as np
+
+    from lintcap.image.text import classify
+
+    def reasons(settings: TextSettings) -> list[str]:
+        boxes = [
+            TextBox(x=x, y=y, w=80, h=20, angle=angle, height=20.0, score=0.9)
+            for x, y, angle in ((50, 50, 0.0), (450, 50, 0.0), (50, 300, 5.0), (450, 300, 5.0))
+        ]
+        classify(boxes, np.full((400, 600), 128, np.uint8), settings)
+        return [box.reason for box in boxes]
+
+    assert reasons(TextSettings()) == ["tiled"] * 4
+    assert "tiled" not in reasons(TextSettings(tiled_max_angle=2.0))

@@ -105,6 +105,9 @@ class TextSettings(BaseModel):
     #: repeated: backdrop lettering of several words varies more)...
     tiled_max_height_ratio: float = Field(default=1.2, ge=1.0)
     tiled_max_length_ratio: float = Field(default=1.3, ge=1.0)
+    #: ...and within this many degrees of angle (the pattern's lines and the
+    #: cut copies that join it)...
+    tiled_max_angle: float = Field(default=8.0, ge=0.0)
     #: ...and lines of about their height at their angle belong to the
     #: pattern too (copies cut short by the picture's edge).
     tiled_extend_height_ratio: float = Field(default=1.4, ge=1.0)
@@ -364,7 +367,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
         tall = float(np.median([b.height for b in group]))
         for box in boxes:
             if box in group or (
-                abs(box.angle - group[0].angle) <= 8
+                abs(box.angle - group[0].angle) <= settings.tiled_max_angle
                 and _within(box.height / max(1.0, tall), settings.tiled_extend_height_ratio)
             ):
                 box.kind, box.reason = "overlay", "tiled"
@@ -470,7 +473,7 @@ def _tiled_groups(
         alike = [
             b
             for b in boxes
-            if abs(b.angle - seed.angle) <= 8
+            if abs(b.angle - seed.angle) <= settings.tiled_max_angle
             and _within(b.height / max(1.0, seed.height), settings.tiled_max_height_ratio)
             and _within(
                 max(b.w, b.h) / max(1, max(seed.w, seed.h)), settings.tiled_max_length_ratio
