@@ -79,6 +79,22 @@ def test_a_stuck_workers_share_is_parsed_here(monkeypatch: pytest.MonkeyPatch) -
     assert {p.text.split(":")[0] for p in parsed[4:]} == {str(parser.main)}
 
 
+@pytest.mark.usefixtures("forking")
+def test_no_fork_possible_parses_everything_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fork refused (a process limit: EAGAIN, or ENOMEM) is no traceback:
+    every share is parsed here."""
+
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    texts = [f"caption {i}" for i in range(8)]
+    parser = PidParser()
+    parsed = parallel.parse_many(texts, parser, jobs=3)  # type: ignore[arg-type]
+    assert [p.text.split(":", 1)[1] for p in parsed] == texts
+    assert {p.text.split(":")[0] for p in parsed} == {str(parser.main)}
+
+
 def test_a_parallel_cold_run_finds_what_one_process_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

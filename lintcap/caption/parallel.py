@@ -15,8 +15,9 @@ pickling cost more than they save. The run uses it only when ``--jobs``
 of bench/RESULTS.md, where each session's processes share one slice of the
 CPU, 20,000 captions took as long and 12 % more CPU over two processes.
 
-A worker that dies (killed, out of memory) or does not answer in time
-(:data:`MIN_WAIT_SECONDS`) loses no parse: what it had is parsed here.
+A worker that dies (killed, out of memory), cannot be forked or does not
+answer in time (:data:`MIN_WAIT_SECONDS`) loses no parse: what it had is
+parsed here.
 Only where the platform forks safely (Linux): elsewhere, and in a process
 that runs other threads, everything is parsed here.
 """
@@ -28,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as WaitedTooLong
 from concurrent.futures.process import BrokenProcessPool
 
@@ -55,16 +56,25 @@ def parse_many(texts: Sequence[str], parser: CaptionParser, jobs: int) -> list[P
     share = -(-len(texts) // jobs)
     own = texts[:share]
     shares = [list(texts[start : start + share]) for start in range(share, len(texts), share)]
-    _PARSER[:] = [parser]
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(len(shares), mp_context=context)
+    try:
+        pool = ProcessPoolExecutor(len(shares), mp_context=context)
+    except OSError:  # no pipes left for its queues (too many open files)
+        return [parser.parse(text) for text in texts]
+    _PARSER[:] = [parser]
     stuck = False
     try:
-        futures = [pool.submit(_parse_share, texts) for texts in shares]
+        futures: list[Future[list[ParsedCaption]] | None] = [None] * len(shares)
+        try:
+            futures = [pool.submit(_parse_share, texts) for texts in shares]
+        except OSError:  # fork refused (a process limit, memory): all of it here
+            stuck = True  # and any worker it did start is killed
         parsed = [parser.parse(text) for text in own]
         deadline = time.monotonic() + MIN_WAIT_SECONDS + SECONDS_PER_CAPTION * share
         for future, texts_of in zip(futures, shares, strict=True):
             try:
+                if future is None:
+                    raise BrokenProcessPool("no worker")
                 parsed += future.result(timeout=max(0.0, deadline - time.monotonic()))
             except BrokenProcessPool:
                 parsed += [parser.parse(text) for text in texts_of]
