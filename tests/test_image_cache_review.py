@@ -112,3 +112,26 @@ def test_the_tiled_angle_tolerance_is_a_setting() -> None:
 
     assert reasons(TextSettings()) == ["tiled"] * 4
     assert "tiled" not in reasons(TextSettings(tiled_max_angle=2.0))
+
+
+def test_the_sign_block_bounds_are_settings() -> None:
+    """Stacked lines reaching into the bottom band are a sign's; how alike
+    in height and how much over each other they must be are settings
+    (``margin-block-*``): lines that fail them are no block, and the one in
+    the band is a margin mark again."""
+    import numpy as np
+
+    from lintcap.image.text import classify
+
+    def kinds(**update: float) -> set[str]:
+        lines = [
+            TextBox(x=200, y=y, w=180, h=24, angle=0.0, height=24.0, score=0.9)
+            for y in (250, 282, 314, 346)
+        ]
+        classify(lines, np.full((400, 600), 128, np.uint8), TextSettings(**update))
+        return {b.kind for b in lines}
+
+    assert kinds() == {"scene"}
+    assert "overlay" in kinds(margin_block_min_overlap=1.0)
+    assert "overlay" in kinds(margin_block_max_height_ratio=0.9)
+    assert "overlay" in kinds(margin_block_min_height_ratio=1.1)

@@ -125,6 +125,12 @@ class TextSettings(BaseModel):
     #: caption when a line of about its height lies within this many line
     #: heights above or below it, outside the band.
     margin_block_gap: float = Field(default=1.0, ge=0.0)
+    #: A line of about its height: the ratio of the two heights within these;
+    #: above or below it: over it by more than ``margin_block_min_overlap``
+    #: of the narrower line's width.
+    margin_block_min_height_ratio: float = Field(default=0.75, gt=0.0)
+    margin_block_max_height_ratio: float = Field(default=1.33, gt=0.0)
+    margin_block_min_overlap: float = Field(default=0.3, ge=0.0)
     #: corner: a line in the top or bottom band that lies wholly in the outer
     #: share of the width on one side (a logo with its name beside it).
     corner_reach: float = Field(default=0.3, ge=0.0, le=0.5)
@@ -371,7 +377,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
                 and _within(box.height / max(1.0, tall), settings.tiled_extend_height_ratio)
             ):
                 box.kind, box.reason = "overlay", "tiled"
-    blocks = _blocks(boxes, settings.margin_block_gap) if settings.margin_block_gap else []
+    blocks = _blocks(boxes, settings) if settings.margin_block_gap else []
     for box in boxes:
         if box.kind == "overlay":
             continue
@@ -431,12 +437,14 @@ def _position(box: TextBox, width: int, height: int, band: float, reach: float =
     return "centre"
 
 
-def _blocks(boxes: list[TextBox], gap: float) -> list[list[TextBox]]:
+def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]:
     """Stacks of horizontal lines of about one height, one under the other,
     that reach out of the margin band: the lines of a sign or a page. A
     caption or credit is one or two lines inside the band."""
     flat = [b for b in boxes if abs(b.angle) <= 10]
     parent = list(range(len(flat)))
+    gap, least = settings.margin_block_gap, settings.margin_block_min_overlap
+    low, high = settings.margin_block_min_height_ratio, settings.margin_block_max_height_ratio
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -447,11 +455,12 @@ def _blocks(boxes: list[TextBox], gap: float) -> list[list[TextBox]]:
     for i, a in enumerate(flat):
         for j in range(i + 1, len(flat)):
             b = flat[j]
-            if not 0.75 <= a.height / max(1.0, b.height) <= 1.33:
+            ratio = a.height / max(1.0, b.height)
+            if not low <= ratio <= high:
                 continue
             overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
             between = max(a.y, b.y) - min(a.y + a.h, b.y + b.h)
-            if overlap > 0.3 * min(a.w, b.w) and between <= gap * max(a.height, b.height):
+            if overlap > least * min(a.w, b.w) and between <= gap * max(a.height, b.height):
                 parent[root(i)] = root(j)
     groups: dict[int, list[TextBox]] = {}
     for i, box in enumerate(flat):
