@@ -499,7 +499,8 @@ def repetition(check: RepetitionCheck, caption: ParsedCaption, ctx: CheckContext
         return _duplicate_tags(check, caption)
     if check.consecutive:
         return _loops(check, caption)
-    words = _WORD.findall(caption.text.lower())
+    # Words first, lower-cased after: lower() may split a word ("İ" -> "i" + U+0307).
+    words = list(map(str.lower, _WORD.findall(caption.text)))
     n = check.n
     grams = Counter(zip(*(words[i:] for i in range(n)), strict=False))
     if not grams or max(grams.values()) <= check.max_count:
