@@ -320,3 +320,22 @@ def test_the_corner_pass_finds_a_name_too_small_for_the_first() -> None:
 
     assert corner(TextSettings()) == []
     assert corner(TextSettings(corner_pass=True)) == [("margin", "corner")]
+
+
+def test_the_set_level_pass_is_bounded() -> None:
+    """Cached facts are untrusted: an image with more scene lines than
+    repeated-max-lines (a page of text) is left out of the pass, and the pass
+    stops when its comparison budget is spent."""
+    from lintcap.image.repeated import mark_repeated
+
+    hashes = ("0000000000000000", "ffffffff00000000", "00000000ffffffff")
+
+    def marked(*extra: TextBox) -> list[ImageFacts]:
+        return [_facts(code, _box(300, 280, 200, 40), *extra) for code in hashes]
+
+    assert mark_repeated(marked(), TextSettings()) == 3
+    page = [_box(20 + 60 * k, 40 + 40 * k, 50, 12) for k in range(5)]
+    crowded = marked()
+    crowded[0] = _facts(hashes[0], _box(300, 280, 200, 40), *page)
+    assert mark_repeated(crowded, TextSettings(repeated_max_lines=5)) == 0
+    assert mark_repeated(marked(), TextSettings(repeated_max_comparisons=1)) == 0

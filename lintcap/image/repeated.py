@@ -17,6 +17,10 @@ counted (nothing says it is a different picture).
 
 The pass runs on the facts of the whole set after the per-image analysis
 (cached per image, left as they were on disk) and before the rules read them.
+It reads only images whose text came from the learned detector. It is
+bounded, since cached facts are untrusted input: an image with more than
+``repeated-max-lines`` scene lines is left out, and the pass stops after
+``repeated-max-comparisons`` line comparisons, keeping what it found.
 """
 
 from __future__ import annotations
@@ -53,9 +57,10 @@ def mark_repeated(images: Sequence[ImageFacts | None], settings: TextSettings) -
         width, height = facts.working_size
         short = max(1, min(width, height))
         code = _hash(facts)
-        for box in facts.overlay.text_boxes:
-            if box.kind != "scene":
-                continue
+        scene = [box for box in facts.overlay.text_boxes if box.kind == "scene"]
+        if len(scene) > settings.repeated_max_lines:
+            continue
+        for box in scene:
             line = Line(
                 image=index,
                 code=code,
@@ -68,8 +73,11 @@ def mark_repeated(images: Sequence[ImageFacts | None], settings: TextSettings) -
             lines.append(line)
             grid[_cell(line, settings)][code].append(line)
     changed: set[int] = set()
+    budget = [settings.repeated_max_comparisons]
     for line in lines:
-        if _repeats(line, grid, settings):
+        if budget[0] <= 0:
+            break
+        if _repeats(line, grid, settings, budget):
             line.box.kind, line.box.reason = "overlay", "repeated"
             changed.add(line.image)
     for index in changed:
@@ -100,8 +108,14 @@ def _cell(line: Line, settings: TextSettings) -> Key:
     )
 
 
-def _repeats(line: Line, grid: dict[Key, dict[int, list[Line]]], settings: TextSettings) -> bool:
-    """Whether lines like ``line`` lie on enough different pictures."""
+def _repeats(
+    line: Line,
+    grid: dict[Key, dict[int, list[Line]]],
+    settings: TextSettings,
+    budget: list[int],
+) -> bool:
+    """Whether lines like ``line`` lie on enough different pictures; each
+    comparison is taken from ``budget`` (one count for the whole pass)."""
     pictures = [line.code]
     cell = _cell(line, settings)
     for step in itertools.product((-1, 0, 1), repeat=4):
@@ -109,6 +123,9 @@ def _repeats(line: Line, grid: dict[Key, dict[int, list[Line]]], settings: TextS
             (cell[0] + step[0], cell[1] + step[1], cell[2] + step[2], cell[3] + step[3])
         )
         for code, others in (near or {}).items():
+            budget[0] -= len(pictures) + len(others)
+            if budget[0] < 0:
+                return False
             if any(_distance(code, seen) <= settings.repeated_same_picture for seen in pictures):
                 continue
             if any(_alike_lines(line, other, settings) for other in others):

@@ -161,6 +161,13 @@ class TextSettings(BaseModel):
     #: ...and pictures whose perceptual hashes differ in at most this many
     #: bits of 64 are one picture (edits of one photograph).
     repeated_same_picture: int = Field(default=12, ge=0, le=64)
+    #: Bounds of the pass (the cache is untrusted input, and a page of text
+    #: holds hundreds of lines): an image with more scene lines than this is
+    #: left out of it (a mark is one line among a few, not one among hundreds)...
+    repeated_max_lines: int = Field(default=200, ge=0)
+    #: ...and the pass stops after this many line comparisons, calling added
+    #: only what it found by then (about a second of CPU).
+    repeated_max_comparisons: int = Field(default=2_000_000, ge=0)
     #: see-through: the least length over height of a horizontal line.
     see_through_min_elongation: float = Field(default=2.5, ge=1.0)
     #: see-through: the strokes' edges are sharp: their steepest brightness
