@@ -44,7 +44,9 @@ class ModelLoadError(Exception):
 def spacy_version() -> str:
     """spaCy's version, read from its installed metadata without importing
     it: a warm run finds every parse in the cache by a key that holds it,
-    and then never imports spaCy (half a second of start-up)."""
+    and then never imports spaCy (half a second of start-up). Not so with
+    a configured ``spacy-model``: its pipeline is loaded to key the cache by
+    its own version and components."""
     try:
         return importlib.metadata.version("spacy")
     except importlib.metadata.PackageNotFoundError:
