@@ -135,3 +135,16 @@ def test_the_sign_block_bounds_are_settings() -> None:
     assert "overlay" in kinds(margin_block_min_overlap=1.0)
     assert "overlay" in kinds(margin_block_max_height_ratio=0.9)
     assert "overlay" in kinds(margin_block_min_height_ratio=1.1)
+
+
+def test_the_text_key_leaves_out_what_only_the_set_pass_reads() -> None:
+    """Changing a repeated-mark setting keeps every image's cached text facts
+    (the set-level pass reads them as they are); a detector setting does not."""
+    from lintcap.image.analyser import SET_LEVEL_TEXT_SETTINGS, AnalysisSettings
+
+    assert "repeated_min_images" in SET_LEVEL_TEXT_SETTINGS
+    base = AnalysisSettings(families=frozenset({"text"}))
+    repeated = base.model_copy(update={"text": TextSettings(repeated_min_images=5)})
+    detector = base.model_copy(update={"text": TextSettings(box_threshold=0.7)})
+    assert repeated.family_keys()["text"] == base.family_keys()["text"]
+    assert detector.family_keys()["text"] != base.family_keys()["text"]

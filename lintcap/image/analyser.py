@@ -105,7 +105,11 @@ class AnalysisSettings(BaseModel):
             parts["quality"] = [*parts["faces"], "quality"]
             parts["people"] = [*decode, "people", *people]
         if "text" in wanted:
-            text = [self.text_backend(), self.text.model_dump(mode="json")]
+            # The repeated-mark settings are read by the set-level pass alone,
+            # which runs on every run and leaves the cached facts as they were:
+            # changing one must not measure every image's text again.
+            per_image = self.text.model_dump(mode="json", exclude=set(SET_LEVEL_TEXT_SETTINGS))
+            text = [self.text_backend(), per_image]
             parts["text"] = [*decode, "text", *text]
         return {family: _digest(parts[family]) for family in wanted}
 
@@ -144,6 +148,12 @@ def _installed(module: str) -> bool:
 
 #: family_keys() by the settings' JSON and the backends found.
 _FAMILY_KEYS: dict[tuple[str, tuple[str | None, ...]], dict[str, str]] = {}
+
+
+#: TextSettings fields that only :mod:`lintcap.image.repeated` reads.
+SET_LEVEL_TEXT_SETTINGS = frozenset(
+    name for name in TextSettings.model_fields if name.startswith("repeated_")
+)
 
 
 def _digest(parts: Any) -> str:
