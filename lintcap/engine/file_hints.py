@@ -10,11 +10,11 @@ and what they mean live in the rule (``hints`` in rules/files.yaml).
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from lintcap.engine.spec import FileHint
+from lintcap.safefs import open_regular
 
 
 def hint_for(path: Path, hints: Sequence[FileHint]) -> str | None:
@@ -24,12 +24,10 @@ def hint_for(path: Path, hints: Sequence[FileHint]) -> str | None:
         return None
     size = max(len(hint.starts_with.encode("utf-8")) for hint in hints)
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        descriptor = open_regular(path, follow=False)  # NotRegularFile is an OSError
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
         head = os.read(descriptor, size)
     except OSError:
         return None
