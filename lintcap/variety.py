@@ -72,13 +72,10 @@ class VarietySettings(BaseModel):
     counted_categories: list[str] = Field(default=["clothing", "setting", "medium"])
     _table_cache: dict[Dimension, dict[str, str]] | None = PrivateAttr(default=None)
 
-    def classify(self, dimension: Dimension, caption: ParsedCaption) -> tuple[str, Span] | None:
-        """The class the caption names for ``dimension`` and where: the first
-        lexicon hit (in caption order) that one of the class phrase lists holds."""
-        return self.classify_all(caption).get(dimension)
-
     def classify_all(self, caption: ParsedCaption) -> dict[Dimension, tuple[str, Span]]:
-        """:meth:`classify` for every dimension, from one pass over the hits."""
+        """For each dimension the caption names, the class and where: the first
+        lexicon hit (in caption order) that one of the class phrase lists holds;
+        all dimensions from one pass over the hits."""
         tables = self.tables()
         named: dict[Dimension, tuple[str, Span]] = {}
         for hit in sorted(caption.hits, key=lambda h: h.start):
