@@ -667,9 +667,7 @@ def _detect_mediapipe(
         # odd photographs that the Haar cascades find; a cascade face counts
         # only when the face mesh, run on it, finds a face there too (alone,
         # the cascades take signs and window frames for faces).
-        if gray is None or gray.shape != rgb.shape[:2]:
-            gray = _u8(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-        haar = _detect_opencv(rgb, settings, np.ascontiguousarray(gray))
+        haar = _detect_opencv(rgb, settings, _gray_of(rgb, gray))
         if haar.faces:
             mesh = _mp_mesh(models, rgb, haar.faces[0])
             if mesh is not None:
