@@ -129,6 +129,13 @@ def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -
     measured = [(item, facts.measures()) for item, facts in images if facts.quality is not None]
     judged = len(measured) >= check.min_images
     looks = {look.label for look, _ in _set_looks(check.looks, measured)} if judged else set()
+    # The set's centre and spread of each case's measurement, once for the
+    # set rather than once for each image that looks graded.
+    centres = (
+        {case.measure: _centre_and_spread(case.measure, measured) for case in check.cases}
+        if judged
+        else {}
+    )
     findings = []
     for item, measures in measured:
         for case in check.cases:
@@ -136,7 +143,7 @@ def graded_images(check: GradeCheck, images: Sequence[tuple[int, ImageFacts]]) -
                 continue
             values = _values(measures, case.label)
             if judged:
-                departure = _departure(check, case, measures, measured)
+                departure = _departure(check, case, measures, centres[case.measure])
                 if departure is None:
                     continue
                 values.update(departure)
@@ -188,29 +195,46 @@ def _set_looks(
     return held
 
 
+def _numbers(name: str, measured: Sequence[tuple[int, dict[str, Any]]]) -> list[float]:
+    """One measurement over the images that have it."""
+    values = [m.get(name) for _, m in measured]
+    return [float(v) for v in values if isinstance(v, int | float)]
+
+
 def _median_of(name: str, measured: Sequence[tuple[int, dict[str, Any]]]) -> float | None:
     """The median of one measurement over the images that have it."""
-    values = [m.get(name) for _, m in measured]
-    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    numbers = _numbers(name, measured)
     return median(numbers) if numbers else None
+
+
+def _centre_and_spread(
+    name: str, measured: Sequence[tuple[int, dict[str, Any]]]
+) -> tuple[float, float] | None:
+    """The median of one measurement over the images that have it and its
+    robust spread (1.4826 times the median absolute deviation); None when no
+    image has it."""
+    numbers = _numbers(name, measured)
+    if not numbers:
+        return None
+    centre = median(numbers)
+    return centre, 1.4826 * median(abs(v - centre) for v in numbers)
 
 
 def _departure(
     check: GradeCheck,
     case: GradeCase,
     measures: dict[str, Any],
-    measured: Sequence[tuple[int, dict[str, Any]]],
+    centre_and_spread: tuple[float, float] | None,
 ) -> dict[str, Any] | None:
     """How far the image's ``case.measure`` lies from the set's median, when
-    that is beyond ``spreads`` robust spreads and ``min-step`` of the bound
-    in the graded direction; else None."""
+    that is beyond ``spreads`` robust spreads (``centre_and_spread``: of
+    :func:`_centre_and_spread`) and ``min-step`` of the bound in the graded
+    direction; else None."""
     bound = case.when[case.measure]
-    others = [m[case.measure] for _, m in measured if isinstance(m.get(case.measure), int | float)]
     value = measures.get(case.measure)
-    if not isinstance(value, int | float) or not others:
+    if not isinstance(value, int | float) or centre_and_spread is None:
         return None
-    centre = median(float(v) for v in others)
-    spread = 1.4826 * median(abs(float(v) - centre) for v in others)
+    centre, spread = centre_and_spread
     limit = bound.above if bound.above is not None else bound.below
     assert limit is not None  # GradeCase validates it
     step = max(check.spreads * spread, check.min_step * abs(limit))
