@@ -20,6 +20,7 @@ from lintcap.caption.read import (
     decode_caption,
     position_of,
     read_caption_file,
+    too_large,
 )
 from lintcap.dataset import Item, display_path
 from lintcap.image.facts import ImageFacts
@@ -136,13 +137,7 @@ def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) 
     size = len(item.metadata_text.encode("utf-8")) if item.metadata_text is not None else 0
     if item.metadata_text is not None and size > needs.max_caption_bytes:
         # One limit for every caption source: a row's text counts like a sidecar.
-        too_large = Problem(
-            kind="caption-too-large",
-            path=display,
-            line=item.metadata_line,
-            detail=f"{size:,} bytes (limit {needs.max_caption_bytes:,})",
-        )
-        caption = CaptionText(text=None, problems=[too_large])
+        caption = too_large(display, size, needs.max_caption_bytes, item.metadata_line)
     elif item.metadata_text is not None:
         caption = CaptionText(text=item.metadata_text)
         for problem in check_caption_text(item.metadata_text, display):
@@ -155,12 +150,7 @@ def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) 
             data = overrides[item.caption_path]
             if len(data) > needs.max_caption_bytes:
                 # An LLM answer or a fix's result obeys the same limit as a file.
-                too_large = Problem(
-                    kind="caption-too-large",
-                    path=display,
-                    detail=f"{len(data):,} bytes (limit {needs.max_caption_bytes:,})",
-                )
-                caption = CaptionText(text=None, problems=[too_large])
+                caption = too_large(display, len(data), needs.max_caption_bytes)
             else:
                 caption = decode_caption(data, display)
         else:

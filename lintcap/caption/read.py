@@ -49,22 +49,26 @@ def read_caption_file(path: Path, display: str, max_bytes: int) -> CaptionText:
         # never end), and never more than the limit read.
         data = read_regular(path, max_bytes)
     except TooLarge as exc:
-        return CaptionText(
-            text=None,
-            problems=[
-                Problem(
-                    kind="caption-too-large",
-                    path=display,
-                    detail=f"{exc.size:,} bytes (limit {max_bytes:,})",
-                )
-            ],
-        )
+        return too_large(display, exc.size, max_bytes)
     except OSError as exc:
         return CaptionText(
             text=None,
             problems=[Problem(kind="unreadable", path=display, detail=exc.strerror or str(exc))],
         )
     return decode_caption(data, display)
+
+
+def too_large(display: str, size: int, max_bytes: int, line: int | None = None) -> CaptionText:
+    """A caption of ``size`` bytes over the limit: no text, one problem. One
+    limit and one wording for every source (a sidecar file, a metadata.jsonl
+    row, an override's bytes)."""
+    problem = Problem(
+        kind="caption-too-large",
+        path=display,
+        line=line,
+        detail=f"{size:,} bytes (limit {max_bytes:,})",
+    )
+    return CaptionText(text=None, problems=[problem])
 
 
 def decode_caption(data: bytes, display: str) -> CaptionText:
