@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -375,6 +376,7 @@ def _pending_fixes(
         if f.caption_display and f.text is not None and f.item.metadata_line is not None
     }
     pending: dict[Path, _Pending] = {}
+    files: dict[Path, _JsonlText] = {}  # each metadata.jsonl decoded and split once
     for diagnostic in result.diagnostics:
         if not diagnostic.fixable or (diagnostic.applicability == "unsafe" and not unsafe):
             continue
@@ -384,7 +386,9 @@ def _pending_fixes(
             path = row.item.caption_path
             if path not in current:
                 continue
-            file_text = current[path].decode("utf-8")
+            if path not in files:
+                files[path] = _JsonlText(current[path].decode("utf-8"))
+            file_text = files[path]
             edits = _row_edits(file_text, row, diagnostic.edits)
             if edits is None:
                 if skipped is not None:
@@ -393,7 +397,7 @@ def _pending_fixes(
                         "written verbatim in its JSON line (no edit could keep the line intact)"
                     )
                 continue
-            entry = pending.setdefault(path, _Pending(text=file_text))
+            entry = pending.setdefault(path, _Pending(text=file_text.text))
             entry.keys.append(f"{row.reference} {key}")
             entry.fixes.append(edits)
             continue
@@ -406,7 +410,17 @@ def _pending_fixes(
     return pending
 
 
-def _row_edits(file_text: str, row: ItemFacts, edits: Sequence[Edit]) -> list[Edit] | None:
+class _JsonlText:
+    """A metadata.jsonl's text split into lines, with the offset where each
+    line starts: built once per file and round, not once per finding."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.split("\n")
+        self.starts = list(accumulate((len(line) + 1 for line in self.lines), initial=0))
+
+
+def _row_edits(file_text: _JsonlText, row: ItemFacts, edits: Sequence[Edit]) -> list[Edit] | None:
     """A metadata.jsonl row's caption edits as edits of the whole file: the
     row's line located by number, each offset mapped through the decoded
     caption's raw columns, each replacement JSON-escaped as the line escapes.
@@ -415,10 +429,10 @@ def _row_edits(file_text: str, row: ItemFacts, edits: Sequence[Edit]) -> list[Ed
     columns = row.column_map
     if line is None or columns is None or row.text is None:
         return None
-    lines = file_text.split("\n")
+    lines = file_text.lines
     if line > len(lines) or lines[line - 1].removesuffix("\r") != row.item.metadata_raw:
         return None
-    offset = sum(len(text) + 1 for text in lines[: line - 1])
+    offset = file_text.starts[line - 1]
     raw = lines[line - 1]
     ascii_only = "\\u" in raw and raw.isascii()
     mapped = []
