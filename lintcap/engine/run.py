@@ -599,7 +599,7 @@ def _diagnose(
                 message = render(rule.message, {**base, **finding.values})
                 if finding.item is None:
                     path = _dataset_display(dataset)
-                    related = [_named(facts[i]) for i in finding.related]
+                    related = [facts[i].reference for i in finding.related]
                     diagnostics.append(
                         make_diagnostic(rule, path, Location(), message, [], related)
                     )
@@ -612,16 +612,10 @@ def _diagnose(
                             item_facts.locate(finding.span),
                             message,
                             finding.edits,
-                            [_named(facts[i]) for i in finding.related],
+                            [facts[i].reference for i in finding.related],
                         )
                     )
     return diagnostics
-
-
-def _named(item_facts: ItemFacts) -> str:
-    """How ``related`` names an item: its file, and for a metadata.jsonl
-    caption the line ("metadata.jsonl:12"), so that each copy can be found."""
-    return item_facts.reference
 
 
 def _dataset_display(dataset: Dataset) -> str:
