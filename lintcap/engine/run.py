@@ -134,7 +134,7 @@ def image_analysis_available() -> bool:
 
 
 #: Checks that judge image facts only: left out without image analysis.
-_IMAGE_ONLY = ImageMeasureCheck | DuplicatesCheck | GradeCheck | UniformGradeCheck | AgreementCheck
+_IMAGE_ONLY = _IMAGE_FACTS | AgreementCheck
 
 
 def without_image_analysis(rules: list[Rule]) -> tuple[list[Rule], list[str]]:
