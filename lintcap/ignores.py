@@ -17,13 +17,18 @@ from pathlib import Path
 from lintcap.models import Diagnostic
 
 
+def _relative(absolute: Path, base: Path) -> str:
+    """``absolute`` relative to ``base``, or whole when outside it (POSIX form)."""
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
 def _candidates(printed: str, base: Path) -> set[str]:
     folder = printed.endswith("/")
     absolute = Path(os.path.abspath(printed))
-    try:
-        relative = absolute.relative_to(base).as_posix()
-    except ValueError:
-        relative = absolute.as_posix()
+    relative = _relative(absolute, base)
     names = {printed, printed.rstrip("/"), relative, absolute.name}
     if folder:
         names |= {relative + "/", absolute.name + "/"}
@@ -32,11 +37,7 @@ def _candidates(printed: str, base: Path) -> set[str]:
 
 def relative_key(printed: str, base: Path) -> str:
     """The key ``--add-ignores`` writes for a printed path."""
-    absolute = Path(os.path.abspath(printed))
-    try:
-        key = absolute.relative_to(base).as_posix()
-    except ValueError:
-        key = absolute.as_posix()
+    key = _relative(Path(os.path.abspath(printed)), base)
     return key + "/" if printed.endswith("/") and key != "." else key
 
 
