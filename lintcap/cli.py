@@ -20,6 +20,7 @@ from lintcap.report import FORMATS
 
 if TYPE_CHECKING:
     from lintcap.config import Config
+    from lintcap.engine.spec import RuleBook
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 #: The severities, lowest first (lintcap.models.Severity, spelled out here
@@ -393,8 +394,8 @@ def check(
         result = lint(dataset_folders(paths), config)
         result.diagnostics = concerning(result.diagnostics, paths)
     else:
-        config, note = _without_dataset_rules(config, paths)
-        result = lint(paths, config)
+        config, note, book = _without_dataset_rules(config, paths)
+        result = lint(paths, config, book)  # the rule files read once, not again
         result.notes += [note] if note else []
     _nothing_found(result, paths, config)
     if write_baseline is not None or add_ignores:
@@ -469,12 +470,15 @@ def _nothing_found(result: Any, paths: list[Path], config: Config) -> None:
         raise UserError(_NOTHING_FOUND.format(paths=shown, captions=captions))
 
 
-def _without_dataset_rules(config: Config, paths: list[Path]) -> tuple[Config, str | None]:
+def _without_dataset_rules(
+    config: Config, paths: list[Path]
+) -> tuple[Config, str | None, RuleBook | None]:
     """Single files are judged without the dataset rules: a file is not a
     dataset of one (D001 "1 image: fewer than 15"). ``--whole-dataset`` judges
-    them with their set instead."""
+    them with their set instead. The rule book read to find them is returned
+    for the run (None when it was not read)."""
     if not paths or not all(p.is_file() for p in paths):
-        return config, None
+        return config, None, None
     from lintcap.engine.spec import load_rulebook
 
     book = load_rulebook(config)
@@ -489,7 +493,7 @@ def _without_dataset_rules(config: Config, paths: list[Path]) -> tuple[Config, s
     note = (
         "Dataset rules did not run on single files; `--whole-dataset` judges them with their set."
     )
-    return narrowed, note
+    return narrowed, note, book
 
 
 def _append_job_summary(path: Path, result: Any) -> None:
@@ -673,7 +677,7 @@ def fix_command(
         )
         result.remaining.diagnostics = concerning(result.remaining.diagnostics, given)
     else:
-        config, _ = _without_dataset_rules(config, paths)  # a file is not a dataset of one
+        config, _, _ = _without_dataset_rules(config, paths)  # a file is not a dataset of one
         result = fix(paths, config, unsafe=unsafe_fixes, write=not diff, force=force_write)
     out, err = sys.stdout, sys.stderr
     remaining = result.remaining.diagnostics

@@ -213,7 +213,7 @@ def test_a_single_image_is_still_judged_for_grades(tmp_path: Path) -> None:
 
     image = tmp_path / "a.jpg"
     image.write_bytes(b"")
-    narrowed, note = _without_dataset_rules(Config(), [image])
+    narrowed, note, _ = _without_dataset_rules(Config(), [image])
     assert note is not None
     assert "D001" in narrowed.ignore and "D010" in narrowed.ignore
     assert "I008" not in narrowed.ignore and "I013" not in narrowed.ignore
