@@ -239,7 +239,7 @@ def _text(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) ->
     learned = settings.text_backend() == "learned"
     overlay = measure_overlay(loaded.working, loaded.gray, search_text=not learned)
     if learned:
-        apply_text_boxes(overlay, find_text(loaded.working, settings.text))
+        apply_text_boxes(overlay, find_text(loaded.working, settings.text, loaded.gray))
     facts.overlay = _with_borders(overlay, facts.overlay or overlay)
 
 

@@ -254,8 +254,11 @@ def probability_map(rgb: RGB, size: int) -> tuple[NDArray[np.float32], float, fl
     return np.asarray(output[0, 0], dtype=np.float32), width / new_w, height / new_h
 
 
-def find_text(rgb: RGB, settings: TextSettings | None = None) -> list[TextBox]:
-    """Text lines of one RGB image, each called overlay or scene.
+def find_text(
+    rgb: RGB, settings: TextSettings | None = None, gray: NDArray[np.uint8] | None = None
+) -> list[TextBox]:
+    """Text lines of one RGB image, each called overlay or scene; ``gray`` is
+    its luminance when the caller already has it (one conversion per image).
 
     Raises :class:`TextBackendUnavailable` without the text extra."""
     settings = settings or TextSettings()
@@ -266,7 +269,8 @@ def find_text(rgb: RGB, settings: TextSettings | None = None) -> list[TextBox]:
     height, width = rgb.shape[:2]
     boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
     boxes = merge_lines(boxes)
-    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    if gray is None:
+        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
     return boxes
 
