@@ -680,24 +680,21 @@ def fix_command(
         config, _, _ = _without_dataset_rules(config, paths)  # a file is not a dataset of one
         result = fix(paths, config, unsafe=unsafe_fixes, write=not diff, force=force_write)
     out, err = sys.stdout, sys.stderr
-    remaining = result.remaining.diagnostics
+    # What was left alone and why: after the diff (on standard error) or the findings.
+    notes = [
+        *skipped_lines(result.remaining.diagnostics, unsafe_fixes),
+        *outcome_notes(result.files, result.unsettled, result.rolled_back),
+    ]
     if diff:
         for file_fix in result.files:
             out.write(file_fix.diff())
         count = len(result.files)
         err.write(f"{plural(result.fixes, 'fix', 'fixes')} would change {plural(count, 'file')}.\n")
-        for line in [
-            *skipped_lines(remaining, unsafe_fixes),
-            *outcome_notes(result.files, result.unsettled, result.rolled_back),
-        ]:
+        for line in notes:
             err.write(f"{field_safe(line)}\n")
         sys.exit(EXIT_FINDINGS if result.files else EXIT_CLEAN)
     write_text(result.remaining, out, TextOptions(color=use_color(color, out), footer=False))  # type: ignore[arg-type]
-    for line in [
-        *changed_lines(result.files, written=True),
-        *skipped_lines(remaining, unsafe_fixes),
-        *outcome_notes(result.files, result.unsettled, result.rolled_back),
-    ]:
+    for line in [*changed_lines(result.files, written=True), *notes]:
         out.write(f"{field_safe(line)}\n")
     failed = fix_failed(result.files, result.remaining, config)
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
