@@ -304,14 +304,12 @@ def git_quote(name: str) -> str:
     return '"' + "".join(parts) + '"'
 
 
-def _read_captions(
-    paths: Sequence[Path], config: Config, limit: int | None = None
-) -> dict[Path, bytes]:
+def _read_captions(paths: Sequence[Path], config: Config, limit: int) -> dict[Path, bytes]:
     """The bytes of every caption file (sidecar or metadata.jsonl) that
     decodes: these, and only these, are what the fixer edits and what the
-    writer checks against."""
+    writer checks against. ``limit``: the rule files' caption size limit
+    (``needs_for(book.rules).max_caption_bytes`` of the caller's rule book)."""
     captions: dict[Path, bytes] = {}
-    limit = limit or caption_byte_limit(config)
     dataset = discover(
         list(paths), config.caption_extension, Scope.from_config(config), config.caption_source
     )
@@ -328,12 +326,6 @@ def _read_captions(
             continue  # unreadable, too large or undecodable: never written (F-codes say why)
         captions[path] = data
     return captions
-
-
-def caption_byte_limit(config: Config) -> int:
-    """The caption size limit of the rule files (the rule that reports
-    too-large captions), used for every caption lintcap reads."""
-    return needs_for(load_rulebook(config).rules).max_caption_bytes
 
 
 def _round(

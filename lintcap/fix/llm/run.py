@@ -27,7 +27,7 @@ from lintcap.config import Config
 from lintcap.dataset import display_path
 from lintcap.engine import checks
 from lintcap.engine.image_checks import case_matches
-from lintcap.engine.run import LintResult, lint, load_rulebook, render
+from lintcap.engine.run import LintResult, lint, load_rulebook, needs_for, render
 from lintcap.engine.select import select_rules
 from lintcap.engine.spec import (
     AgreementCheck,
@@ -128,7 +128,7 @@ def llm_fix(
     retries = book.settings.llm.retries if retries is None else retries
     rules = select_rules(book, config.preset, config.select, config.extend_select, config.ignore)
     llm_rules = {rule.code: rule for rule in rules if rule.llm is not None}
-    originals = _read_captions(paths, config)
+    originals = _read_captions(paths, config, needs_for(book.rules).max_caption_bytes)
     current = dict(originals)
     fixed = {f.path: f for f in start.files} if start else {}
     for path, file_fix in fixed.items():
