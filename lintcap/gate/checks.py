@@ -527,7 +527,7 @@ def kohya_epoch_batches(plan: TrainingPlan, runs: list[DatasetRun]) -> int:
     total = 0
     for run in runs:
         dataset = run.dataset
-        each = reg_repeats.get(dataset.group, 0.0) if dataset.is_reg else dataset.repeats
+        each = passes.drawn(plan, dataset, reg_repeats)
         per_bucket: Counter[tuple[int, int]] = Counter()
         for size in run.sizes:
             key = bucket("kohya", dataset, *size, max(dataset.resolutions)) if size else (0, 0)

@@ -49,16 +49,22 @@ def kohya_reg_repeats(plan: TrainingPlan, counts: list[int]) -> dict[int, float]
     return {group: train.get(group, 0) / n for group, n in reg.items() if n}
 
 
+def drawn(plan: TrainingPlan, dataset: PlannedDataset, reg_repeats: dict[int, float]) -> float:
+    """Times one image of ``dataset`` appears in an epoch: :func:`copies`, or
+    for a kohya reg image the average repeats of its [[datasets]] entry
+    (``reg_repeats``, from :func:`kohya_reg_repeats`)."""
+    if plan.trainer == "kohya" and dataset.is_reg:
+        return reg_repeats.get(dataset.group, 0.0)
+    return copies(plan, dataset)
+
+
 def epoch_batches(plan: TrainingPlan, counts: list[int]) -> tuple[float, float]:
     """Batches per epoch of the train and of the reg datasets (fractional:
     bucket remainders aside)."""
     train = reg = 0.0
     reg_repeats = kohya_reg_repeats(plan, counts) if plan.trainer == "kohya" else {}
     for dataset, count in zip(plan.datasets, counts, strict=True):
-        each: float = copies(plan, dataset)
-        if plan.trainer == "kohya" and dataset.is_reg:
-            each = reg_repeats.get(dataset.group, 0.0)
-        batches = count * each / batch_of(plan, dataset)
+        batches = count * drawn(plan, dataset, reg_repeats) / batch_of(plan, dataset)
         if dataset.is_reg:
             reg += batches
         else:
@@ -119,10 +125,5 @@ def passes_per_image(
         if count == 0 or batches <= 0:
             result.append(None)
             continue
-        each = (
-            reg_repeats.get(dataset.group, 0.0)
-            if plan.trainer == "kohya" and dataset.is_reg
-            else copies(plan, dataset)
-        )
-        result.append(draws[dataset.is_reg] / batches * each)
+        result.append(draws[dataset.is_reg] / batches * drawn(plan, dataset, reg_repeats))
     return result
