@@ -123,9 +123,14 @@ def fix(
     if subject.kind is not None and config.subject.kind == "auto":
         pinned = config.subject.model_copy(update={"kind": subject.kind})
         config = config.model_copy(update={"subject": pinned})
+    # A fix that harmed a caption is blocked for that caption as it then read;
+    # once another fix changes the caption, the judgement no longer holds
+    # (" - Copy" alone would be emptied by C016; after C001 added the trigger
+    # it would not), so the block and its note are dropped and the fix is
+    # judged again: one run does what two would.
     blocked: dict[Path, set[str]] = {}
+    rolled_back_notes: dict[Path, list[str]] = {}
     one_at_a_time: set[Path] = set()
-    rolled_back: list[str] = []
     for _ in range(max_rounds):
         proposals = _round(result, unsafe, overrides, blocked, one_at_a_time)
         if not proposals:
@@ -139,6 +144,8 @@ def fix(
             if harm is None:
                 overrides[path] = trial[path]
                 fixes[path] = fixes.get(path, 0) + len(proposal.keys)
+                blocked.pop(path, None)
+                rolled_back_notes.pop(path, None)
                 continue
             harmed = True
             if len(proposal.keys) > 1 and path not in one_at_a_time:
@@ -146,12 +153,15 @@ def fix(
                 continue
             blocked.setdefault(path, set()).update(proposal.keys)
             what = "; ".join(proposal.keys)
-            rolled_back.append(f"{display_path(path)}: fix rolled back ({what}): {harm}")
+            rolled_back_notes.setdefault(path, []).append(
+                f"{display_path(path)}: fix rolled back ({what}): {harm}"
+            )
         result = lint(paths, config, book, overrides) if harmed else checked
     # Whatever would still change after the last round did not settle.
     unsettled = sorted(
         display_path(p) for p in _round(result, unsafe, overrides, blocked, one_at_a_time)
     )
+    rolled_back = [note for notes in rolled_back_notes.values() for note in notes]
     # Fixable findings that no round could apply, and why (metadata.jsonl rows).
     _pending_fixes(result, unsafe, overrides, rolled_back)
     result.subject = subject
