@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lintcap import safefs
 from lintcap.models import Diagnostic
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ FORMAT_VERSION = 1
 #: Bytes of an image hashed at most: an image larger than this is keyed on
 #: its first part and its size (such a file is an F009 finding anyway).
 _MAX_HASHED = 256 * 1024 * 1024
+#: A baseline holds one short entry per finding: 64 MiB is far beyond any real one.
+_MAX_BASELINE_BYTES = 64 * 1024 * 1024
 
 Key = tuple[str, str, str]
 
@@ -46,12 +49,10 @@ def _digest(data: bytes) -> str:
 
 def _file_digest(path: Path) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            if not os.path.isfile(path):
-                return None
+        with safefs.open_binary(path) as handle:
             data = handle.read(_MAX_HASHED)
             size = os.fstat(handle.fileno()).st_size
-    except OSError:
+    except OSError:  # NotRegularFile (a FIFO would block a plain open) included
         return None
     return _digest(data + str(size).encode())
 
@@ -133,10 +134,11 @@ def write_baseline(
 
 def read_baseline(path: Path) -> Counter[Key]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            if not os.path.isfile(path):
-                raise BaselineError(f"baseline {path}: not a regular file")
-            data = json.loads(handle.read(64 * 1024 * 1024))
+        data = json.loads(safefs.read_regular(path, _MAX_BASELINE_BYTES).decode("utf-8"))
+    except safefs.NotRegularFile as exc:
+        raise BaselineError(f"baseline {path}: {exc.strerror}") from None
+    except safefs.TooLarge as exc:
+        raise BaselineError(f"baseline {path}: too large: {exc.strerror}") from None
     except FileNotFoundError:
         raise BaselineError(
             f"baseline {path} does not exist; create it with "

@@ -104,6 +104,23 @@ def test_config_that_is_a_fifo_is_one_line_not_a_hang(tmp_path: Path) -> None:
     assert len(run.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("kind", ["baseline", "trainer-config"])
+def test_baseline_or_trainer_config_that_is_a_fifo_is_one_line(tmp_path: Path, kind: str) -> None:
+    """Promise: a FIFO given as ``--baseline`` or as the gate's trainer config
+    is refused in one line (exit 2) within 30 s; a plain ``open`` would wait
+    for a writer forever."""
+    root = _dataset(tmp_path, 1)
+    fifo = tmp_path / ("baseline.json" if kind == "baseline" else "job.yaml")
+    os.mkfifo(fifo)
+    with within(30):
+        if kind == "baseline":
+            run = lintcap("check", "--baseline", fifo, root)
+        else:
+            run = lintcap("gate", "--trainer", "ai-toolkit", "--dry-run", fifo)
+    assert run.exit_code == 2, run.stderr
+    assert "FIFO" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
 # --- decoded size -------------------------------------------------------------------------
 
 

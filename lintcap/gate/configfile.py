@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lintcap import safefs
 from lintcap.gate.plan import TrainerConfigError
 
 #: Bytes read of a config file at most: a job or dataset config is a few KB.
@@ -17,13 +18,13 @@ def read_config_bytes(path: Path) -> bytes:
     :data:`MAX_CONFIG_BYTES` so that a huge or endless file is refused in one
     line instead of filling memory; an unreadable file is one line too."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
+        return safefs.read_regular(path, MAX_CONFIG_BYTES)
+    except safefs.TooLarge:
+        raise TrainerConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MB"
+        ) from None
+    except OSError as exc:  # NotRegularFile: a FIFO or device is refused, not waited on
         raise TrainerConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise TrainerConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024 // 1024} MB")
-    return data
 
 
 def resolve_as_given(folder: str) -> Path:
