@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lintcap import safefs
+
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
@@ -90,11 +92,9 @@ def _git_top(folder: str) -> str | None:
 @cache
 def _gitignore(folder: str) -> GitIgnoreSpec | None:
     path = os.path.join(folder, ".gitignore")
-    try:
-        if not os.path.isfile(path) or os.path.islink(path):
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read(_MAX_GITIGNORE).splitlines()
+    try:  # a link, FIFO or device is no .gitignore: refused on the open file, no race
+        with os.fdopen(safefs.open_regular(path, follow=False), "rb") as handle:
+            lines = handle.read(_MAX_GITIGNORE).decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
     from pathspec import GitIgnoreSpec
