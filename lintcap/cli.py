@@ -448,7 +448,9 @@ def check(
         from lintcap.report.html import HtmlReportError, write_html
 
         try:
-            write_html(result, html_path, [str(p) for p in options["paths"]], config.jobs)
+            write_html(
+                result, html_path, [str(p) for p in options["paths"]], config.jobs, config=config
+            )
         except HtmlReportError as exc:
             raise UserError(str(exc)) from None
     failed = config.fails(result.diagnostics) and not exit_zero

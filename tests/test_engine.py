@@ -249,3 +249,19 @@ def test_metadata_captions_point_into_the_jsonl(tmp_path: Path) -> None:
     assert finding.path is not None and finding.path.endswith("metadata.jsonl")
     assert finding.line == 2
     assert line[finding.column - 1 : finding.end_column - 1] == "ohwx"
+
+
+def test_html_report_shows_the_why_of_a_user_rule(
+    tmp_path: Path, make_dataset: MakeDataset
+) -> None:
+    """The report's rule list comes from the run's rule book: a rule from
+    ``extend-rules`` links to its own why (it was blank: the default book)."""
+    from lintcap.report.html import render
+
+    extra = write(tmp_path, RULE.format(extra=""))
+    root = make_dataset({"a": "ohwx, a photo of a beautiful woman."}, config=None)
+    config = Config(trigger=TRIGGER, extend_rules=[extra], select=["X"])
+    result = lint([root], config)
+    page = render(result, [str(root)], config=config)
+    assert '<dt id="rule-X001">' in page
+    assert "Words of praise describe nothing" in page

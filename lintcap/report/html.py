@@ -45,6 +45,7 @@ from lintcap import __version__
 from lintcap.analyse import DEFAULT_MAX_CAPTION_BYTES, ItemFacts
 from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.read import read_caption_file
+from lintcap.config import Config
 from lintcap.engine.run import LintResult
 from lintcap.models import Diagnostic, Severity
 from lintcap.report.escape import terminal_safe
@@ -454,8 +455,10 @@ def page_context(
     datasets: Sequence[str],
     thumbnails: Sequence[Thumbnail],
     report_dir: Path | None = None,
+    config: Config | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, computed here so the template only lays out."""
+    """Everything the template shows, computed here so the template only lays out;
+    ``config`` is the run's, so that the rules it adds (``extend-rules``) show their why."""
     by_path = _findings_by_path(result.diagnostics)
     folder = report_dir if report_dir is not None else Path.cwd()
     cards = [
@@ -478,17 +481,19 @@ def page_context(
         "open_code_up_to": OPEN_CODE_UP_TO,
         "span_kinds": [kind for kind in reversed(SPAN_KINDS)],
         "categories": _categories(result.items),
-        "rules": _rules_shown(code_groups),
+        "rules": _rules_shown(code_groups, config),
     }
 
 
-def _rules_shown(groups: Sequence[CodeGroup]) -> list[tuple[str, str, str, str]]:
+def _rules_shown(
+    groups: Sequence[CodeGroup], config: Config | None
+) -> list[tuple[str, str, str, str]]:
     """(code, name, severity, why) of each code in the report: every code
-    links to its why, embedded, so the report stays one offline file."""
-    from lintcap.config import Config
+    links to its why, embedded, so the report stays one offline file. The
+    rule book is the run's (``config``), so a rule from ``extend-rules`` has its why."""
     from lintcap.engine.spec import load_rulebook
 
-    book = load_rulebook(Config())
+    book = load_rulebook(config if config is not None else Config())
     shown = []
     for group in groups:
         rule = book.rule(group.code)
@@ -527,12 +532,13 @@ def render(
     datasets: Sequence[str],
     thumbnails: Sequence[Thumbnail] | None = None,
     report_dir: Path | None = None,
+    config: Config | None = None,
 ) -> str:
     """The report as one HTML string (thumbnails made here unless given);
     file links are relative to ``report_dir`` (default: the working folder)."""
     if thumbnails is None:
         thumbnails = make_thumbnails([item.item.image for item in result.items])
-    return _template().render(page_context(result, datasets, thumbnails, report_dir))
+    return _template().render(page_context(result, datasets, thumbnails, report_dir, config))
 
 
 def check_writable(path: Path, protected: Iterable[Path] = ()) -> None:
@@ -550,6 +556,7 @@ def write_html(
     datasets: Sequence[str],
     jobs: int | None = None,
     protected: Iterable[Path] = (),
+    config: Config | None = None,
 ) -> None:
     """Write the report atomically (a new temporary file in the same folder,
     then a rename over a regular file only), never over one of the linted
@@ -557,7 +564,7 @@ def write_html(
     files = [*protected, *dataset_files(result)]
     check_writable(path, files)
     thumbnails = make_thumbnails([item.item.image for item in result.items], jobs=jobs)
-    page = render(result, datasets, thumbnails, path.parent)
+    page = render(result, datasets, thumbnails, path.parent, config)
     try:
         write_report(path, page.encode("utf-8"), "HTML report", files)
     except OutputError as exc:
