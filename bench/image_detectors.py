@@ -51,12 +51,20 @@ def main() -> None:
         if not isinstance(loaded, LoadFailure):
             images.append(loaded)
     people = PeopleSettings()
-    corners = text.TextSettings(corner_pass=True)
+    from lintcap.config import Config
+    from lintcap.engine.spec import load_rulebook
+
+    # The detector alone, and as the rules run it: with the recogniser
+    # reading the unsure lines (lintcap.image.wording, read-cues).
+    plain = text.TextSettings(read_max_lines=0)
+    ruled = load_rulebook(Config()).settings.image_analysis.text
+    corners = plain.model_copy(update={"corner_pass": True})
     stages: dict[str, Callable[..., object]] = {
         "quality": lambda im: measure_quality(im.working, im.full_gray, None, None, None, im.gray),
         "borders only": lambda im: measure_overlay(im.working, im.gray, search_text=False),
         "text: morphology (+ borders)": lambda im: measure_overlay(im.working, im.gray),
-        "text: learned (DB, 640 px)": lambda im: text.find_text(im.working),
+        "text: learned (DB, 640 px)": lambda im: text.find_text(im.working, plain),
+        "text: learned + reading": lambda im: text.find_text(im.working, ruled),
         "text: learned + corner pass": lambda im: text.find_text(im.working, corners),
         "faces: mediapipe boxes alone": lambda im: detect_faces(
             im.working, people, "mediapipe", im.gray

@@ -50,7 +50,9 @@ def _values(measures: dict[str, Any], label: str) -> dict[str, Any]:
     """Message values: every measurement, ``{name%}`` for shares, the label."""
     values = {name: _shown(value) for name, value in measures.items()}
     values.update({f"{name}%": f"{value:.1%}" for name, value in measures.items() if _share(value)})
-    values["label"] = label
+    from lintcap.engine.run import render
+
+    values["label"] = render(label, values) if "{" in label else label
     return values
 
 

@@ -260,8 +260,16 @@ class Bound(_Strict):
 class MeasureCase(_Strict):
     """One way an image can fail a rule: every bound in ``when`` must hold."""
 
+    #: Names the finding; may name measurements like a message does
+    #: (``{overlay-text-read}``).
     label: str
     when: dict[str, Bound] = Field(min_length=1)
+
+    @field_validator("label")
+    @classmethod
+    def _safe_label(cls, label: str) -> str:
+        check_template(label)
+        return label
 
     @field_validator("when")
     @classmethod

@@ -99,6 +99,9 @@ class Overlay(BaseModel):
     #: ...why the most telling of them looked added (tiled, diagonal,
     #: see-through, margin)...
     overlay_text_reason: str = ""
+    #: ...what the recogniser read on the most telling added line ("" when
+    #: none was read: :mod:`lintcap.image.wording`)...
+    overlay_text_read: str = ""
     #: ...lines of added text alone in a corner (signatures, credits, logos)...
     corner_overlay_lines: int = 0
     #: ...and lines of text that belong to the scene (signs, prints, backdrops).
@@ -206,7 +209,8 @@ MEASURE_NAMES = _measure_names()
 #: Measurements that only the text detectors produce.
 TEXT_MEASURES = frozenset(
     {"text-score", "text-position", "text-lines", "diagonal-text-score", "corner-mark-score",
-     "text-detector", "overlay-text-lines", "overlay-text-reason", "corner-overlay-lines",
+     "text-detector", "overlay-text-lines", "overlay-text-reason", "overlay-text-read",
+     "corner-overlay-lines",
      "scene-text-lines"}
 )  # fmt: skip
 #: Measurements that need the people detectors (face mesh, pose).

@@ -85,15 +85,18 @@ def apply_text_boxes(overlay: Overlay, boxes: list[TextBox]) -> None:
     overlay.corner_overlay_lines = len(corner)
     overlay.scene_text_lines = len(boxes) - len(added)
     overlay.text_lines = len(boxes)
-    reasons = {box.reason for box in rest}
-    overlay.overlay_text_reason = next((r for r in REASON_ORDER if r in reasons), "")
+    reason = next((r for r in REASON_ORDER if any(b.reason == r for b in rest)), "")
+    overlay.overlay_text_reason = reason
+    # What the most telling added line says, where it was read (messages).
+    telling = [b for b in rest if b.reason == reason and b.read] or [b for b in added if b.read]
+    overlay.overlay_text_read = telling[0].read if telling else ""
 
 
 #: Reasons of added lines that can be a corner mark (logo, signature, credit).
-CORNER_REASONS = ("margin", "see-through", "repeated")
+CORNER_REASONS = ("margin", "see-through", "repeated", "wording")
 #: Which reason names an image's added text when several lines have one:
 #: the most certain first.
-REASON_ORDER = ("tiled", "diagonal", "repeated", "see-through", "margin")
+REASON_ORDER = ("tiled", "diagonal", "repeated", "wording", "see-through", "margin")
 
 
 def _borders(gray: Gray, overlay: Overlay) -> None:

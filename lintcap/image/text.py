@@ -59,6 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from lintcap.image.wording import ReadCues, read_unsure
 from lintcap.lazy import cv2
 
 RGB = NDArray[np.uint8]
@@ -174,6 +175,19 @@ class TextSettings(BaseModel):
     #: step per pixel is at least this share of their rise over the ground
     #: (added after the photo was taken, they are not blurred with it).
     see_through_min_sharpness: float = Field(default=0.3, ge=0.0)
+    #: Reading (:mod:`lintcap.image.wording`): at most this many unsure lines
+    #: per image are read by the recogniser the text extra ships (0: none)...
+    read_max_lines: int = Field(default=6, ge=0, le=64)
+    #: ...a line read with less mean character confidence, or fewer letters
+    #: and digits, is not text...
+    read_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    read_min_characters: int = Field(default=2, ge=0)
+    #: ...one word read on this many level lines (2 when they are turned) of
+    #: one height and angle is a tiling (words this long at least)...
+    read_same_word_min_level: int = Field(default=3, ge=2)
+    read_same_word_min_letters: int = Field(default=3, ge=1)
+    #: ...and lines whose words are a mark's are added.
+    read_cues: ReadCues = ReadCues()
 
 
 class TextBox(BaseModel):
@@ -195,6 +209,8 @@ class TextBox(BaseModel):
     reason: str = ""
     #: "corner", "edge" or "centre".
     position: str = "centre"
+    #: What the recogniser read on the line ("" when it was not read).
+    read: str = Field(default="", max_length=80)
 
 
 class TextBackendUnavailable(RuntimeError):
@@ -272,6 +288,7 @@ def find_text(
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
+    read_unsure(rgb, boxes, settings)
     return boxes
 
 

@@ -1,0 +1,230 @@
+"""What the unsure lines read say: added text told from scene text by content.
+
+Geometry (:mod:`lintcap.image.text`) leaves two kinds of line open:
+
+- lines called added on shape alone (a see-through patch, a margin line, a
+  steep one) that may not be text at all: a keyboard's keys, teeth, a
+  pattern. Read by :mod:`lintcap.image.reading`, a line with no letters or
+  digits, or read with low confidence, is not text: it goes back to scene
+  (``read-min-confidence``, ``read-min-characters``).
+- lines called scene text that may be a mark: a centred stock watermark, the
+  few copies of a tiling the detector found. Their words decide:
+
+  ``watermark words``
+      the wording of marks and credits: a copyright sign or ``(c)``, a web
+      address, an ``@handle``, "photo by", a stock agency's name, "preview"
+      or "sample"; the lists and patterns are ``read-cues`` in
+      ``rules/settings.yaml``, matched with a few reading errors allowed;
+  ``tiled``
+      one word read on several lines of one height and angle (a tiling the
+      detector saw only in part).
+
+At most ``read-max-lines`` lines are read per image (each costs about 10 ms):
+first the added lines to check, then scene lines with a partner of their
+height and angle (a possible tiling), then the longest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from lintcap.image.text import TextBox, TextSettings
+
+RGB = NDArray[np.uint8]
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class ReadCues(BaseModel):
+    """The wording of watermarks and credits (``text: read-cues:``)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+
+    #: Words and phrases of marks (stock agencies, "preview", "photo by"),
+    #: compared in lower case on letters and digits alone, a reading error
+    #: allowed per ``fuzzy-letters`` letters.
+    words: list[str] = []
+    #: Regular expressions (case-insensitive) on the text as read: a web
+    #: address, an @handle, a copyright sign.
+    patterns: list[str] = []
+    #: Words shorter than this are matched exactly (a short word with an
+    #: error allowed matches too much).
+    fuzzy_min_letters: int = Field(default=5, ge=1)
+    fuzzy_letters: int = Field(default=5, ge=1)
+
+
+def clean(text: str) -> str:
+    """Lower case, letters and digits only: how words are compared."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def near_in(needle: str, haystack: str) -> int:
+    """The fewest edits that make ``needle`` a substring of ``haystack``
+    (approximate substring matching: the first row of the edit table is 0,
+    so the match may start anywhere)."""
+    if not needle:
+        return 0
+    previous = list(range(len(needle) + 1))
+    best = len(needle)
+    for ch in haystack:
+        current = [0]
+        for i, want in enumerate(needle, start=1):
+            current.append(min(previous[i] + 1, current[i - 1] + 1, previous[i - 1] + (want != ch)))
+        best = min(best, current[-1])
+        previous = current
+    return best
+
+
+def cue_in(text: str, cues: ReadCues) -> str | None:
+    """The cue the read ``text`` matches, or None. A word matches where it
+    appears in the text, or the text (a part of a mark cut by the picture's
+    edge or split by the detector) appears in it, with ``len //
+    fuzzy-letters`` errors at most."""
+    for pattern in _compiled(tuple(cues.patterns)):
+        found = pattern.search(text)
+        if found:
+            return found.group(0)
+    read = clean(text)
+    if not read:
+        return None
+    for word in cues.words:
+        want = clean(word)
+        if not want:
+            continue
+        if len(want) < cues.fuzzy_min_letters or len(read) < cues.fuzzy_min_letters:
+            if re.search(rf"(?<![a-z0-9]){re.escape(want)}(?![a-z0-9])", _spaced(text)):
+                return word
+            continue
+        if near_in(want, read) <= len(want) // cues.fuzzy_letters:
+            return word
+        if (
+            2 * len(read) >= len(want) > len(read)
+            and near_in(read, want) <= len(read) // cues.fuzzy_letters
+        ):
+            return word
+    return None
+
+
+def _spaced(text: str) -> str:
+    """Lower case with every run of other characters one space."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower())
+
+
+@lru_cache(maxsize=8)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def readable(text: str, confidence: float, min_confidence: float, min_characters: int) -> bool:
+    """Whether a line read as ``text`` is text at all."""
+    return confidence >= min_confidence and len(clean(text)) >= min_characters
+
+
+def same_word_groups(
+    reads: Sequence[tuple[str, float, float]],
+    min_letters: int,
+    max_height_ratio: float,
+    max_angle: float,
+) -> list[list[int]]:
+    """Indexes of lines that read one word (one read within the other, an
+    error per four letters) at one height and angle: (text, height, angle)
+    per line. Groups of one are left out."""
+    words = [clean(text) for text, _, _ in reads]
+    parent = list(range(len(reads)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(reads)):
+        for j in range(i + 1, len(reads)):
+            a, b = sorted((words[i], words[j]), key=len)
+            if len(a) < min_letters:
+                continue
+            ratio = reads[i][1] / max(1.0, reads[j][1])
+            if not 1 / max_height_ratio <= ratio <= max_height_ratio:
+                continue
+            if abs(reads[i][2] - reads[j][2]) > max_angle:
+                continue
+            if near_in(a, b) <= len(a) // 4:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(reads)):
+        groups.setdefault(root(i), []).append(i)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def read_unsure(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int:
+    """Read the unsure lines of one image and settle them by what they say
+    (see the module); returns how many lines were read."""
+    from lintcap.image import reading
+    from lintcap.image.text import _length
+
+    budget = settings.read_max_lines
+    if budget <= 0 or not boxes or not reading.available():
+        return 0
+    # Added on shape alone: read to see whether they are text at all. Corner
+    # marks (logos, signatures) are read for the tiling test only: a logo
+    # need not have letters, and script reads poorly.
+    check = [b for b in boxes if b.kind == "overlay" and b.reason != "tiled"]
+    scene = [b for b in boxes if b.kind == "scene"]
+
+    def alike(box: TextBox, others: list[TextBox]) -> bool:
+        return any(
+            other is not box
+            and abs(other.angle - box.angle) <= settings.tiled_max_angle
+            and 1 / 1.2 <= other.height / max(1.0, box.height) <= 1.2
+            for other in others
+        )
+
+    # Scene lines of the height and angle of an added one may be more of
+    # it; then the longest (a centred mark is one long line).
+    scene.sort(key=lambda b: (not alike(b, check), -_length(b)))
+    chosen = (check + scene)[:budget]
+    cuts = [
+        reading.cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), _length(b), b.height, b.angle)
+        for b in chosen
+    ]
+    results = reading.read_lines(cuts)
+    text_lines: list[tuple[TextBox, str]] = []
+    for box, (words, confidence) in zip(chosen, results, strict=True):
+        box.read = words[:80]
+        if not readable(
+            words, confidence, settings.read_min_confidence, settings.read_min_characters
+        ):
+            if box.kind == "overlay" and not _corner_mark(box):
+                box.kind, box.reason = "scene", ""
+            continue
+        text_lines.append((box, words))
+        if box.kind == "scene" and cue_in(words, settings.read_cues) is not None:
+            box.kind, box.reason = "overlay", "wording"
+    groups = same_word_groups(
+        [(words, box.height, box.angle) for box, words in text_lines],
+        settings.read_same_word_min_letters,
+        settings.tiled_max_height_ratio,
+        settings.tiled_max_angle,
+    )
+    for group in groups:
+        members = [text_lines[i][0] for i in group]
+        level = all(abs(b.angle) <= 10 for b in members)
+        if len(members) >= (settings.read_same_word_min_level if level else 2):
+            for box in members:
+                if box.kind == "scene" or box.reason in ("see-through", "margin"):
+                    box.kind, box.reason = "overlay", "tiled"
+    return len(chosen)
+
+
+def _corner_mark(box: TextBox) -> bool:
+    return box.position == "corner" and box.reason in ("margin", "see-through")

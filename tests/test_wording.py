@@ -1,0 +1,96 @@
+"""Reading the unsure lines (lintcap.image.reading, lintcap.image.wording):
+what a line says settles what its shape left open. Generated images only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from skimage import data
+
+from lintcap.config import Config
+from lintcap.engine.run import lint
+from lintcap.engine.spec import load_rulebook
+from lintcap.image import reading
+from lintcap.image.text import TextBox, TextSettings
+from lintcap.image.wording import ReadCues, cue_in, near_in, read_unsure, same_word_groups
+
+
+def _settings() -> TextSettings:
+    return load_rulebook(Config()).settings.image_analysis.text
+
+
+def test_approximate_substring_distance() -> None:
+    assert near_in("stock", "istockphoto") == 0
+    assert near_in("stock", "istoclphoto") == 1
+    assert near_in("abc", "xyz") == 3
+    assert near_in("", "anything") == 0
+
+
+def test_cues_allow_reading_errors_but_not_other_words() -> None:
+    cues = ReadCues(
+        words=["lumenstockphoto", "proof", "snap"], patterns=[r"\bwww\.", r"(^|\s)@[a-z0-9_]{3,}"]
+    )
+    assert cue_in("© Lumenstockphot", cues) == "lumenstockphoto"  # cut at the edge
+    assert cue_in("Lumenstoclphoto", cues) == "lumenstockphoto"  # a reading error
+    assert cue_in("stockphoto", cues) == "lumenstockphoto"  # a part of the mark
+    assert cue_in("Lumen", cues) is None  # a part under half of the word
+    assert cue_in("PROOF", cues) == "proof"
+    assert cue_in("a SNAP.", cues) == "snap"
+    assert cue_in("SNAPPY", cues) is None  # short words match whole words only
+    assert cue_in("see www.example.org", cues) == "www."
+    assert cue_in("by @jane_doe", cues) == " @jane_doe"
+    assert cue_in("MARKET STREET", cues) is None
+
+
+def test_one_word_on_lines_of_one_height_and_angle() -> None:
+    reads = [("PREVIEW", 30.0, 22.0), ("REVIEW", 29.0, 23.0), ("PREVIEW", 60.0, 22.0),
+             ("PRIZE", 30.0, 22.0)]  # fmt: skip
+    assert same_word_groups(reads, 3, 1.2, 8.0) == [[0, 1]]
+
+
+def _line(rgb: np.ndarray, words: str, y: int, scale: float = 1.2) -> TextBox:
+    (w, h), base = cv2.getTextSize(words, cv2.FONT_HERSHEY_DUPLEX, scale, 2)
+    x = (rgb.shape[1] - w) // 2
+    cv2.putText(rgb, words, (x, y), cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), 2,
+                cv2.LINE_AA)  # fmt: skip
+    return TextBox(x=x - 6, y=y - h - 6, w=w + 12, h=h + base + 12, angle=0.0,
+                   height=h + base + 12, score=0.9)  # fmt: skip
+
+
+def test_the_recogniser_reads_a_drawn_line() -> None:
+    rgb = np.zeros((120, 400, 3), np.uint8)
+    box = _line(rgb, "MARKET 42", 70)
+    cut = reading.cut_line(rgb, (box.x + box.w / 2, box.y + box.h / 2), box.w, box.h, 0.0)
+    [(words, confidence)] = reading.read_lines([cut])
+    assert words.replace(" ", "") == "MARKET42" and confidence > 0.8
+
+
+def test_unreadable_added_lines_go_back_to_scene_and_wording_makes_scene_added() -> None:
+    rgb = np.ascontiguousarray(data.coffee())
+    credit = _line(rgb, "www.lumen-foto.net", 200)
+    plain = _line(rgb, "MARKET STREET", 300)
+    rng = np.random.default_rng(0)
+    rgb[20:60, 40:240] = rng.integers(0, 255, (40, 200, 3), dtype=np.uint8)  # no letters
+    noise = TextBox(x=40, y=20, w=200, h=40, angle=0.0, height=40, score=0.8, kind="overlay",
+                    reason="see-through")  # fmt: skip
+    boxes = [credit, plain, noise]
+    assert read_unsure(rgb, boxes, _settings()) == 3
+    assert (credit.kind, credit.reason) == ("overlay", "wording")
+    assert "lumen" in credit.read.lower()
+    assert (plain.kind, noise.kind, noise.reason) == ("scene", "scene", "")
+    assert read_unsure(rgb, boxes, _settings().model_copy(update={"read_max_lines": 0})) == 0
+
+
+def test_w001_names_the_words_it_read(tmp_path: Path) -> None:
+    rgb = np.ascontiguousarray(data.coffee())
+    _line(rgb, "(c) lumen-foto.net", 200)
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(rgb).save(folder / "a.jpg", quality=95)
+    result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
+    [finding] = result.diagnostics
+    assert finding.code == "W001" and "foto.net" in finding.message.lower()
+    assert finding.message.startswith("words read as a watermark or credit")
