@@ -8,6 +8,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -33,6 +34,10 @@ def test_wheel_ships_the_rules(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     [wheel] = dist.glob("lintcap-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = set(archive.namelist())
+    # The text detector's model, with its licence and provenance.
+    assert {"lintcap/models/ppocrv4_det.onnx", "lintcap/models/NOTICE"} <= shipped
 
     env_dir = tmp_path / "fresh-venv"
     venv.create(env_dir, with_pip=True)

@@ -26,7 +26,7 @@ from lintcap.image.load import LoadedImage, LoadFailure, load_image
 from lintcap.image.overlay import apply_text_boxes, content_box, measure_overlay
 from lintcap.image.people import PeopleSettings, detect_faces, detect_people
 from lintcap.image.quality import estimate_jpeg_quality, measure_quality
-from lintcap.image.text import TextBackendUnavailable, TextSettings, find_text
+from lintcap.image.text import MODEL_ID, TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
 from lintcap.lazy import cv2
 
@@ -109,7 +109,9 @@ class AnalysisSettings(BaseModel):
             # which runs on every run and leaves the cached facts as they were:
             # changing one must not measure every image's text again.
             per_image = self.text.model_dump(mode="json", exclude=set(SET_LEVEL_TEXT_SETTINGS))
-            text = [self.text_backend(), per_image]
+            backend = self.text_backend()
+            # The learned detector's model file is part of what it measures.
+            text = [backend, *([MODEL_ID] if backend == "learned" else []), per_image]
             parts["text"] = [*decode, "text", *text]
         return {family: _digest(parts[family]) for family in wanted}
 

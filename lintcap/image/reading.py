@@ -38,12 +38,12 @@ _LOCK = threading.Lock()
 
 def model_path() -> Path | None:
     """The recognition model of the installed rapidocr-onnxruntime."""
-    from lintcap.image.text import model_path as detector_path
+    from lintcap.image.text import rapidocr_folder
 
-    detector = detector_path()
-    if detector is None:
+    folder = rapidocr_folder()
+    if folder is None:
         return None
-    path = detector.parent.parent / REC_MODEL_FILE
+    path = folder / REC_MODEL_FILE
     return path if path.is_file() else None
 
 

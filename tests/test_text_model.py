@@ -1,0 +1,55 @@
+"""The text detector's model file (lintcap/models/ppocrv4_det.onnx): rebuilt
+byte for byte by scripts/build_text_model.py from rapidocr's export of
+PP-OCRv4's detector, and computing what that export computes."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+from skimage import data
+
+from lintcap.image import reading, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import build_text_model  # noqa: E402
+
+
+def _run(path: Path, tensor: np.ndarray) -> np.ndarray:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(None, {"x": tensor})[0][0, 0])
+
+
+def test_the_shipped_model_is_what_the_script_builds() -> None:
+    shipped = text.model_path()
+    assert shipped is not None and shipped.parent.name == "models"
+    built = build_text_model.fold(build_text_model.rapidocr_model())
+    digest = hashlib.sha256(built.SerializeToString()).hexdigest()
+    assert digest == hashlib.sha256(shipped.read_bytes()).hexdigest()
+    kinds = {node.op_type for node in built.graph.node}
+    assert "HardSwish" in kinds and "Div" not in kinds and "Clip" not in kinds
+    assert (ROOT / "lintcap" / "models" / "NOTICE").read_text().count("Apache License") == 2
+    # The recogniser still comes from rapidocr's wheel, not from beside the detector.
+    recogniser = reading.model_path()
+    assert recogniser is not None and recogniser.is_file() and reading.available()
+
+
+def test_the_folded_model_computes_the_original_function() -> None:
+    photo = np.ascontiguousarray(data.astronaut())
+    cv2.putText(photo, "(c) Jane Doe 2024", (250, 490), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
+                (255, 255, 255), 2, cv2.LINE_AA)  # fmt: skip
+    tensor, _, _ = text.model_input(photo, 320)
+    assert tensor.shape == (1, 3, 320, 320)
+    original = _run(build_text_model.rapidocr_model(), tensor)
+    folded = _run(text.model_path() or Path(), tensor)
+    assert float(np.abs(original - folded).max()) < 1e-4
+    assert (original > 0.3).sum() > 200  # the credit is text to both
+    np.testing.assert_array_equal(original > 0.3, folded > 0.3)
