@@ -18,6 +18,10 @@ from lintcap.image.text import TextBox, TextSettings
 from lintcap.image.wording import ReadCues, cue_in, near_in, read_unsure, same_word_groups
 
 
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
+
+
 def _settings() -> TextSettings:
     return load_rulebook(Config()).settings.image_analysis.text
 
@@ -77,11 +81,12 @@ def test_unreadable_added_lines_go_back_to_scene_and_wording_makes_scene_added()
     noise = TextBox(x=40, y=20, w=200, h=40, angle=0.0, height=40, score=0.8, kind="overlay",
                     reason="see-through")  # fmt: skip
     boxes = [credit, plain, noise]
-    assert read_unsure(rgb, boxes, _settings()) == 3
+    assert read_unsure(rgb, _gray(rgb), boxes, _settings()) == 3
     assert (credit.kind, credit.reason) == ("overlay", "wording")
     assert "lumen" in credit.read.lower()
     assert (plain.kind, noise.kind, noise.reason) == ("scene", "scene", "")
-    assert read_unsure(rgb, boxes, _settings().model_copy(update={"read_max_lines": 0})) == 0
+    unread = _settings().model_copy(update={"read_max_lines": 0})
+    assert read_unsure(rgb, _gray(rgb), boxes, unread) == 0
 
 
 def test_w001_names_the_words_it_read(tmp_path: Path) -> None:
@@ -94,3 +99,29 @@ def test_w001_names_the_words_it_read(tmp_path: Path) -> None:
     [finding] = result.diagnostics
     assert finding.code == "W001" and "foto.net" in finding.message.lower()
     assert finding.message.startswith("words read as a watermark or credit")
+
+
+def test_a_tiling_is_one_word_and_lettering_of_many_words_is_not() -> None:
+    """Lines alike in shape (called tiled by geometry) that read as three
+    different words are lettering; the same word three times stays a tiling."""
+    tiled = {"kind": "overlay", "reason": "tiled"}
+    signs = np.zeros((480, 640, 3), np.uint8)
+    words = [_line(signs, w, y, 0.9) for w, y in (("KEEP", 100), ("RIGHT", 240), ("STOP", 380))]
+    boxes = [b.model_copy(update=tiled) for b in words]
+    read_unsure(signs, _gray(signs), boxes, _settings())
+    assert {b.kind for b in boxes} == {"scene"}
+    marks = np.zeros((480, 640, 3), np.uint8)
+    boxes = [_line(marks, "LUMEN", y, 0.9).model_copy(update=tiled) for y in (100, 240, 380)]
+    read_unsure(marks, _gray(marks), boxes, _settings())
+    assert {(b.kind, b.reason) for b in boxes} == {("overlay", "tiled")}
+
+
+def test_a_corner_mark_that_reads_as_nothing_is_not_text() -> None:
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    rng = np.random.default_rng(1)
+    rgb[430:470, 500:630] = rng.integers(0, 255, (40, 130, 3), dtype=np.uint8)
+    corner = {"kind": "overlay", "reason": "margin", "position": "corner"}
+    blob = TextBox(x=500, y=430, w=130, h=40, angle=0.0, height=40, score=0.8, **corner)
+    credit = _line(rgb, "Jane Roe", 40, 0.8).model_copy(update=corner)
+    read_unsure(rgb, _gray(rgb), [blob, credit], _settings())
+    assert (blob.kind, credit.kind) == ("scene", "overlay")

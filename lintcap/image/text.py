@@ -195,6 +195,9 @@ class TextSettings(BaseModel):
     #: one height and angle is a tiling (words this long at least)...
     read_same_word_min_level: int = Field(default=3, ge=2)
     read_same_word_min_letters: int = Field(default=3, ge=1)
+    #: ...lines of a tiling read to see that they are one word (lines alike in
+    #: shape that read as different words are lettering, not a tiling)...
+    read_tile_lines: int = Field(default=3, ge=0)
     #: ...and lines whose words are a mark's are added.
     read_cues: ReadCues = ReadCues()
 
@@ -309,7 +312,7 @@ def find_text(
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
-    read_unsure(rgb, boxes, settings)
+    read_unsure(rgb, gray, boxes, settings)
     return boxes
 
 

@@ -108,7 +108,8 @@ def cue_in(text: str, cues: ReadCues) -> str | None:
         if near_in(want, read) <= len(want) // cues.fuzzy_letters:
             return word
         if (
-            2 * len(read) >= len(want) > len(read)
+            len(want) > len(read)
+            and 3 * len(read) >= 2 * len(want)
             and near_in(read, want) <= len(read) // cues.fuzzy_letters
         ):
             return word
@@ -135,9 +136,10 @@ def same_word_groups(
     min_letters: int,
     max_height_ratio: float,
     max_angle: float,
+    letters_per_error: int = 4,
 ) -> list[list[int]]:
     """Indexes of lines that read one word (one read within the other, an
-    error per four letters) at one height and angle: (text, height, angle)
+    error per ``letters_per_error`` letters) at one height and angle: (text, height, angle)
     per line. Groups of one are left out."""
     words = [clean(text) for text, _, _ in reads]
     parent = list(range(len(reads)))
@@ -158,7 +160,7 @@ def same_word_groups(
                 continue
             if abs(reads[i][2] - reads[j][2]) > max_angle:
                 continue
-            if near_in(a, b) <= len(a) // 4:
+            if near_in(a, b) <= len(a) // letters_per_error:
                 parent[root(i)] = root(j)
     groups: dict[int, list[int]] = {}
     for i in range(len(reads)):
@@ -166,20 +168,53 @@ def same_word_groups(
     return [group for group in groups.values() if len(group) > 1]
 
 
-def read_unsure(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int:
+def read_unsure(
+    rgb: RGB, gray: NDArray[np.uint8], boxes: list[TextBox], settings: TextSettings
+) -> int:
     """Read the unsure lines of one image and settle them by what they say
     (see the module); returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import _length
+    from lintcap.image.text import _length, classify
 
     budget = settings.read_max_lines
     if budget <= 0 or not boxes or not reading.available():
         return 0
+    read: dict[int, tuple[str, float]] = {}
+
+    def read_now(chosen: list[TextBox]) -> None:
+        cuts = [
+            reading.cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), _length(b), b.height, b.angle)
+            for b in chosen
+        ]
+        for box, result in zip(chosen, reading.read_lines(cuts), strict=True):
+            box.read = result[0][:80]
+            read[id(box)] = result
+
+    def is_text(box: TextBox) -> bool:
+        words, confidence = read[id(box)]
+        return readable(
+            words, confidence, settings.read_min_confidence, settings.read_min_characters
+        )
+
+    # A tiling is one word repeated: lines alike in shape that read as
+    # different words are lettering (road signs, a backdrop), and are judged
+    # again without the tiling.
+    tiled = sorted((b for b in boxes if b.reason == "tiled"), key=lambda b: -_length(b))
+    sample = tiled[: min(settings.read_tile_lines, budget)]
+    if len(sample) >= 2:
+        read_now(sample)
+        words = [(b.read, b.height, b.angle) for b in sample if is_text(b)]
+        if len(words) == len(sample) and not same_word_groups(
+            words, settings.read_same_word_min_letters, float("inf"), 180.0
+        ):
+            for box in tiled:
+                box.kind, box.reason = "scene", ""
+            classify(boxes, gray, settings.model_copy(update={"tiled_min_boxes": len(boxes) + 1}))
     # Added on shape alone: read to see whether they are text at all. Corner
-    # marks (logos, signatures) are read for the tiling test only: a logo
-    # need not have letters, and script reads poorly.
-    check = [b for b in boxes if b.kind == "overlay" and b.reason != "tiled"]
-    scene = [b for b in boxes if b.kind == "scene"]
+    # marks (logos, signatures) stay: a logo need not have letters, and
+    # script reads poorly.
+    check = [b for b in boxes if b.kind == "overlay" and b.reason != "tiled" and id(b) not in read]
+    scene = [b for b in boxes if b.kind == "scene" and id(b) not in read]
 
     def alike(box: TextBox, others: list[TextBox]) -> bool:
         return any(
@@ -192,38 +227,53 @@ def read_unsure(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int:
     # Scene lines of the height and angle of an added one may be more of
     # it; then the longest (a centred mark is one long line).
     scene.sort(key=lambda b: (not alike(b, check), -_length(b)))
-    chosen = (check + scene)[:budget]
-    cuts = [
-        reading.cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), _length(b), b.height, b.angle)
-        for b in chosen
-    ]
-    results = reading.read_lines(cuts)
-    text_lines: list[tuple[TextBox, str]] = []
-    for box, (words, confidence) in zip(chosen, results, strict=True):
-        box.read = words[:80]
-        if not readable(
-            words, confidence, settings.read_min_confidence, settings.read_min_characters
-        ):
-            if box.kind == "overlay" and not _corner_mark(box):
+    read_now((check + scene)[: max(0, budget - len(read))])
+    text_lines: list[TextBox] = []
+    for box in boxes:
+        if id(box) not in read:
+            continue
+        if not is_text(box):
+            # A corner mark may read poorly (script, a logo's letters) but
+            # reads as something; one that reads as nothing is not text.
+            if (
+                box.kind == "overlay"
+                and box.reason != "tiled"
+                and (not _corner_mark(box) or not clean(box.read))
+            ):
                 box.kind, box.reason = "scene", ""
             continue
-        text_lines.append((box, words))
-        if box.kind == "scene" and cue_in(words, settings.read_cues) is not None:
+        text_lines.append(box)
+        if box.kind == "scene" and cue_in(box.read, settings.read_cues) is not None:
             box.kind, box.reason = "overlay", "wording"
     groups = same_word_groups(
-        [(words, box.height, box.angle) for box, words in text_lines],
+        [(b.read, b.height, b.angle) for b in text_lines],
         settings.read_same_word_min_letters,
         settings.tiled_max_height_ratio,
         settings.tiled_max_angle,
     )
     for group in groups:
-        members = [text_lines[i][0] for i in group]
+        members = [text_lines[i] for i in group]
         level = all(abs(b.angle) <= 10 for b in members)
         if len(members) >= (settings.read_same_word_min_level if level else 2):
             for box in members:
                 if box.kind == "scene" or box.reason in ("see-through", "margin"):
                     box.kind, box.reason = "overlay", "tiled"
-    return len(chosen)
+    # A corner line that reads as a piece of the tiling's word is a copy
+    # cut by the picture's edge.
+    tile_words = [clean(b.read) for b in text_lines if b.reason == "tiled"]
+    for box in text_lines:
+        piece = clean(box.read)
+        if _corner_mark(box) and len(piece) >= 2 and any(piece in w for w in tile_words):
+            box.kind, box.reason = "overlay", "tiled"
+    # A corner line whose words the scene shows again, at any size (a
+    # backdrop's name repeated), is the scene's, not a mark standing alone.
+    scene_words = [b.read for b in text_lines if b.kind == "scene"]
+    for box in text_lines:
+        if _corner_mark(box) and scene_words:
+            pairs = [(box.read, 1.0, 0.0), *((w, 1.0, 0.0) for w in scene_words)]
+            if any(0 in group for group in same_word_groups(pairs, 4, 2.0, 1.0, 6)):
+                box.kind, box.reason = "scene", ""
+    return len(read)
 
 
 def _corner_mark(box: TextBox) -> bool:
