@@ -362,3 +362,34 @@ def test_images_too_small_for_a_detector_are_not_judged(
     judged = PeopleSettings(min_image_side=8)
     with pytest.raises(AssertionError, match="a detector ran"):
         detect_people(tiny, judged, backend)  # type: ignore[arg-type]
+
+
+@pytest.mark.faces
+@pytest.mark.parametrize("name", ["astronaut", "camera"])
+def test_the_fallback_face_is_the_opencv_backends_main_face(name: str) -> None:
+    rgb = photo(name)
+    gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    settings = PeopleSettings(profile_scan_needs_body=False)
+    pose = people._Pose(people._mediapipe(), rgb)
+    face, source = people._haar_main_face(rgb, settings, gray, pose)
+    expected = people._detect_opencv(rgb, settings, gray)
+    assert face is not None and face == expected.faces[0]
+    assert source == expected.sources["faces"]
+
+
+@pytest.mark.faces
+def test_profile_scans_wait_for_a_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    scans: list[str] = []
+    scan = people._profile_hits
+
+    def counted(*args: object) -> object:
+        scans.append("profile")
+        return scan(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(people, "_profile_hits", counted)
+    rgb = photo("coffee")  # no face and no body: nothing for the pose model
+    waited = detect_people(rgb, PeopleSettings(), "mediapipe")
+    assert scans == []
+    scanned = detect_people(rgb, PeopleSettings(profile_scan_needs_body=False), "mediapipe")
+    assert scans == ["profile"]
+    assert waited == scanned and waited.faces == []

@@ -53,3 +53,15 @@ def test_the_folded_model_computes_the_original_function() -> None:
     assert float(np.abs(original - folded).max()) < 1e-4
     assert (original > 0.3).sum() > 200  # the credit is text to both
     np.testing.assert_array_equal(original > 0.3, folded > 0.3)
+
+
+def test_the_input_is_the_normalised_bgr_image() -> None:
+    rgb = np.random.default_rng(3).integers(0, 256, (100, 150, 3), dtype=np.uint8)
+    tensor, scale_x, scale_y = text.model_input(rgb, 96)
+    assert tensor.shape == (1, 3, 64, 96) and tensor.dtype == np.float32
+    assert (scale_x, scale_y) == (150 / 96, 100 / 64)
+    small = cv2.resize(rgb, (96, 64), interpolation=cv2.INTER_AREA)
+    mean = np.array([0.406, 0.456, 0.485], dtype=np.float32)
+    std = np.array([0.225, 0.224, 0.229], dtype=np.float32)
+    expected = ((small[..., ::-1].astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1)
+    np.testing.assert_array_equal(tensor[0], expected)  # the same float32 arithmetic

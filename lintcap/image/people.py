@@ -147,6 +147,13 @@ class PeopleSettings(BaseModel):
     #: opencv: the same for the two profile scans (image and mirror image), which
     #: run over the whole image only when no frontal face was found.
     profile_detect_size: int = Field(default=192, ge=64)
+    #: mediapipe: where its detector finds no face and the frontal cascade
+    #: none either, the profile scans (image and mirror image, about 35 ms of
+    #: the 45 an image without a face costs) run only when the pose model sees
+    #: a body, whose landmarks the framing needs then anyway. On the labelled
+    #: real photographs every profile the scans add is on a body the pose sees
+    #: (bench/image_quality.py --real: the same faces found).
+    profile_scan_needs_body: bool = True
     #: opencv: step between the scales the cascades try (OpenCV's scaleFactor).
     scale_factor: float = Field(default=1.2, gt=1.0, le=2.0)
     #: opencv: raw frontal-cascade windows that must agree on a face. (The
@@ -421,20 +428,25 @@ def _downscale(gray: Gray, size: int) -> tuple[Gray, float]:
     return _u8(cv2.resize(gray, dims, interpolation=cv2.INTER_AREA)), scale
 
 
-def _detect_opencv(rgb: RGB, settings: PeopleSettings, gray_full: Gray) -> PeopleFacts:
-    cascades = _cascades()
-    height, width = rgb.shape[:2]
-    facts = PeopleFacts(backend="opencv")
-    min_face = _min_face(rgb.shape, settings)
+def _to_face(
+    box: Box, neighbours: int, scale: float, shape: tuple[int, ...], settings: PeopleSettings
+) -> Face:
+    """A cascade's box on the image scaled by ``scale``, in pixels of the image."""
+    height, width = shape[:2]
+    x, y, w, h = (round(v / scale) for v in box)
+    confidence = neighbours / (neighbours + settings.haar_confidence_neighbours)
+    return Face(
+        x=x, y=y, w=min(w, width - x), h=min(h, height - y), confidence=round(confidence, 4)
+    )
 
-    def to_face(box: Box, neighbours: int, scale: float) -> Face:
-        x, y, w, h = (round(v / scale) for v in box)
-        confidence = neighbours / (neighbours + settings.haar_confidence_neighbours)
-        return Face(
-            x=x, y=y, w=min(w, width - x), h=min(h, height - y), confidence=round(confidence, 4)
-        )
 
+def _frontal_hits(
+    cascades: _Cascades, gray_full: Gray, settings: PeopleSettings
+) -> tuple[list[tuple[Box, int]], Gray, float]:
+    """The frontal cascade's boxes (largest first) on the grey image shrunk
+    to ``detect_size``, that image and its scale."""
     gray, scale = _downscale(gray_full, settings.detect_size)
+    min_face = _min_face(gray_full.shape, settings)
     frontal = _detect(
         cascades.frontal,
         gray,
@@ -443,8 +455,27 @@ def _detect_opencv(rgb: RGB, settings: PeopleSettings, gray_full: Gray) -> Peopl
         max(FRONTAL_WINDOW, round(min_face * scale)),
     )
     frontal.sort(key=lambda item: -item[0][2])
+    return frontal, gray, scale
+
+
+def _profile_hits(
+    cascades: _Cascades, gray_full: Gray, settings: PeopleSettings
+) -> tuple[list[tuple[Box, int, Yaw | None]], float]:
+    """The profile cascade's faces (image and mirror image, merged) on the
+    grey image shrunk to ``profile_detect_size``, and its scale."""
+    gray, scale = _downscale(gray_full, settings.profile_detect_size)
+    min_profile = max(PROFILE_WINDOW, round(_min_face(gray_full.shape, settings) * scale))
+    hits = _profiles(cascades.profile, gray, settings.scale_factor, settings, min_profile)
+    return _merge_profiles(hits), scale
+
+
+def _detect_opencv(rgb: RGB, settings: PeopleSettings, gray_full: Gray) -> PeopleFacts:
+    cascades = _cascades()
+    height = rgb.shape[0]
+    facts = PeopleFacts(backend="opencv")
+    frontal, gray, scale = _frontal_hits(cascades, gray_full, settings)
     if frontal:
-        facts.faces = [to_face(box, n, scale) for box, n in frontal]
+        facts.faces = [_to_face(box, n, scale, rgb.shape, settings) for box, n in frontal]
         facts.sources["faces"] = "opencv:frontal-cascade"
         side = _profile_side_near(cascades.profile, gray, frontal[0][0], settings)
         facts.yaw = side or "front"
@@ -452,13 +483,9 @@ def _detect_opencv(rgb: RGB, settings: PeopleSettings, gray_full: Gray) -> Peopl
         facts.expression = _smile(cascades.smile, gray_full, facts.faces[0], settings)
         facts.sources["expression"] = "opencv:smile-cascade"
     else:
-        gray, scale = _downscale(gray_full, settings.profile_detect_size)
-        min_profile = max(PROFILE_WINDOW, round(min_face * scale))
-        hits = _merge_profiles(
-            _profiles(cascades.profile, gray, settings.scale_factor, settings, min_profile)
-        )
+        hits, scale = _profile_hits(cascades, gray_full, settings)
         if hits:
-            facts.faces = [to_face(box, n, scale) for box, n, _ in hits]
+            facts.faces = [_to_face(box, n, scale, rgb.shape, settings) for box, n, _ in hits]
             facts.yaw = hits[0][2]
             facts.sources["faces"] = "opencv:profile-cascade"
             if facts.yaw is not None:
@@ -660,6 +687,7 @@ def _detect_mediapipe(
         if mesh is not None or facts.faces[0].confidence >= settings.unconfirmed_min_confidence:
             break
         facts.faces.pop(0)
+    pose = _Pose(models, rgb)
     if facts.faces:
         facts.sources["faces"] = "mediapipe:face-detection"
     else:
@@ -667,16 +695,16 @@ def _detect_mediapipe(
         # odd photographs that the Haar cascades find; a cascade face counts
         # only when the face mesh, run on it, finds a face there too (alone,
         # the cascades take signs and window frames for faces).
-        haar = _detect_opencv(rgb, settings, _gray_of(rgb, gray))
-        if haar.faces:
-            mesh = _mp_mesh(models, rgb, haar.faces[0])
+        found, source = _haar_main_face(rgb, settings, _gray_of(rgb, gray), pose)
+        if found is not None:
+            mesh = _mp_mesh(models, rgb, found)
             if mesh is not None:
-                facts.faces = haar.faces[:1]
-                facts.sources["faces"] = haar.sources["faces"] + "+mediapipe:face-mesh"
+                facts.faces = [found]
+                facts.sources["faces"] = source + "+mediapipe:face-mesh"
     if not facts.faces:
         # No face (turned away, hidden, too small): the pose may still show
         # how much of a person the picture holds.
-        _framing_from_pose(models, rgb, None, facts, settings)
+        _framing_from_pose(pose, None, facts, settings)
         return facts
     main = facts.faces[0]
     if mesh is not None:
@@ -685,17 +713,55 @@ def _detect_mediapipe(
     facts.sources["framing"] = "mediapipe:face-geometry"
     if facts.framing in ("waist-up", "full-body"):
         # Room for hips or legs below the face: the pose tells whether they show.
-        _framing_from_pose(models, rgb, main, facts, settings)
+        _framing_from_pose(pose, main, facts, settings)
     return facts
 
 
+class _Pose:
+    """The pose landmarks of one image, found on the first ask (the pose
+    model costs about 16 ms) and kept for the next."""
+
+    def __init__(self, models: _MediaPipe, rgb: RGB) -> None:
+        self.models, self.rgb = models, rgb
+        self._asked, self._landmarks = False, None
+
+    def landmarks(self) -> Any:
+        if not self._asked:
+            with self.models.lock, native_stderr_silenced():
+                self._landmarks = self.models.pose.process(self.rgb).pose_landmarks
+            self._asked = True
+        return self._landmarks
+
+
+def _haar_main_face(
+    rgb: RGB, settings: PeopleSettings, gray_full: Gray, pose: _Pose
+) -> tuple[Face | None, str]:
+    """The Haar cascades' main face and which cascade found it: the frontal
+    cascade's largest, else the profile cascade's (with
+    ``profile_scan_needs_body``, only when the pose model sees a body). The
+    same face as :func:`_detect_opencv`'s first, without the yaw and smile
+    that backend adds."""
+    cascades = _cascades()
+    frontal, _, scale = _frontal_hits(cascades, gray_full, settings)
+    if frontal:
+        box, neighbours = frontal[0]
+        return _to_face(box, neighbours, scale, rgb.shape, settings), "opencv:frontal-cascade"
+    if settings.profile_scan_needs_body and pose.landmarks() is None:
+        return None, ""
+    hits, scale = _profile_hits(cascades, gray_full, settings)
+    if not hits:
+        return None, ""
+    box, neighbours, _ = hits[0]
+    return _to_face(box, neighbours, scale, rgb.shape, settings), "opencv:profile-cascade"
+
+
 def _framing_from_pose(
-    models: _MediaPipe, rgb: RGB, face: Face | None, facts: PeopleFacts, settings: PeopleSettings
+    pose_of: _Pose, face: Face | None, facts: PeopleFacts, settings: PeopleSettings
 ) -> None:
     """Set the framing from the body pose (relative to ``face`` when one was
     found), when the pose model sees a body."""
-    with models.lock, native_stderr_silenced():
-        pose = models.pose.process(rgb).pose_landmarks
+    pose = pose_of.landmarks()
+    rgb = pose_of.rgb
     framing = _pose_framing(pose, face, rgb.shape, settings) if pose is not None else None
     if framing is not None:
         facts.framing = framing
