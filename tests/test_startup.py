@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE_CAPTION = """
 import sys
 from lintcap.caption.lexicon import load_lexicon
@@ -88,3 +90,55 @@ def test_a_json_check_imports_no_terminal_or_html_report_code(tmp_path: Path) ->
     lines = done.stdout.strip().split("\n")
     assert '"code": "F006"' in done.stdout  # the check ran and reported
     assert lines[-1] == "[]"
+
+
+PROBE_WARM_IMAGES = """
+import sys
+from lintcap.cli import cli
+try:
+    cli(["check", sys.argv[1], "--select", "I007", "--format", "json"], prog_name="lintcap")
+except SystemExit:
+    pass
+print("cv2" in sys.modules)
+"""
+
+
+def test_a_run_whose_image_facts_are_cached_imports_no_opencv(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from lintcap.config import Config
+    from lintcap.engine.run import lint
+
+    Image.new("L", (24, 24), 90).convert("RGB").save(tmp_path / "a.jpg")
+    (tmp_path / "a.txt").write_text("ohwx, a photo of a woman", encoding="utf-8")
+    cold = lint([tmp_path], Config(select=["I007"]))  # fills the cache, here
+    assert [d.code for d in cold.diagnostics] == ["I007"]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_WARM_IMAGES, str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"code": "I007"' in done.stdout  # the same finding, from the cached facts
+    assert done.stdout.strip().split("\n")[-1] == "False"
+
+
+def test_the_opencv_version_is_read_from_the_wheel_or_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    import cv2
+
+    from lintcap import lazy
+
+    wheel = Path(cv2.__file__).parent / "version.py"
+    lazy.opencv_version.cache_clear()
+    try:
+        if wheel.is_file():  # the wheels on PyPI have it
+            assert lazy.opencv_version().startswith(f"wheel {cv2.__version__}")
+        (tmp_path / "__init__.py").write_text("", encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("cv2", tmp_path / "__init__.py")
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+        lazy.opencv_version.cache_clear()
+        assert lazy.opencv_version() == cv2.__version__  # no version.py: OpenCV is asked
+    finally:
+        lazy.opencv_version.cache_clear()

@@ -28,7 +28,7 @@ from lintcap.image.people import PeopleSettings, detect_faces, detect_people
 from lintcap.image.quality import estimate_jpeg_quality, measure_quality
 from lintcap.image.text import MODEL_ID, TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
-from lintcap.lazy import cv2
+from lintcap.lazy import opencv_version
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
@@ -96,7 +96,7 @@ class AnalysisSettings(BaseModel):
         return dict(keys)
 
     def _family_keys(self) -> dict[str, str]:
-        decode = [ANALYSER_VERSION, cv2.__version__, self.size, self.max_pixels]
+        decode = [ANALYSER_VERSION, opencv_version(), self.size, self.max_pixels]
         parts: dict[str, list[Any]] = {"decode": decode, "hash": [*decode, "hash"]}
         wanted = self.wanted()
         if "faces" in wanted or "people" in wanted:
