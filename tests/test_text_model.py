@@ -36,6 +36,15 @@ def test_the_shipped_model_is_what_the_script_builds() -> None:
     assert digest == hashlib.sha256(shipped.read_bytes()).hexdigest()
     kinds = {node.op_type for node in built.graph.node}
     assert "HardSwish" in kinds and "Div" not in kinds and "Clip" not in kinds
+    scalars = {i.name for i in built.graph.initializer if int(np.prod(i.dims)) == 1} | {
+        n.output[0]
+        for n in built.graph.node
+        if n.op_type == "Constant" and int(np.prod(n.attribute[0].t.dims)) == 1
+    }
+    conv_inputs = {n.input[0] for n in built.graph.node if n.op_type == "Conv"}
+    shifts = [n for n in built.graph.node if n.op_type == "Add" and scalars & set(n.input)]
+    # 77 in the original; those before a convolution are folded or batch norms.
+    assert len(shifts) == 2 and not [n for n in shifts if n.output[0] in conv_inputs]
     assert (ROOT / "lintcap" / "models" / "NOTICE").read_text().count("Apache License") == 2
     # The recogniser still comes from rapidocr's wheel, not from beside the detector.
     recogniser = reading.model_path()

@@ -76,7 +76,7 @@ MODEL_PACKAGE = "rapidocr_onnxruntime"
 #: The model lintcap ships (scripts/build_text_model.py builds it).
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "ppocrv4_det.onnx"
 #: Names the model in the text facts' cache key: bump it when the file changes.
-MODEL_ID = "ppocrv4-det-folded-1"
+MODEL_ID = "ppocrv4-det-folded-2"
 #: BGR channel means and deviations the DB model was trained with.
 _MEAN = np.array([0.406, 0.456, 0.485], dtype=np.float32)
 _STD = np.array([0.225, 0.224, 0.229], dtype=np.float32)
