@@ -12,7 +12,7 @@ Two sets:
 
     .venv/bin/python bench/image_quality.py [--misses] [--keep DIR]
     .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split]
-        [--people-backend B]
+        [--people-backend B] [--other-words]
     .venv/bin/python bench/image_quality.py --grade-sets [DIR] [--misses]
 
 ``--grade-sets``: I008 (an image graded unlike the rest of its set) and D010
@@ -60,6 +60,11 @@ def main() -> None:
     )
     parser.add_argument("--originals", action="store_true", help="--real: no edits")
     parser.add_argument("--people-backend", choices=("opencv", "mediapipe"))
+    parser.add_argument(
+        "--other-words",
+        action="store_true",
+        help="--real: watermarks in words the read-cues lists do not name (real_edits.OTHER_WORDS)",
+    )
     parser.add_argument(
         "--split",
         action="store_true",
@@ -128,7 +133,8 @@ def real(args: argparse.Namespace) -> None:
             }
             folder = photos
         else:
-            labels = real_edits.build(folder, photos)
+            words = real_edits.OTHER_WORDS if args.other_words else real_edits.WORDS
+            labels = real_edits.build(folder, photos, words=words)
         # A010 reads the people facts scored below (the I and W rules read
         # the face boxes alone); its findings are not scored.
         config = Config(select=["I", "W", "A010"], cache=False, people_backend=args.people_backend)

@@ -76,6 +76,22 @@ WORDS = (
     "www.photo-site.com",
     "DO NOT COPY",
 )
+#: Marks in words that ``read-cues`` (rules/settings.yaml) does not list, for
+#: ``bench/image_quality.py --real --other-words``: what reading the lines
+#: gains when the words are not the ones the lists were written with (only
+#: the generic patterns, a web address, an @handle, a copyright sign, and a
+#: word repeated over the picture can tell these apart).
+OTHER_WORDS = (
+    "© Marta Lind",
+    "NORDLYS PICTURES",
+    "www.lindfoto.se",
+    "@marta.lind",
+    "UNLICENSED",
+    "Lindqvist Bild 2021",
+    "lindfoto.net",
+    "ARCHIVE COPY",
+    "Kestrel Agency",
+)
 
 
 @dataclass
@@ -330,8 +346,11 @@ FILTERS: dict[str, Callable[[RGB], RGB]] = {
 # --- the set ----------------------------------------------------------------------
 
 
-def build(out: Path, photos: Path = PHOTOS, seed: int = 16) -> dict[str, Label]:
-    """Write originals and edits into ``out``; return file name → label."""
+def build(
+    out: Path, photos: Path = PHOTOS, seed: int = 16, words: tuple[str, ...] = WORDS
+) -> dict[str, Label]:
+    """Write originals and edits into ``out``; return file name → label.
+    ``words`` are the marks' texts, used in turn."""
     labels = read_labels()
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -354,7 +373,7 @@ def build(out: Path, photos: Path = PHOTOS, seed: int = 16) -> dict[str, Label]:
 
     overlay_text = {"W001"}
     for index, (name, rgb, label) in enumerate(clean):
-        word = WORDS[index % len(WORDS)]
+        word = words[index % len(words)]
         font = index % len(TRUETYPE)
 
         def plus(codes: set[str], base: Label = label, **changes: object) -> Label:
