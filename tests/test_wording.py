@@ -98,7 +98,11 @@ def test_w001_names_the_words_it_read(tmp_path: Path) -> None:
     result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
     [finding] = result.diagnostics
     assert finding.code == "W001" and "foto.net" in finding.message.lower()
-    assert finding.message.startswith("words read as a watermark or credit")
+    assert finding.message.startswith("words of a watermark or credit read in the centre")
+    from lintcap.report.html import _boxes
+
+    # The HTML report's box says what was read there too.
+    assert any("foto.net" in box.title.lower() for box in _boxes(result.items[0]))
 
 
 def test_a_tiling_is_one_word_and_lettering_of_many_words_is_not() -> None:

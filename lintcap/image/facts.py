@@ -102,6 +102,8 @@ class Overlay(BaseModel):
     #: ...what the recogniser read on the most telling added line ("" when
     #: none was read: :mod:`lintcap.image.wording`)...
     overlay_text_read: str = ""
+    #: ...and where that line lies (centre, edge, corner)...
+    overlay_text_where: str = ""
     #: ...lines of added text alone in a corner (signatures, credits, logos)...
     corner_overlay_lines: int = 0
     #: ...and lines of text that belong to the scene (signs, prints, backdrops).
@@ -210,7 +212,7 @@ MEASURE_NAMES = _measure_names()
 TEXT_MEASURES = frozenset(
     {"text-score", "text-position", "text-lines", "diagonal-text-score", "corner-mark-score",
      "text-detector", "overlay-text-lines", "overlay-text-reason", "overlay-text-read",
-     "corner-overlay-lines",
+     "overlay-text-where", "corner-overlay-lines",
      "scene-text-lines"}
 )  # fmt: skip
 #: Measurements that need the people detectors (face mesh, pose).

@@ -88,8 +88,10 @@ def apply_text_boxes(overlay: Overlay, boxes: list[TextBox]) -> None:
     reason = next((r for r in REASON_ORDER if any(b.reason == r for b in rest)), "")
     overlay.overlay_text_reason = reason
     # What the most telling added line says, where it was read (messages).
-    telling = [b for b in rest if b.reason == reason and b.read] or [b for b in added if b.read]
-    overlay.overlay_text_read = telling[0].read if telling else ""
+    telling = [b for b in rest if b.reason == reason]
+    overlay.overlay_text_where = telling[0].position if telling else ""
+    read = [b for b in telling if b.read] or [b for b in added if b.read]
+    overlay.overlay_text_read = read[0].read if read else ""
 
 
 #: Reasons of added lines that can be a corner mark (logo, signature, credit).

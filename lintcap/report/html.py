@@ -273,6 +273,8 @@ def _boxes(item: ItemFacts) -> list[Box]:
     if facts.overlay is not None:
         for line in facts.overlay.text_boxes:
             title = f"added text ({line.reason})" if line.kind == "overlay" else "scene text"
+            if line.read:
+                title += f': "{line.read}"'
             found.append((line.kind, title, line.x, line.y, line.w, line.h))
     return [
         Box(
