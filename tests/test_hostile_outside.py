@@ -257,3 +257,22 @@ def test_extend_rules_pointing_at_a_secret_never_echoes_it(tmp_path: Path) -> No
     assert run.exit_code == 2
     assert "hashhash" not in run.stderr + run.stdout and "19000" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_folders_a_read_found_missing_are_seen_once_this_cache_makes_them(tmp_path: Path) -> None:
+    """Promise: the cache remembers missing folders (a cold run looks every
+    image up first) but never hides what it writes itself afterwards, and
+    it keeps one descriptor per folder, all closed by close()."""
+    root = tmp_path / "data" / CACHE_DIR_NAME
+    other = "cd" + "0" * 62
+    cache = FactCache(root, "key")
+    assert cache.get(SHA) is None and cache.get(other) is None
+    assert not root.exists()  # a read creates nothing
+    cache.put(FACTS)
+    assert cache.get(SHA) == FACTS
+    assert cache.get(other) is None  # its folder is missing: remembered
+    cache.put(ImageFacts(sha256=other))
+    assert cache.get(other) == ImageFacts(sha256=other)
+    before = len(os.listdir("/proc/self/fd"))
+    cache.close()
+    assert len(os.listdir("/proc/self/fd")) == before - 3  # images/key, ab, cd

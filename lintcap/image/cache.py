@@ -66,6 +66,15 @@ class FactCache:
         self.key = key
         self._warn = warn
         self._descriptor: int | None = None
+        #: The open two-hex-digit folders below it (at most 256), by name:
+        #: opened once a run, not once an image (each open, mkdir and close
+        #: was a system call of its own: about a third of what caching the
+        #: facts of a 16 x 16 JPEG cost, bench/endtoend.py).
+        self._subfolders: dict[str, int] = {}
+        #: Folders a read found missing (the key's folder: "", or a
+        #: subfolder's name), not looked for again until this cache makes
+        #: them: a cold run looks up every image before it writes any.
+        self._missing: set[str] = set()
         #: Set once the cache is refused (a link, a file in the way): no reads, no writes.
         self.disabled = False
 
@@ -73,6 +82,10 @@ class FactCache:
         self.close()
 
     def close(self) -> None:
+        for descriptor in self._subfolders.values():
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+        self._subfolders.clear()
         if self._descriptor is not None:
             with contextlib.suppress(OSError):
                 os.close(self._descriptor)
@@ -81,31 +94,21 @@ class FactCache:
     def get(self, sha256: str) -> ImageFacts | None:
         if not _SHA256.match(sha256):
             return None
-        folder = self._key_folder(create=False)
-        if folder is None:
-            return None
-        try:
-            sub = open_folder(sha256[:2], follow=False, at=folder)
-        except OSError:
+        sub = self._subfolder(sha256[:2], create=False)
+        if sub is None:
             return None
         try:
             data = _read_entry(sub, f"{sha256}.json")
             facts = ImageFacts.model_validate_json(data) if data is not None else None
         except (ValueError, ValidationError):
             return None
-        finally:
-            os.close(sub)
         return facts if facts is not None and facts.sha256 == sha256 else None
 
     def put(self, facts: ImageFacts) -> None:
         if not _SHA256.match(facts.sha256):
             return
-        folder = self._key_folder(create=True)
-        if folder is None:
-            return
-        try:
-            sub, _ = make_folders(folder, [facts.sha256[:2]])
-        except OSError:
+        sub = self._subfolder(facts.sha256[:2], create=True)
+        if sub is None:
             return
         temporary = f".{secrets.token_hex(6)}.tmp"
         try:
@@ -114,8 +117,31 @@ class FactCache:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=sub)
-        finally:
-            os.close(sub)
+
+    def _subfolder(self, name: str, create: bool) -> int | None:
+        """The open folder ``name`` below the key's folder (made when
+        ``create``, never through a link); None when it is missing or
+        refused. Kept open for the next entry of the same folder."""
+        sub = self._subfolders.get(name)
+        if sub is not None:
+            return sub
+        if not create and name in self._missing:
+            return None
+        folder = self._key_folder(create=create)
+        if folder is None:
+            return None
+        try:
+            if create:
+                sub, _ = make_folders(folder, [name])
+            else:
+                sub = open_folder(name, follow=False, at=folder)
+        except FileNotFoundError:
+            self._missing.add(name)
+            return None
+        except OSError:
+            return None
+        self._subfolders[name] = sub
+        return sub
 
     def _key_folder(self, create: bool) -> int | None:
         """The open ``images/KEY`` folder, made on the first write; None when
@@ -124,11 +150,15 @@ class FactCache:
             return None
         if self._descriptor is not None:
             return self._descriptor
+        if not create and "" in self._missing:
+            return None
         try:
             self._descriptor = self._open(create)
         except FileNotFoundError:
             if create:
                 self._refuse("its folder cannot be created")
+            else:
+                self._missing.add("")
             return None
         except OSError as exc:
             self._refuse(_why(exc))
