@@ -116,8 +116,13 @@ def test_a_tiling_is_one_word_and_lettering_of_many_words_is_not() -> None:
     assert {b.kind for b in boxes} == {"scene"}
     marks = np.zeros((480, 640, 3), np.uint8)
     boxes = [_line(marks, "LUMEN", y, 0.9).model_copy(update=tiled) for y in (100, 240, 380)]
-    read_unsure(marks, _gray(marks), boxes, _settings())
-    assert {(b.kind, b.reason) for b in boxes} == {("overlay", "tiled")}
+    # A copy cut by the picture's edge, read as its first letters in a corner.
+    cv2.putText(marks, "LU", (10, 460), cv2.FONT_HERSHEY_DUPLEX, 0.9, (255, 255, 255), 2,
+                cv2.LINE_AA)  # fmt: skip
+    cut = TextBox(x=4, y=432, w=52, h=40, angle=0.0, height=40, score=0.8, kind="overlay",
+                  reason="margin", position="corner")  # fmt: skip
+    read_unsure(marks, _gray(marks), [*boxes, cut], _settings())
+    assert {(b.kind, b.reason) for b in [*boxes, cut]} == {("overlay", "tiled")}
 
 
 def test_a_corner_mark_that_reads_as_nothing_is_not_text() -> None:

@@ -147,7 +147,7 @@ class TextSettings(BaseModel):
     margin_block_min_overlap: float = Field(default=0.3, ge=0.0)
     #: corner: a line in the top or bottom band that lies wholly in the outer
     #: share of the width on one side (a logo with its name beside it).
-    corner_reach: float = Field(default=0.3, ge=0.0, le=0.5)
+    corner_reach: float = Field(default=0.4, ge=0.0, le=0.5)
     #: margin: the outer band (share of the height and width) where added
     #: credits and captions sit...
     margin_band: float = Field(default=0.14, ge=0.0, le=0.5)
