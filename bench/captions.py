@@ -1,22 +1,34 @@
-"""Caption-linting throughput: generate N captions and lint them.
+"""Caption-linting throughput: generate N captions and lint them in-process.
 
     python bench/captions.py                 # N = 10,000 and 100,000
     python bench/captions.py 2000 20000      # other sizes
+    python bench/captions.py 20000 --profile /tmp/warm   # cProfile of the warm run
 
 Each caption is a house-style caption assembled from the shipped lexicons
 (trigger, medium phrase, one or two sentences, 3-8 tags), with a problem in
 about one in ten. Every caption is a sidecar .txt beside a hard link to one
-small JPEG, so discovery, reading, parsing and every caption (C) and
+small JPEG, so discovery, reading, parsing and every caption (C) and caption
 attribute (A) rule, dataset-level ones included, run as in `lintcap check`.
-One process, one core. Besides wall seconds the table shows CPU seconds
-(``time.process_time``, this process; the image pool's workers aside) and
-captions per CPU second: on a shared machine the CPU figure is the steadier.
+A010 (caption against image) is left out: it judges image facts, and the
+bench measures the captions; no image is analysed (the bench stops if a
+selected rule would analyse one).
+
+One process, one core. "cold" is the first `lint()` of the set (reading,
+parsing and the checks; the parse cache is written), "warm" the same set
+again (parses from the cache: only discovery, reading and the checks). Each
+row gives wall seconds and CPU seconds (user + system of this process) with
+captions per second of each: on a shared machine the CPU figure is the
+steadier. The load average and the peak resident memory of the process are
+printed under the table.
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -30,7 +42,9 @@ from lintcap.caption.lexicon import load_lexicon
 from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.parse import CaptionParser
 from lintcap.config import Config
-from lintcap.engine.run import lint
+from lintcap.engine.run import LintResult, lint, needs_for
+from lintcap.engine.select import select_rules
+from lintcap.engine.spec import load_rulebook
 
 
 def make_captions(count: int, seed: int = 7) -> list[str]:
@@ -69,43 +83,52 @@ def build_dataset(folder: Path, captions: list[str]) -> None:
         stem.with_suffix(".txt").write_text(caption, encoding="utf-8")
 
 
-def main(sizes: list[int]) -> None:
-    table = Table(title="lintcap caption throughput (one process)")
-    for column in ("captions", "stage", "seconds", "captions/s", "CPU s", "captions/CPU s"):
+#: The bench's selection: caption and attribute rules, less the one that
+#: judges captions against image facts.
+SELECT, IGNORE = ["C", "A"], ["A010"]
+
+
+def timed(data: list[Path], config: Config, profile: str | None) -> tuple[float, float, LintResult]:
+    """Wall and CPU seconds (user + system of this process) of one `lint()`;
+    its cProfile written to ``profile`` when given."""
+    profiler = cProfile.Profile() if profile else None
+    start, cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    result = lint(data, config)
+    if profiler is not None:
+        profiler.disable()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(profile)
+    return seconds, cpu, result
+
+
+def main(sizes: list[int], profile: str | None) -> None:
+    table = Table(title="lintcap caption throughput (one process, C + A rules less A010)")
+    for column in ("captions", "stage", "wall s", "captions/s", "CPU s", "captions/CPU s"):
         table.add_column(column, justify="right")
     table.add_column("findings", justify="right")
     nlp = CaptionNLP(load_lexicon())
+    config = Config(trigger="ohwx", select=SELECT, ignore=IGNORE)
+    rules = select_rules(load_rulebook(config), config.preset, SELECT, [], IGNORE)
+    if needs_for(rules).image_analysis:
+        sys.exit("bench/captions.py: a selected rule analyses images; this bench times captions")
+    loads = [os.getloadavg()]
     for count in sizes:
         captions = make_captions(count)
         parser = CaptionParser(nlp, "ohwx")
         start, cpu = time.perf_counter(), time.process_time()
         for caption in captions:
             parser.parse(caption)
-        parse_seconds = time.perf_counter() - start
-        parse_cpu = time.process_time() - cpu
-        table.add_row(
-            f"{count:,}",
-            "parse only",
-            f"{parse_seconds:.2f}",
-            f"{count / parse_seconds:,.0f}",
-            f"{parse_cpu:.2f}",
-            f"{count / parse_cpu:,.0f}",
-            "",
-        )
+        rows = [("parse only", time.perf_counter() - start, time.process_time() - cpu, None)]
         with tempfile.TemporaryDirectory() as tmp:
             build_dataset(Path(tmp), captions)
-            config = Config(trigger="ohwx", select=["C", "A"])
-            start, cpu = time.perf_counter(), time.process_time()
-            result = lint([Path(tmp) / "data"], config)
-            seconds = time.perf_counter() - start
-            cpu = time.process_time() - cpu
-            rows = [("end to end (C + A rules)", seconds, cpu, result)]
-            # The same set again: parses come from the cache (lintcap.caption.cache).
-            start, cpu = time.perf_counter(), time.process_time()
-            result = lint([Path(tmp) / "data"], config)
-            seconds = time.perf_counter() - start
-            cpu = time.process_time() - cpu
-            rows.append(("warm re-run (cache)", seconds, cpu, result))
+            data = [Path(tmp) / "data"]
+            for stage in ("cold", "warm"):
+                where = f"{profile}.{count}.{stage}.prof" if profile else None
+                seconds, cpu, result = timed(data, config, where)
+                rows.append((f"{stage} lint()", seconds, cpu, result))
         for stage, seconds, cpu, result in rows:
             table.add_row(
                 f"{count:,}",
@@ -114,10 +137,22 @@ def main(sizes: list[int]) -> None:
                 f"{count / seconds:,.0f}",
                 f"{cpu:.2f}",
                 f"{count / cpu:,.0f}",
-                f"{len(result.diagnostics):,}",
+                "" if result is None else f"{len(result.diagnostics):,}",
             )
-    Console(width=120).print(table)
+        loads.append(os.getloadavg())
+    console = Console(width=120)
+    console.print(table)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    console.print(
+        "load average (1 min) at start and after each size: "
+        + ", ".join(f"{load[0]:.2f}" for load in loads)
+        + f"; peak RSS of this process {peak:,} kB"
+    )
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [10_000, 100_000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--profile", help="write cProfile stats to PREFIX.N.cold/warm.prof")
+    args = parser.parse_args()
+    main(args.sizes, args.profile)
