@@ -33,14 +33,24 @@ def normalise(text: str) -> str:
     return _NOT_WORD.sub(" ", text.lower()).strip()
 
 
-def duplicate_groups(check: DuplicateCaptionsCheck, texts: Sequence[str | None]) -> list[list[int]]:
-    """Indices (into ``texts``) of each group of copies, in order of their
-    first member; None stands for an item without a caption."""
+def same_words(texts: Sequence[str | None]) -> dict[str, list[int]]:
+    """The indices (into ``texts``) of the captions of each normalised text;
+    None stands for an item without a caption."""
     groups: dict[str, list[int]] = {}
     for index, text in enumerate(texts):
         key = normalise(text) if text is not None else ""
         if key:
             groups.setdefault(key, []).append(index)
+    return groups
+
+
+def duplicate_groups(
+    check: DuplicateCaptionsCheck, texts: Sequence[str | None] | dict[str, list[int]]
+) -> list[list[int]]:
+    """Indices (into ``texts``) of each group of copies, in order of their
+    first member; None stands for an item without a caption. ``texts`` may
+    be given grouped already (:func:`same_words`)."""
+    groups = texts if isinstance(texts, dict) else same_words(texts)
     if check.method == "exact":
         clusters = [members for members in groups.values() if len(members) > 1]
     else:
@@ -64,20 +74,29 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
 
     threshold = check.min_similarity
     ranks = _ranked([_counted(caption) for caption in words])
-    # Each caption's counted words as bits: the words of one that the other
-    # lacks are one AND NOT and a popcount.
+    # Each caption's counted words as bits: the words two share are one AND
+    # and a popcount.
     bits = [_bits(own) for own in ranks]
-    least = _least_shared(threshold, max(map(len, ranks), default=0))
+    sizes = [len(own) for own in ranks]
+    least = _least_shared(threshold, max(sizes, default=0))
+    longest = _longest_partner(least)
     matcher = difflib.SequenceMatcher(None, autojunk=False)
     compared: set[tuple[int, int]] = set()
     for bucket in _buckets(ranks, threshold, bits):
+        # Shortest first: a caption shares at most its own words, so past the
+        # longest partner it can reach, every later one is longer still.
+        bucket.sort(key=sizes.__getitem__)
         for position, i in enumerate(bucket):
             bits_i = bits[i]
-            size_i = len(ranks[i])
+            size_i = sizes[i]
+            limit = longest[size_i]
             for j in bucket[position + 1 :]:
+                size_j = sizes[j]
+                if size_j > limit:
+                    break
                 # difflib's ratio is at most its quick_ratio, 2.0 * M / total
                 # with M the words the two share as a multiset.
-                if size_i - (bits_i & ~bits[j]).bit_count() < least[size_i + len(ranks[j])]:
+                if (bits_i & bits[j]).bit_count() < least[size_i + size_j]:
                     continue
                 pair = (i, j) if i < j else (j, i)
                 if pair in compared or root(i) == root(j):
@@ -151,6 +170,20 @@ def _least_shared(threshold: float, longest: int) -> list[int]:
             shared += 1
         least.append(shared)
     return least
+
+
+def _longest_partner(least: list[int]) -> list[int]:
+    """For each length a, the longest b >= a with a >= ``least[a + b]``: the
+    longest caption one of a words can reach (it shares a words at most);
+    a - 1 when none can."""
+    top = (len(least) - 1) // 2
+    longest = []
+    for size in range(top + 1):
+        partner = size - 1
+        while partner < top and size >= least[size + partner + 1]:
+            partner += 1
+        longest.append(partner)
+    return longest
 
 
 #: A bucket this small is compared pair by pair rather than split further.

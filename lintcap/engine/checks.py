@@ -7,6 +7,7 @@ message template may use; the engine turns them into diagnostics.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -55,6 +56,9 @@ class CheckContext(BaseModel):
     #: The dataset's caption texts, for checks that ask what the set says.
     texts: list[str] = []
     _shares: dict[tuple[str, ...], float] = PrivateAttr(default_factory=dict)
+    #: The captions grouped by their words (C013's and C014's common first
+    #: step), with the caption list they were grouped from.
+    _same_words: tuple[object, dict[str, list[int]]] | None = PrivateAttr(default=None)
 
     def share_saying(self, phrases: Sequence[str]) -> float:
         """Share of the dataset's captions holding one of ``phrases`` (cached)."""
@@ -321,18 +325,19 @@ def requires_any(
         ctx.segment_shares.get(kind, 0.0) >= check.min_dataset_share for kind in check.segments
     ):
         return []  # the dataset does not write these segments: a style, not a slip
-    if check.unless_set_says and (
-        ctx.share_saying(check.unless_set_says) >= check.unless_set_share
-    ):
-        return []
-    present = caption.categories()
-    if present.intersection(check.categories):
+    wanted = check.categories
+    if wanted and any(hit.category in wanted for hit in caption.hits):
         return []
     if any(getattr(caption, "sentences" if s == "sentence" else "tags") for s in check.segments):
         return []
     if check.phrases and _says_any(caption.text, check.phrases):
         return []
     if check.waived_by and _says_any(caption.text, check.waived_by):
+        return []
+    # Last: what the whole set says is asked only of a caption that lacks them.
+    if check.unless_set_says and (
+        ctx.share_saying(check.unless_set_says) >= check.unless_set_share
+    ):
         return []
     wanted = [*check.categories, *check.phrases, *check.segments]
     share = max((ctx.segment_shares.get(kind, 0.0) for kind in check.segments), default=0.0)
@@ -354,7 +359,7 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
             found.append((span, "file name"))
     kept: dict[Span, str] = {}
     for pattern in check.patterns:
-        for match in patterns.finditer(pattern, caption.text, check.ignore_case):
+        for match in patterns.matches(pattern, caption.text, check.ignore_case):
             span = Span(start=match.start(), end=match.end())
             found.append((span, "pattern"))
             group = check.keep_group
@@ -480,6 +485,8 @@ def length(check: LengthCheck, caption: ParsedCaption, ctx: CheckContext) -> lis
         if check.max is not None and count > check.max:
             cut = words[check.max].start()
     else:
+        if check.min is None and check.max is not None and len(text) <= check.max:
+            return []  # no piece costs more tokens than it has characters: it fits
         count, cut = offset_after_tokens(text, check.max or 10**9)
     values = {
         "count": count,
@@ -534,7 +541,13 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
     The span covers the copies after the first: what a fix would cut."""
     words = list(map(str.lower, _WORD.findall(caption.text)))
     found: tuple[int, int, int] | None = None  # start word, group length, copies
-    for period in range(1, min(check.max_period, len(words) // 2) + 1):
+    # Two copies of a group of two or more words repeat its first two words;
+    # three copies of one word repeat the pair of it (one word needs three
+    # unless max-count is 1 and n at most 2). So when it needs three, a
+    # caption whose word pairs all differ holds no loop: no scan (most captions).
+    distinct_pairs = len(set(itertools.pairwise(words))) == len(words) - 1
+    periods = 0 if distinct_pairs and max(check.max_count + 1, check.n) >= 3 else check.max_period
+    for period in range(1, min(periods, len(words) // 2) + 1):
         index = 0
         while index < len(words) - period:
             if words[index] != words[index + period]:
@@ -952,11 +965,13 @@ def duplicate_captions(
     check: DuplicateCaptionsCheck, captions: Sequence[ParsedCaption | None], ctx: CheckContext
 ) -> list[Finding]:
     """One finding per group of copies, at its first caption, naming every member."""
-    from lintcap.engine.caption_duplicates import duplicate_groups
+    from lintcap.engine.caption_duplicates import duplicate_groups, same_words
 
-    texts = [_with_trigger(caption, ctx.trigger) if caption else None for caption in captions]
+    if ctx._same_words is None or ctx._same_words[0] is not captions:
+        texts = [_with_trigger(c, ctx.trigger) if c else None for c in captions]
+        ctx._same_words = (captions, same_words(texts))  # both rules of a run
     findings = []
-    for members in duplicate_groups(check, texts):
+    for members in duplicate_groups(check, ctx._same_words[1]):
         first = captions[members[0]]
         assert first is not None
         findings.append(

@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from lintcap.analyse import ItemFacts, Needs, attach_image_facts, read_item
 from lintcap.caption.lexicon import Lexicon, load_lexicon
@@ -52,7 +52,7 @@ from lintcap.models import Diagnostic, Location, Problem
 from lintcap.scope import Scope
 from lintcap.statistics import Statistics
 from lintcap.subject import SubjectDecision, decide_subject, load_cues
-from lintcap.variety import ItemView, build_views
+from lintcap.variety import ItemView, VarietySettings, build_views
 
 _IMAGE_PROBLEMS = frozenset({"undecodable", "too-many-pixels", "unsupported-format"})
 _CAPTION_PROBLEMS = frozenset(
@@ -73,9 +73,6 @@ class LintResult(BaseModel):
     images_cached: int = 0
     #: The facts behind the findings (for fix); not part of any report.
     items: list[ItemFacts] = Field(default=[], exclude=True)
-    #: What each item shows and says (angle, framing, ...), in item order:
-    #: the dataset view behind the variety rules, statistics and HTML report.
-    views: list[ItemView] = Field(default=[], exclude=True)
     #: Filled by ``check --statistics``.
     statistics: Statistics | None = None
     #: Findings hidden because the baseline holds them (lintcap.baseline).
@@ -84,6 +81,19 @@ class LintResult(BaseModel):
     files_found: int = 0
     #: Lines for the summary (what did not run, and why).
     notes: list[str] = []
+    _views: list[ItemView] | None = PrivateAttr(default=None)
+    _variety: VarietySettings | None = PrivateAttr(default=None)
+
+    @property
+    def views(self) -> list[ItemView]:
+        """What each item shows and says (angle, framing, ...), in item order:
+        the dataset view behind the variety rules, statistics and HTML report.
+        Built on first use: a run whose rules read no view (``--select C``)
+        does not pay for one per item."""
+        if self._views is None:
+            variety = self._variety or VarietySettings()
+            self._views = build_views(self.items, variety)
+        return self._views
 
 
 #: Checks that need the image analysis (and nothing of the captions).
@@ -248,11 +258,11 @@ def _lint(
         subject_kind=subject.kind,
         texts=[caption.text for caption in parsed if caption is not None],
     )
-    views = build_views(facts, book.settings.variety)
+    views = _LazyViews(facts, book.settings.variety)
     diagnostics = _diagnose(rules, dataset, facts, views, context)
     diagnostics = _apply_per_file_ignores(diagnostics, config)
     diagnostics.sort(key=Diagnostic.sort_key)
-    return LintResult(
+    result = LintResult(
         diagnostics=diagnostics,
         trigger=trigger,
         subject=subject,
@@ -262,10 +272,40 @@ def _lint(
         images_analysed=stats.analysed,
         images_cached=stats.cached,
         items=facts,
-        views=views,
         files_found=len(dataset.items) + len(dataset.problems),
         notes=notes,
     )
+    result._views = views.built
+    result._variety = book.settings.variety
+    return result
+
+
+class _LazyViews(Sequence[ItemView]):
+    """The run's item views, built the first time a check reads one."""
+
+    def __init__(self, facts: list[ItemFacts], settings: VarietySettings) -> None:
+        self._facts, self._settings = facts, settings
+        self.built: list[ItemView] | None = None
+
+    def _views(self) -> list[ItemView]:
+        if self.built is None:
+            self.built = build_views(self._facts, self._settings)
+        return self.built
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    @overload
+    def __getitem__(self, index: int) -> ItemView: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ItemView]: ...
+
+    def __getitem__(self, index: int | slice) -> ItemView | Sequence[ItemView]:
+        return self._views()[index]
+
+    def __iter__(self) -> Iterator[ItemView]:
+        return iter(self._views())
 
 
 def _analyse_images(
@@ -500,7 +540,7 @@ def _diagnose(
     rules: list[Rule],
     dataset: Dataset,
     facts: list[ItemFacts],
-    views: list[ItemView],
+    views: Sequence[ItemView],
     context: checks.CheckContext,
 ) -> list[Diagnostic]:
     problems: list[Problem] = [*dataset.problems]
@@ -509,6 +549,7 @@ def _diagnose(
     base = {"trigger": context.trigger or "", "class": context.subject.class_ or ""}
     image_paths = {f.image_display: f.item.image for f in facts if f.image_display}
     diagnostics: list[Diagnostic] = []
+    captions: list[ParsedCaption | None] = []
     for rule in rules:
         if not _applies(rule, context):
             continue
@@ -594,7 +635,7 @@ def _diagnose(
                 diagnostics.append(make_diagnostic(rule, path, where, message, [], related))
         elif rule.scope == "dataset":
             dataset_check = checks.DATASET_CHECKS[check.kind]
-            captions = [f.parsed for f in facts]
+            captions = captions or [f.parsed for f in facts]  # one list for every rule
             for finding in dataset_check(check, captions, context):
                 message = render(rule.message, {**base, **finding.values})
                 if finding.item is None:
