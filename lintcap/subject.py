@@ -126,10 +126,13 @@ def words(text: str) -> list[str]:
     return [w[:-2] if w.endswith(("'s", "\u2019s")) else w for w in found]
 
 
-def cues_in(text: str, cues: SubjectCues) -> dict[str, set[str]]:
-    """The cue phrases of each kind found in ``text`` (whole words)."""
+def cues_in(
+    text: str, cues: SubjectCues, lengths: dict[str, int] | None = None
+) -> dict[str, set[str]]:
+    """The cue phrases of each kind found in ``text`` (whole words);
+    ``lengths`` is ``cues.lengths()``, passed by callers that loop."""
     tokens = words(text)
-    lengths = cues.lengths()
+    lengths = cues.lengths() if lengths is None else lengths
     grams = {
         " ".join(tokens[i : i + n])
         for i, token in enumerate(tokens)
@@ -137,7 +140,8 @@ def cues_in(text: str, cues: SubjectCues) -> dict[str, set[str]]:
         for n in range(1, min(lengths[token], _MAX_CUE_WORDS) + 1)
         if i + n <= len(tokens)
     }
-    return {kind: grams & phrases for kind, phrases in cues.phrases.items() if grams & phrases}
+    found = {kind: grams & phrases for kind, phrases in cues.phrases.items()}
+    return {kind: hits for kind, hits in found.items() if hits}
 
 
 def decide_subject(
@@ -152,8 +156,9 @@ def decide_subject(
     captions = [text for text in texts if text.strip()]
     counts: Counter[str] = Counter()
     words_seen: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
+    lengths = cues.lengths()
     for text in captions:
-        for kind, found in cues_in(text, cues).items():
+        for kind, found in cues_in(text, cues, lengths).items():
             counts[kind] += 1
             words_seen[kind].update(found)
     with_faces, analysed = faces or (0, 0)
