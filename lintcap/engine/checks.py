@@ -571,11 +571,14 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
                 values={"phrase": " ".join(words[start : start + period]), "count": copies},
             )
         ]
+    if len(caption.sentences) < 2:
+        return []  # no sentence to say twice
     seen: dict[str, Span] = {}
     for sentence in caption.sentences:
-        key = " ".join(_WORD.findall(caption.slice(sentence).lower()))
-        if len(key.split()) < check.n:
+        said = _WORD.findall(caption.slice(sentence).lower())
+        if len(said) < check.n:
             continue
+        key = " ".join(said)
         if key in seen:
             return [Finding(span=sentence, values={"phrase": caption.slice(sentence), "count": 2})]
         seen[key] = sentence
