@@ -6,9 +6,9 @@ process, start-up included, on a generated set of captioned tiny JPEGs.
     python bench/endtoend.py --data DIR --save-json out/   # a set already built; keep the JSON
 
 Every item is a distinct 16 x 16 JPEG with a house-style caption from
-``bench/captions.py``. The table shows, per run, wall seconds (best of
-``--repeat``: the machine is shared), the CPU seconds of that run (user +
-system of every process it started: lintcap, the image pool's fork server
+``bench/captions.py``. The table shows, per run, wall seconds (the best and
+the median of ``--repeat``: the machine is shared), the median CPU seconds
+of those runs (user + system of every process it started: lintcap, the image pool's fork server
 and its workers, which are not lintcap's own children; this script makes
 itself their "subreaper" (Linux ``PR_SET_CHILD_SUBREAPER``) so that they are
 reaped here and their time counted), items per second, and the peak resident
@@ -25,6 +25,7 @@ import ctypes
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,22 +117,23 @@ def main() -> None:
     counted = become_subreaper()
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
     table = Table(title=f"lintcap check, fresh process, --select {args.select}")
-    for column in ("items", "run", "wall s (best)", "CPU s", "items/s", "peak RSS MiB"):
+    columns = ("items", "run", "wall s (best)", "wall s (median)", "CPU s (median)")
+    for column in (*columns, "items/s (best)", "peak RSS MiB"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or build(Path(tmp), args.count)
         count = len(list(data.glob("*.txt"))) if args.data else args.count
         kinds = [("cold", True)] * args.cold + [("warm", False)] * args.warm
         for name, cold in kinds:
-            best: tuple[float, float, int, bytes] | None = None
+            runs: list[tuple[float, float, int, bytes]] = []
             for _ in range(args.repeat):
                 if not cold:
                     run_once(data, args.select, False, extra)  # fill the cache
-                measured = run_once(data, args.select, cold, extra)
-                if best is None or measured[0] < best[0]:
-                    best = measured
-            assert best is not None
-            wall, cpu, rss, stdout = best
+                runs.append(run_once(data, args.select, cold, extra))
+            wall, _, _, stdout = min(runs, key=lambda run: run[0])
+            median_wall = statistics.median(run[0] for run in runs)
+            cpu = statistics.median(run[1] for run in runs)
+            rss = max(run[2] for run in runs)
             if args.save_json:
                 args.save_json.mkdir(parents=True, exist_ok=True)
                 (args.save_json / f"{name}.json").write_bytes(stdout)
@@ -139,6 +141,7 @@ def main() -> None:
                 f"{count:,}",
                 name,
                 f"{wall:.2f}",
+                f"{median_wall:.2f}",
                 f"{cpu:.2f}",
                 f"{count / wall:,.0f}",
                 f"{rss / 1024:.0f}",
