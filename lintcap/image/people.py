@@ -18,7 +18,8 @@ returns a :class:`PeopleFacts`. Two backends answer behind that one function:
     on the main face for yaw, expression and gaze, and its pose landmarks for
     the framing. Every model ships inside the ``mediapipe`` wheel: nothing is
     downloaded. Where the detector finds no face, the Haar cascades' main face
-    counts if the face mesh finds a face on it (profiles, old photographs);
+    counts if the face mesh finds a face on it (profiles, old photographs; the
+    profile scans run only where the pose model sees a body);
     a main face the mesh cannot find is dropped unless the detector is sure
     of it; with no face at all, the pose alone gives the framing (a person
     seen from behind, or too small for a face). On the 78 labelled real
