@@ -204,6 +204,14 @@ class TextSettings(BaseModel):
     read_tile_lines: int = Field(default=3, ge=0)
     #: ...and lines whose words are a mark's are added.
     read_cues: ReadCues = ReadCues()
+    #: Turned lines seen in part (:func:`lintcap.image.pieces.extend_turned`):
+    #: at most this many short turned scene lines (0: none) are read again
+    #: cut this many times as long, and the longer reading kept when it has
+    #: this many letters at this mean character confidence.
+    extend_max_lines: int = Field(default=4, ge=0, le=64)
+    extend_factor: float = Field(default=3.0, ge=1.0, le=10.0)
+    extend_min_letters: int = Field(default=3, ge=1)
+    extend_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
 
 
 class TextBox(BaseModel):
@@ -317,6 +325,10 @@ def find_text(
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
+    if settings.extend_max_lines:
+        from lintcap.image.pieces import extend_turned
+
+        extend_turned(rgb, boxes, settings)
     read_unsure(rgb, gray, boxes, settings)
     return boxes
 

@@ -187,7 +187,10 @@ def read_unsure(
     budget = settings.read_max_lines
     if budget <= 0 or not boxes or not reading.available():
         return 0
-    read: dict[int, tuple[str, float]] = {}
+    # Lines read before (turned pieces read whole, lintcap.image.pieces) are
+    # text already, and do not count against the budget.
+    read: dict[int, tuple[str, float]] = {id(b): (b.read, 1.0) for b in boxes if b.read}
+    before = len(read)
 
     def read_now(chosen: list[TextBox]) -> None:
         cuts = [
@@ -208,7 +211,7 @@ def read_unsure(
     # different words are lettering (road signs, a backdrop), and are judged
     # again without the tiling.
     tiled = sorted((b for b in boxes if b.reason == "tiled"), key=lambda b: -_length(b))
-    sample = tiled[: min(settings.read_tile_lines, budget)]
+    sample = [b for b in tiled if id(b) not in read][: min(settings.read_tile_lines, budget)]
     if len(sample) >= 2:
         read_now(sample)
         words = [(b.read, b.height, b.angle) for b in sample if is_text(b)]
@@ -235,11 +238,18 @@ def read_unsure(
     # Scene lines of the height and angle of an added one may be more of
     # it; then the longest (a centred mark is one long line).
     scene.sort(key=lambda b: (not alike(b, check), -_length(b)))
-    read_now((check + scene)[: max(0, budget - len(read))])
+    read_now((check + scene)[: max(0, budget - (len(read) - before))])
     # A corner line that reads as a piece of the tiling's word, a letter or
-    # more, is a copy cut by the picture's edge.
-    tile_words = [clean(b.read) for b in boxes if b.reason == "tiled" and id(b) in read]
-    tile_words = [word for word in tile_words if len(word) >= settings.read_min_characters]
+    # more, is a copy cut by the picture's edge; a turned one that reads as a
+    # piece of a tiled or diagonal mark's words (a reading error per 4
+    # letters) is more of that mark.
+    marks = [
+        (clean(b.read), b.reason)
+        for b in boxes
+        if b.reason in ("tiled", "diagonal") and id(b) in read
+    ]
+    marks = [(word, why) for word, why in marks if len(word) >= settings.read_min_characters]
+    tile_words = [word for word, why in marks if why == "tiled"]
     text_lines: list[TextBox] = []
     for box in boxes:
         if id(box) not in read:
@@ -247,6 +257,10 @@ def read_unsure(
         piece = clean(box.read)
         if _corner_mark(box) and piece and any(piece in word for word in tile_words):
             box.kind, box.reason = "overlay", "tiled"
+        elif box.kind == "scene" and abs(box.angle) > 10 and len(piece) >= 4:
+            near = [why for word, why in marks if near_in(piece, word) <= len(piece) // 4]
+            if near:
+                box.kind, box.reason = "overlay", near[0]
         if not is_text(box):
             # A corner mark may read poorly (script, a logo's letters) but
             # reads as letters; one that reads as less is not text.
@@ -271,7 +285,7 @@ def read_unsure(
         level = all(abs(b.angle) <= 10 for b in members)
         if len(members) >= (settings.read_same_word_min_level if level else 2):
             for box in members:
-                if box.kind == "scene" or box.reason in ("see-through", "margin"):
+                if box.kind == "scene" or box.reason in ("see-through", "margin", "wording"):
                     box.kind, box.reason = "overlay", "tiled"
     # A corner line whose words the scene shows again, at any size (a
     # backdrop's name repeated), is the scene's, not a mark standing alone.
@@ -281,7 +295,7 @@ def read_unsure(
             pairs = [(box.read, 1.0, 0.0), *((w, 1.0, 0.0) for w in scene_words)]
             if any(0 in group for group in same_word_groups(pairs, 4, 2.0, 1.0, 6)):
                 box.kind, box.reason = "scene", ""
-    return len(read)
+    return len(read) - before
 
 
 def _corner_mark(box: TextBox) -> bool:
