@@ -319,3 +319,22 @@ def test_oversized_llm_answer_is_rejected_not_parsed(tmp_path: Path) -> None:
         result = llm_fix([root], load_config(root / "lintcap.toml"), backend, retries=0)
     assert result.accepted == 0 and result.rejected == 1
     assert (root / "a.txt").read_text(encoding="utf-8") == boiler
+
+
+def test_a_bounded_read_goes_past_a_size_that_lies_but_not_past_the_limit(tmp_path: Path) -> None:
+    """Promise: the size a file states is not trusted: a file whose size says
+    0 (/proc) is read whole, up to the limit and no further; a file grown to
+    the limit is read whole; a regular file one byte over is refused."""
+    from lintcap.safefs import TooLarge, read_regular
+
+    status = Path("/proc/self/status")
+    assert os.stat(status).st_size == 0 and read_regular(status, 1 << 20).startswith(b"Name:")
+    with pytest.raises(TooLarge):
+        read_regular(status, 16)
+    exact = tmp_path / "exact"
+    exact.write_bytes(b"x" * 3000)
+    assert read_regular(exact, 3000) == b"x" * 3000
+    with pytest.raises(TooLarge):
+        read_regular(exact, 2999)
+    (tmp_path / "empty").write_bytes(b"")
+    assert read_regular(tmp_path / "empty", 10) == b""
