@@ -347,13 +347,15 @@ def requires_any(
 
 def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> list[Finding]:
     found: list[tuple[Span, str]] = []
-    for hit in caption.hits_in(*check.categories):
-        found.append((Span(hit.start, hit.end), hit.category))
+    if check.categories:  # most forbids rules name patterns only
+        for hit in caption.hits_in(*check.categories):
+            found.append((Span(hit.start, hit.end), hit.category))
     phrases = list(check.phrases)
     if "subject.intrinsic" in check.config:
         phrases.extend(ctx.subject.intrinsic)
-    for span in _phrase_spans(caption.text, phrases, check.ignore_case):
-        found.append((span, "phrase"))
+    if phrases:
+        for span in _phrase_spans(caption.text, phrases, check.ignore_case):
+            found.append((span, "phrase"))
     if check.file_stem and ctx.stem:
         for span in _stem_tokens(caption.text, ctx.stem):
             found.append((span, "file name"))
@@ -589,6 +591,9 @@ def _duplicate_tags(check: RepetitionCheck, caption: ParsedCaption) -> list[Find
     """Tags repeated within one tag list. The same word in two lists that
     sentences separate names two things ("…movement, skeleton. Sapphire dial,
     skeleton."): removing one would change what the caption says."""
+    keys = [tag.key for tag in caption.tags]
+    if len(set(keys)) == len(keys):
+        return []  # no tag twice (the common case): nothing over max-count (at least 1)
     counts: Counter[tuple[int, str]] = Counter()
     findings = []
     previous_end = None
@@ -631,7 +636,7 @@ _UNDERSCORED = re.compile(r"[^\W_]+(?:_[^\W_]+)+")
 
 def _tag_joiner(tag: Tag) -> str | None:
     body = tag.text.strip("()[]{}")
-    if _UNDERSCORED.fullmatch(body):
+    if "_" in body and _UNDERSCORED.fullmatch(body):
         return "underscores"
     if " " in body and "_" not in body:
         return "spaces"
