@@ -7,6 +7,7 @@ message template may use; the engine turns them into diagnostics.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter
@@ -833,12 +834,12 @@ def frequency(
         for pair in side_by_side:
             pairs.setdefault(pair, []).append(index)
         if check.include_tags:
-            skipped = [h for h in caption.hits_in(*check.exclude_categories)]
-            phrases.update(
-                tag.key
-                for tag in caption.tags
-                if not any(tag.start <= h.start < tag.end for h in skipped)
-            )
+            # A tag holding the start of an excluded hit is not counted.
+            starts = sorted(h.start for h in caption.hits_in(*check.exclude_categories))
+            for tag in caption.tags:
+                first = bisect.bisect_left(starts, tag.start)
+                if first == len(starts) or starts[first] >= tag.end:
+                    phrases.add(tag.key)
         for phrase in phrases:
             if phrase and phrase not in excluded:
                 holders.setdefault(phrase, []).append(index)
