@@ -37,7 +37,18 @@ def test_wheel_ships_the_rules(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     # The text detector's model, with its licence and provenance.
-    assert {"lintcap/models/ppocrv4_det.onnx", "lintcap/models/NOTICE"} <= shipped
+    assert {
+        "lintcap/models/ppocrv4_det.onnx",
+        "lintcap/models/NOTICE",
+        "lintcap/models/LICENSE-Apache-2.0.txt",
+    } <= shipped
+    # Both licences are declared in the metadata and their files ride along.
+    [metadata_name] = [name for name in shipped if name.endswith(".dist-info/METADATA")]
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(metadata_name).decode("utf-8")
+    assert "License-Expression: MIT AND Apache-2.0" in metadata
+    licences = {name.rsplit("/", 1)[-1] for name in shipped if "/licenses/" in name}
+    assert {"LICENSE", "NOTICE", "LICENSE-Apache-2.0.txt"} <= licences
 
     env_dir = tmp_path / "fresh-venv"
     venv.create(env_dir, with_pip=True)
