@@ -130,15 +130,23 @@ def test_the_opencv_version_is_read_from_the_wheel_or_asked(
 
     from lintcap import lazy
 
-    wheel = Path(cv2.__file__).parent / "version.py"
     lazy.opencv_version.cache_clear()
     try:
-        if wheel.is_file():  # the wheels on PyPI have it
-            assert lazy.opencv_version().startswith(f"wheel {cv2.__version__}")
-        (tmp_path / "__init__.py").write_text("", encoding="utf-8")
-        spec = importlib.util.spec_from_file_location("cv2", tmp_path / "__init__.py")
+        # A package laid out as the PyPI wheels are: its version.py is read.
+        wheel = tmp_path / "wheel"
+        wheel.mkdir()
+        (wheel / "__init__.py").write_text("", encoding="utf-8")
+        (wheel / "version.py").write_text('opencv_version = "9.8.7.65"\n', encoding="utf-8")
+        in_wheel = importlib.util.spec_from_file_location("cv2", wheel / "__init__.py")
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: in_wheel)
+        assert lazy.opencv_version() == "wheel 9.8.7.65"
+        # No version.py: OpenCV is imported and asked.
+        bare = tmp_path / "bare"
+        bare.mkdir()
+        (bare / "__init__.py").write_text("", encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("cv2", bare / "__init__.py")
         monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
         lazy.opencv_version.cache_clear()
-        assert lazy.opencv_version() == cv2.__version__  # no version.py: OpenCV is asked
+        assert lazy.opencv_version() == cv2.__version__
     finally:
         lazy.opencv_version.cache_clear()
