@@ -276,3 +276,30 @@ def test_folders_a_read_found_missing_are_seen_once_this_cache_makes_them(tmp_pa
     before = len(os.listdir("/proc/self/fd"))
     cache.close()
     assert len(os.listdir("/proc/self/fd")) == before - 3  # images/key, ab, cd
+
+
+def test_open_cache_folders_stay_under_a_low_open_file_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: under a soft limit of 64 open files (macOS's is 256) the
+    cache keeps at most a quarter of it open (16 subfolders, plus its key's
+    folder), so the images the analysis opens meanwhile are not refused;
+    entries in folders it closed are still read back."""
+    import resource
+
+    from lintcap.image import cache as cache_module
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (64, 4096))
+    cache_module._open_folders_kept.cache_clear()
+    try:
+        cache = FactCache(tmp_path / CACHE_DIR_NAME, "key")
+        names = [f"{prefix:02x}" + "0" * 62 for prefix in range(40)]
+        before = len(os.listdir("/proc/self/fd"))
+        for name in names:
+            cache.put(ImageFacts(sha256=name))
+        assert len(os.listdir("/proc/self/fd")) - before <= 16 + 1
+        assert all(cache.get(name) == ImageFacts(sha256=name) for name in names)
+        cache.close()
+        assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        cache_module._open_folders_kept.cache_clear()

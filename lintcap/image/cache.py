@@ -29,6 +29,7 @@ import re
 import secrets
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -50,6 +51,26 @@ IMAGE_CACHE_LAYOUT = "families-1"
 MAX_ENTRY_BYTES = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GITIGNORE = b"# Created by lintcap.\n*\n"
+#: Subfolders kept open at least, whatever the open-file limit.
+_MIN_OPEN_FOLDERS = 8
+
+
+@cache
+def _open_folders_kept() -> int:
+    """How many of the 256 subfolders stay open: all of them under Linux's
+    usual limit of 1,024 open files, fewer under a lower one (macOS: 256),
+    so that the images the analysis opens meanwhile are not refused."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return _MIN_OPEN_FOLDERS
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return _MIN_OPEN_FOLDERS
+    if soft == resource.RLIM_INFINITY:
+        return 256
+    return max(_MIN_OPEN_FOLDERS, min(256, soft // 4))
 
 
 def _stderr_warning(message: str) -> None:
@@ -66,7 +87,8 @@ class FactCache:
         self.key = key
         self._warn = warn
         self._descriptor: int | None = None
-        #: The open two-hex-digit folders below it (at most 256), by name:
+        #: The open two-hex-digit folders below it, by name, least recently
+        #: used first (at most 256, fewer under a low open-file limit):
         #: opened once a run, not once an image (each open, mkdir and close
         #: was a system call of its own: about a third of what caching the
         #: facts of a 16 x 16 JPEG cost, bench/endtoend.py).
@@ -122,8 +144,9 @@ class FactCache:
         """The open folder ``name`` below the key's folder (made when
         ``create``, never through a link); None when it is missing or
         refused. Kept open for the next entry of the same folder."""
-        sub = self._subfolders.get(name)
+        sub = self._subfolders.pop(name, None)
         if sub is not None:
+            self._subfolders[name] = sub  # the most recently used is kept longest
             return sub
         if not create and name in self._missing:
             return None
@@ -140,6 +163,10 @@ class FactCache:
             return None
         except OSError:
             return None
+        if len(self._subfolders) >= _open_folders_kept():
+            oldest = next(iter(self._subfolders))
+            with contextlib.suppress(OSError):
+                os.close(self._subfolders.pop(oldest))
         self._subfolders[name] = sub
         return sub
 
