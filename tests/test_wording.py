@@ -7,13 +7,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
 
 from lintcap.config import Config
+from lintcap.engine.patterns import PatternTimeout
 from lintcap.engine.run import lint
-from lintcap.engine.spec import load_rulebook
-from lintcap.image import reading
+from lintcap.engine.spec import RuleFileError, load_rulebook
+from lintcap.image import pool, reading
 from lintcap.image.text import TextBox, TextSettings
 from lintcap.image.wording import ReadCues, cue_in, near_in, read_unsure, same_word_groups
 
@@ -134,3 +136,30 @@ def test_a_corner_mark_that_reads_as_nothing_is_not_text() -> None:
     credit = _line(rgb, "Jane Roe", 40, 0.8).model_copy(update=corner)
     read_unsure(rgb, _gray(rgb), [blob, credit], _settings())
     assert (blob.kind, credit.kind) == ("scene", "overlay")
+
+
+def test_a_read_cue_pattern_that_does_not_compile_is_a_settings_error_at_load(
+    tmp_path: Path,
+) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("settings:\n  image-analysis:\n    text:\n      read-cues:\n"
+                     "        patterns: ['(www']\n")  # fmt: skip
+    with pytest.raises(RuleFileError, match=r"read-cues.patterns: .*invalid regex '\(www'"):
+        load_rulebook(Config(extend_rules=[extra]))
+
+
+def test_a_read_cue_pattern_over_its_time_budget_stops_the_run_not_an_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = ReadCues(patterns=["(a|aa)+$"])
+    with pytest.raises(PatternTimeout, match=r"read-cues regex '\(a\|aa\)\+\$'"):
+        cue_in("a" * 60 + "!", slow)
+
+    # The pool lets it through (exit 2, one line) instead of an F006 per image.
+    def analyse(*args: object) -> None:
+        cue_in("a" * 60 + "!", slow)
+
+    monkeypatch.setattr(pool, "analyse_image", analyse)
+    settings = load_rulebook(Config()).settings.image_analysis
+    with pytest.raises(PatternTimeout):
+        pool._safe_analyse(tmp_path / "a.jpg", "a.jpg", "0" * 64, settings)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from lintcap.engine.patterns import PatternTimeout
 from lintcap.image.analyser import AnalysisSettings, analyse_image, merge, present, restrict
 from lintcap.image.cache import FactCache
 from lintcap.image.facts import ImageFacts
@@ -214,10 +215,11 @@ def _safe_analyse(
     known: ImageFacts | None = None,
 ) -> ImageFacts:
     """A file that breaks a measurement is a finding about that file, not a
-    crash of the run; a missing people backend is the user's to fix."""
+    crash of the run; a missing people backend, or a ``read-cues`` regex
+    over its time budget, is the user's to fix."""
     try:
         return analyse_image(path, display, sha256, settings, known)
-    except (PeopleBackendUnavailable, TextBackendUnavailable):
+    except (PeopleBackendUnavailable, TextBackendUnavailable, PatternTimeout):
         raise
     except Exception as exc:
         detail = f"analysis failed: {type(exc).__name__}: {exc}"

@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lintcap.engine import patterns as user_patterns
 
 if TYPE_CHECKING:
     from lintcap.image.text import TextBox, TextSettings
@@ -69,6 +70,15 @@ class ReadCues(BaseModel):
     #: error allowed matches too much).
     fuzzy_min_letters: int = Field(default=5, ge=1)
     fuzzy_letters: int = Field(default=5, ge=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        # Checked at load (a one-line settings error), not on the first image
+        # read (an F006 on every image); searched by `regex` with a time budget.
+        for pattern in patterns:
+            user_patterns.validate(pattern)
+        return patterns
 
 
 def clean(text: str) -> str:
@@ -98,10 +108,10 @@ def cue_in(text: str, cues: ReadCues) -> str | None:
     appears in the text, or the text (a part of a mark cut by the picture's
     edge or split by the detector) appears in it, with ``len //
     fuzzy-letters`` errors at most."""
-    for pattern in _compiled(tuple(cues.patterns)):
-        found = pattern.search(text)
-        if found:
-            return found.group(0)
+    for pattern in cues.patterns:
+        found = _search(pattern, text)
+        if found is not None:
+            return found
     read = clean(text)
     if not read:
         return None
@@ -129,9 +139,22 @@ def _spaced(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower())
 
 
-@lru_cache(maxsize=8)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+def _search(pattern: str, text: str) -> str | None:
+    """The first match of a ``read-cues`` pattern (user input, through
+    ``extend-rules``) in a line read, the search bounded like the rule files'
+    patterns: one that runs over the budget stops the run with one line
+    (:class:`~lintcap.engine.patterns.PatternTimeout`, exit 2) rather than
+    hanging a worker or failing every image."""
+    try:
+        found = user_patterns.compiled(pattern, True).search(text, timeout=user_patterns.TIMEOUT_S)
+    except TimeoutError:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise user_patterns.PatternTimeout(
+            f"the read-cues regex {shown!r} (image-analysis: text: read-cues: patterns) took "
+            f"over {user_patterns.TIMEOUT_S} s on one line read (catastrophic backtracking?): "
+            "rewrite it without nested repeats"
+        ) from None
+    return None if found is None else str(found.group(0))
 
 
 def readable(text: str, confidence: float, min_confidence: float, min_characters: int) -> bool:
