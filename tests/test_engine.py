@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,23 @@ def test_caption_only_run_decodes_no_image(
     monkeypatch.setattr(analyse, "probe_image", forbidden)
     config = load_config(find_config(root))
     assert lint([root], config.model_copy(update={"select": ["C", "A"]})).images == 2
+
+
+def test_run_leaves_the_collector_on_and_nothing_frozen(make_dataset: MakeDataset) -> None:
+    """lint pauses the cyclic collector and hands its objects to the oldest
+    generation without freezing them for good: cycles made during the run
+    stay collectable."""
+    root = make_dataset({"a": "ohwx, a photo of a man", "b": "ohwx, a photo of a dog"})
+    config = load_config(find_config(root)).model_copy(update={"select": ["C"]})
+    assert gc.isenabled()
+    lint([root], config)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        lint([root], config)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
 
 
 def test_image_only_run_parses_no_caption(
