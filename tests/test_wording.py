@@ -17,7 +17,14 @@ from lintcap.engine.run import lint
 from lintcap.engine.spec import RuleFileError, load_rulebook
 from lintcap.image import pool, reading
 from lintcap.image.text import TextBox, TextSettings
-from lintcap.image.wording import ReadCues, cue_in, near_in, read_unsure, same_word_groups
+from lintcap.image.wording import (
+    ReadCues,
+    cue_in,
+    levenshtein,
+    near_in,
+    read_unsure,
+    same_word_groups,
+)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -33,22 +40,44 @@ def test_approximate_substring_distance() -> None:
     assert near_in("stock", "istoclphoto") == 1
     assert near_in("abc", "xyz") == 3
     assert near_in("", "anything") == 0
+    assert levenshtein("stock", "istock") == 1 and levenshtein("superstore", "superstock") == 2
 
 
 def test_cues_allow_reading_errors_but_not_other_words() -> None:
     cues = ReadCues(
-        words=["lumenstockphoto", "proof", "snap"], patterns=[r"\bwww\.", r"(^|\s)@[a-z0-9_]{3,}"]
-    )
-    assert cue_in("© Lumenstockphot", cues) == "lumenstockphoto"  # cut at the edge
+        words=["lumenstockphoto", "snap", "photo by"], stamps=["proof"],
+        credit_words=["photography"], patterns=[r"\bwww\.", r"(^|\s)@[a-z0-9_]{3,}"],
+    )  # fmt: skip
     assert cue_in("Lumenstoclphoto", cues) == "lumenstockphoto"  # a reading error
-    assert cue_in("stockphoto", cues) == "lumenstockphoto"  # a part of the mark
-    assert cue_in("Lumen", cues) is None  # a part under half of the word
+    assert cue_in("Lumen stockphoto", cues) == "lumenstockphoto"  # a space read
+    assert cue_in("stockphoto", cues) is None  # a part of the mark, inside the picture...
+    assert cue_in("stockphoto", cues, cut=True) == "lumenstockphoto"  # ...cut by its edge
+    assert cue_in("Lumen", cues, cut=True) is None  # a part under two thirds of the word
     assert cue_in("PROOF", cues) == "proof"
+    assert cue_in("PROOF OF AGE", cues) is None  # a stamp is the whole line
     assert cue_in("a SNAP.", cues) == "snap"
     assert cue_in("SNAPPY", cues) is None  # short words match whole words only
+    assert cue_in("PHOTO BY J. ROE", cues) == "photo by"
     assert cue_in("see www.example.org", cues) == "www."
     assert cue_in("by @jane_doe", cues) == " @jane_doe"
     assert cue_in("MARKET STREET", cues) is None
+
+
+def test_sign_words_a_letter_away_from_a_mark_are_not_cues() -> None:
+    """Shop and street lettering read in the middle of a photo, against the
+    shipped lists: whole words, errors only in long names, generic words in a
+    credit's shape only."""
+    cues = _settings().read_cues
+    for sign in ["IN STOCK", "SIMPLE", "PIXELS", "SPLASH", "SUPERSTORE", "REVIEW", "ALAMO",
+                 "PHOTOGRAPHY STUDIO", "WELCOME.IN", "FREE SAMPLE", "STOCK"]:  # fmt: skip
+        assert cue_in(sign, cues) is None, sign
+        assert cue_in(sign, cues, at_edge=True) is None, sign
+    assert cue_in("PHOTOGRAPHY STUDIO", cues, at_edge=True, cut=True) is None
+    assert cue_in("Shutterstok", cues) == "shutterstock"
+    assert cue_in("iStock by Getty", cues) == "istock"
+    assert cue_in("SAMPLE", cues) == "sample"
+    assert cue_in("Jane Roe Photography", cues) is None  # a credit's shape, mid-picture
+    assert cue_in("Jane Roe Photography", cues, at_edge=True) == "photography"
 
 
 def test_one_word_on_lines_of_one_height_and_angle() -> None:

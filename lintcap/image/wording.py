@@ -55,21 +55,43 @@ def _kebab(name: str) -> str:
 
 
 class ReadCues(BaseModel):
-    """The wording of watermarks and credits (``text: read-cues:``)."""
+    """The wording of watermarks and credits (``text: read-cues:``).
+
+    Words are compared as whole words of the line read (lower case, letters
+    and digits): ordinary lettering is full of words a letter away from a
+    stock library's name (IN STOCK, PIXELS, SPLASH, SUPERSTORE), so a part
+    of a word counts only on a line cut by the picture's edge, and a reading
+    error only in long names."""
 
     model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
 
-    #: Words and phrases of marks (stock agencies, "preview", "photo by"),
-    #: compared in lower case on letters and digits alone, a reading error
-    #: allowed per ``fuzzy-letters`` letters.
+    #: Names of stock libraries and agencies, and phrases of marks (several
+    #: words: "photo by", "do not copy"), found anywhere on the line as whole
+    #: words (spaces between a name's words may be read or not), a reading
+    #: error allowed per ``fuzzy-letters`` letters in names of
+    #: ``fuzzy-min-letters`` or more.
     words: list[str] = []
+    #: Single words a stock site or a proof stamps on a picture ("preview",
+    #: "sample"): ordinary words, so a cue only when they are all the line
+    #: says ("SAMPLE", not "FREE SAMPLE"), read without error.
+    stamps: list[str] = []
+    #: Words of a credit that are ordinary words too ("photography"): a cue
+    #: only in a credit's shape on a line at the picture's edge or corner, after
+    #: a name ("Jane Roe Photography") or before "by" ("photography by ...").
+    credit_words: list[str] = []
     #: Regular expressions (case-insensitive) on the text as read: a web
     #: address, an @handle, a copyright sign.
     patterns: list[str] = []
     #: Words shorter than this are matched exactly (a short word with an
-    #: error allowed matches too much).
-    fuzzy_min_letters: int = Field(default=5, ge=1)
-    fuzzy_letters: int = Field(default=5, ge=1)
+    #: error allowed matches too much: PIXELS, pexels).
+    fuzzy_min_letters: int = Field(default=7, ge=1)
+    fuzzy_letters: int = Field(default=6, ge=1)
+    #: A line within this share of the picture's short side of its edge may
+    #: be a mark cut by it: its first or last word counts when it is a part,
+    #: ``partial-min-share`` of the name or more (and ``fuzzy-min-letters``
+    #: letters at least), of a name in ``words``.
+    edge_touch: float = Field(default=0.02, ge=0.0, le=0.5)
+    partial_min_share: float = Field(default=0.66, gt=0.0, le=1.0)
 
     @field_validator("patterns")
     @classmethod
@@ -103,40 +125,89 @@ def near_in(needle: str, haystack: str) -> int:
     return best
 
 
-def cue_in(text: str, cues: ReadCues) -> str | None:
-    """The cue the read ``text`` matches, or None. A word matches where it
-    appears in the text, or the text (a part of a mark cut by the picture's
-    edge or split by the detector) appears in it, with ``len //
-    fuzzy-letters`` errors at most."""
+def levenshtein(a: str, b: str) -> int:
+    """The fewest edits that turn ``a`` into ``b`` (whole words: both ends
+    fixed, so a length difference costs an edit per letter)."""
+    previous = list(range(len(b) + 1))
+    for i, ch in enumerate(a, start=1):
+        current = [i]
+        for j, want in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (want != ch)))
+        previous = current
+    return previous[-1]
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a line read: lower case runs of letters and digits."""
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def cue_in(text: str, cues: ReadCues, at_edge: bool = False, cut: bool = False) -> str | None:
+    """The cue the read ``text`` matches, or None: a pattern, a name or
+    phrase of ``words`` as whole words, a stamp that is the whole line, a
+    credit word in a credit's shape when the line is ``at_edge`` (not in the
+    centre), or, when the line is ``cut`` by the picture's edge, a part of a
+    name as its first or last word."""
     for pattern in cues.patterns:
         found = _search(pattern, text)
         if found is not None:
             return found
-    read = clean(text)
+    read = tokens(text)
     if not read:
         return None
     for word in cues.words:
-        want = clean(word)
-        if not want:
-            continue
-        if len(want) < cues.fuzzy_min_letters or len(read) < cues.fuzzy_min_letters:
-            if re.search(rf"(?<![a-z0-9]){re.escape(want)}(?![a-z0-9])", _spaced(text)):
-                return word
-            continue
-        if near_in(want, read) <= len(want) // cues.fuzzy_letters:
+        if _name_in(tokens(word), read, cues, cut):
             return word
-        if (
-            len(want) > len(read)
-            and 3 * len(read) >= 2 * len(want)
-            and near_in(read, want) <= len(read) // cues.fuzzy_letters
-        ):
+    for word in cues.stamps:
+        if "".join(tokens(word)) == "".join(read):
             return word
+    if at_edge:
+        for word in cues.credit_words:
+            want = "".join(tokens(word))
+            for i, token in enumerate(read):
+                if token == want and (
+                    (i > 0 and i == len(read) - 1) or read[i + 1 : i + 2] == ["by"]
+                ):
+                    return word
     return None
 
 
-def _spaced(text: str) -> str:
-    """Lower case with every run of other characters one space."""
-    return re.sub(r"[^a-z0-9]+", " ", text.lower())
+def _name_in(name: list[str], read: list[str], cues: ReadCues, cut: bool) -> bool:
+    """Whether the words ``name`` stand in ``read``: some consecutive words
+    of it (as many as the name has, one more where a space was read inside
+    it, or fewer where spaces went unread) read as the name, a reading error
+    per ``fuzzy-letters`` letters in long ones; or, on a line cut by the
+    edge, its first or last word a part of it."""
+    want = "".join(name)
+    if not want:
+        return False
+    errors = len(want) // cues.fuzzy_letters if len(want) >= cues.fuzzy_min_letters else 0
+    for size in range(1, len(name) + 2):
+        for start in range(len(read) - size + 1):
+            seen = "".join(read[start : start + size])
+            if abs(len(seen) - len(want)) <= errors and levenshtein(seen, want) <= errors:
+                return True
+    if cut:
+        for part in {read[0], read[-1]}:
+            if (
+                cues.fuzzy_min_letters <= len(part) < len(want)
+                and len(part) >= cues.partial_min_share * len(want)
+                and near_in(part, want) <= len(part) // cues.fuzzy_letters
+            ):
+                return True
+    return False
+
+
+def touches_edge(box: TextBox, width: int, height: int, share: float) -> bool:
+    """Whether the line's box comes within ``share`` of the short side of
+    the picture's edge (a mark there may be cut by it)."""
+    margin = share * min(width, height)
+    return (
+        box.x <= margin
+        or box.y <= margin
+        or box.x + box.w >= width - margin
+        or box.y + box.h >= height - margin
+    )
 
 
 def _search(pattern: str, text: str) -> str | None:
@@ -273,6 +344,7 @@ def read_unsure(
     ]
     marks = [(word, why) for word, why in marks if len(word) >= settings.read_min_characters]
     tile_words = [word for word, why in marks if why == "tiled"]
+    picture_h, picture_w = gray.shape[:2]
     text_lines: list[TextBox] = []
     for box in boxes:
         if id(box) not in read:
@@ -295,7 +367,15 @@ def read_unsure(
                 box.kind, box.reason = "scene", ""
             continue
         text_lines.append(box)
-        if box.kind == "scene" and cue_in(box.read, settings.read_cues) is not None:
+        if box.kind == "scene" and (
+            cue_in(
+                box.read,
+                settings.read_cues,
+                at_edge=box.position != "centre",
+                cut=touches_edge(box, picture_w, picture_h, settings.read_cues.edge_touch),
+            )
+            is not None
+        ):
             box.kind, box.reason = "overlay", "wording"
     groups = same_word_groups(
         [(b.read, b.height, b.angle) for b in text_lines],
