@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import random
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -127,6 +128,50 @@ def test_every_bucket_split_still_finds_the_pairs(monkeypatch: pytest.MonkeyPatc
         expected = brute_force(check, texts)
         assert expected, "the template set should hold near-duplicates"
         assert duplicate_groups(check, texts) == expected
+
+
+def test_long_captions_are_split_off_and_still_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Captions far longer than the median are bucketed apart from the rest
+    (with the captions that can reach them), so one long caption no longer
+    widens every row of the word table: the table's width stays bounded by
+    the median, and the groups stay those of all pairs, long ones included."""
+    rng = random.Random(11)
+    vocabulary = [f"w{n}" for n in range(30)]
+    base = [rng.choice(vocabulary) for _ in range(12)]
+    texts = [" ".join(rng.sample(base, 10)) for _ in range(60)]
+    long_base = [rng.choice(vocabulary) for _ in range(150)]
+    for cut in (0, 3, 9):  # near copies of a long caption, and one of middling length
+        texts.append(" ".join(long_base[cut:]))
+    texts.append(" ".join(long_base[:60]))
+    widths: list[int] = []
+    table_buckets = caption_duplicates._table_buckets
+
+    def measured(ranks: list[list[int]], threshold: float) -> Iterator[list[int]]:
+        widths.append(max(map(len, ranks)))
+        return table_buckets(ranks, threshold)
+
+    monkeypatch.setattr(caption_duplicates, "_table_buckets", measured)
+    for similarity in (0.5, 0.8, 0.9):
+        widths.clear()
+        check = _near(similarity, 2)
+        expected = brute_force(check, texts)
+        assert any(len(group) >= 2 and min(group) >= 60 for group in expected)
+        assert duplicate_groups(check, texts) == expected
+        assert len(widths) >= 2 and widths[0] <= 64  # the usual captions' table
+
+
+def test_longest_partner_walks_each_length_once() -> None:
+    """The two-pointer walk gives, for each length, the longest partner the
+    definition gives (each partner tried in turn)."""
+    for threshold in (0.3, 0.5, 0.8, 0.9, 0.95, 1.0):
+        least = caption_duplicates._least_shared(threshold, 300)
+        top = (len(least) - 1) // 2
+        for size, partner in enumerate(caption_duplicates._longest_partner(least)):
+            reachable = [b for b in range(size, top + 1) if size >= least[size + b]]
+            expected = size - 1
+            while expected + 1 in reachable:
+                expected += 1
+            assert partner == expected, (threshold, size)
 
 
 def test_least_shared_is_difflibs_own_arithmetic() -> None:
