@@ -156,6 +156,19 @@ def test_a_tiling_is_one_word_and_lettering_of_many_words_is_not() -> None:
     assert {(b.kind, b.reason) for b in [*boxes, cut]} == {("overlay", "tiled")}
 
 
+def test_a_tiling_of_a_short_word_is_one_word_not_lettering() -> None:
+    """Initials tiled over a picture read the same on every line: shorter
+    than read-same-word-min-letters, they are still one word."""
+    assert same_word_groups([("JD", 30.0, 0.0), ("J.D", 30.0, 0.0), ("JO", 30.0, 0.0)],
+                            3, 1.2, 8.0) == [[0, 1]]  # fmt: skip
+    tiled = {"kind": "overlay", "reason": "tiled"}
+    marks = np.zeros((480, 640, 3), np.uint8)
+    boxes = [_line(marks, "JD", y, 1.4).model_copy(update=tiled) for y in (100, 240, 380)]
+    read_unsure(marks, _gray(marks), boxes, _settings())
+    assert [b.read for b in boxes] == ["JD"] * 3
+    assert {(b.kind, b.reason) for b in boxes} == {("overlay", "tiled")}
+
+
 def test_a_corner_mark_that_reads_as_nothing_is_not_text() -> None:
     rgb = np.zeros((480, 640, 3), np.uint8)
     rng = np.random.default_rng(1)

@@ -240,9 +240,11 @@ def same_word_groups(
     max_angle: float,
     letters_per_error: int = 4,
 ) -> list[list[int]]:
-    """Indexes of lines that read one word (one read within the other, an
-    error per ``letters_per_error`` letters) at one height and angle: (text, height, angle)
-    per line. Groups of one are left out."""
+    """Indexes of lines that read one word at one height and angle: (text,
+    height, angle) per line. One word: read the same (whatever its length:
+    initials tiled over a picture are one short word), or, of
+    ``min_letters`` or more, one read within the other with an error per
+    ``letters_per_error`` letters. Groups of one are left out."""
     words = [clean(text) for text, _, _ in reads]
     parent = list(range(len(reads)))
 
@@ -255,7 +257,7 @@ def same_word_groups(
     for i in range(len(reads)):
         for j in range(i + 1, len(reads)):
             a, b = sorted((words[i], words[j]), key=len)
-            if len(a) < min_letters:
+            if not a or (len(a) < min_letters and a != b):
                 continue
             ratio = reads[i][1] / max(1.0, reads[j][1])
             if not 1 / max_height_ratio <= ratio <= max_height_ratio:
