@@ -205,3 +205,28 @@ def test_a_read_cue_pattern_over_its_time_budget_stops_the_run_not_an_image(
     settings = load_rulebook(Config()).settings.image_analysis
     with pytest.raises(PatternTimeout):
         pool._safe_analyse(tmp_path / "a.jpg", "a.jpg", "0" * 64, settings)
+
+
+def test_whether_lines_were_read_is_in_the_text_key_and_a_run_without_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lintcap.image import analyser
+
+    settings = load_rulebook(Config()).settings.image_analysis
+    analyser._FAMILY_KEYS.clear()
+    read = settings.family_keys()
+    assert reading.recogniser_id() is not None
+    monkeypatch.setattr(reading, "model_path", lambda: None)  # rapidocr not installed
+    analyser._FAMILY_KEYS.clear()
+    unread = settings.family_keys()
+    analyser._FAMILY_KEYS.clear()
+    assert unread["text"] != read["text"] and unread["people"] == read["people"]
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(folder / "a.png")
+    result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
+    assert any("rapidocr-onnxruntime" in note for note in result.notes)
+    monkeypatch.undo()
+    analyser._FAMILY_KEYS.clear()  # keys are kept per settings, reading is found once
+    result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
+    assert not any("rapidocr-onnxruntime" in note for note in result.notes)

@@ -244,6 +244,12 @@ def _lint(
     stats = PoolStats()
     if needs.image_analysis:
         stats = _analyse_images(facts, dataset, config, book, needs)
+        if needs.image_text and not _lines_read(book):
+            notes.append(
+                "W001/W002 judged lines by their shape alone: the recogniser that reads "
+                "unsure lines comes with rapidocr-onnxruntime; `pip install 'lintcap[text]'` "
+                "adds it (fewer false alarms on scene text, marks found by their words)."
+            )
     trigger = _configured(config)
     if needs.parse:
         lexicons = json.dumps(config.lexicons, sort_keys=True)
@@ -315,6 +321,19 @@ class _LazyViews(Sequence[ItemView]):
 
     def __iter__(self) -> Iterator[ItemView]:
         return iter(self._views())
+
+
+def _lines_read(book: RuleBook) -> bool:
+    """Whether the learned text detector's unsure lines could be read: the
+    detector ships with lintcap, the recogniser with rapidocr-onnxruntime.
+    True where reading is off by choice (``read-max-lines: 0``, the
+    morphological detector)."""
+    settings = book.settings.image_analysis
+    if settings.text.read_max_lines <= 0 or settings.text_backend() != "learned":
+        return True
+    from lintcap.image.reading import available
+
+    return available()
 
 
 def _analyse_images(

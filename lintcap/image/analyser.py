@@ -110,8 +110,14 @@ class AnalysisSettings(BaseModel):
             # changing one must not measure every image's text again.
             per_image = self.text.model_dump(mode="json", exclude=set(SET_LEVEL_TEXT_SETTINGS))
             backend = self.text_backend()
-            # The learned detector's model file is part of what it measures.
-            text = [backend, *([MODEL_ID] if backend == "learned" else []), per_image]
+            # The learned detector's model file is part of what it measures,
+            # and so is whether (and by what) its unsure lines were read.
+            learned: list[Any] = []
+            if backend == "learned":
+                from lintcap.image.reading import recogniser_id
+
+                learned = [MODEL_ID, recogniser_id() or "not read"]
+            text = [backend, *learned, per_image]
             parts["text"] = [*decode, "text", *text]
         return {family: _digest(parts[family]) for family in wanted}
 

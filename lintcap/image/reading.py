@@ -30,6 +30,8 @@ RGB = NDArray[np.uint8]
 
 #: Where the model sits inside the rapidocr-onnxruntime package.
 REC_MODEL_FILE = "models/ch_PP-OCRv4_rec_infer.onnx"
+#: The distribution that ships it (the text extra).
+REC_DISTRIBUTION = "rapidocr-onnxruntime"
 #: The model's input height, pixels.
 LINE_HEIGHT = 48
 
@@ -67,6 +69,21 @@ def _session() -> tuple[Any, list[str]]:
 def available() -> bool:
     """Whether lines can be read here."""
     return model_path() is not None
+
+
+def recogniser_id() -> str | None:
+    """What reads the lines here, for the text facts' cache key (facts
+    measured without reading, or by another release of the recogniser, are
+    not this run's); None when lines cannot be read."""
+    if not available():
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version(REC_DISTRIBUTION)
+    except PackageNotFoundError:
+        release = "unknown"
+    return f"{REC_DISTRIBUTION}=={release}:{REC_MODEL_FILE}"
 
 
 def cut_line(
