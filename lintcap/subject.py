@@ -122,7 +122,10 @@ def load_cues(folder: Path | None = None) -> SubjectCues:
 def words(text: str) -> list[str]:
     """Lower-case words; hyphenated compounds stay one word ("ranch-style"),
     a possessive ``'s`` is dropped ("woman's" → "woman")."""
-    found = _WORD.findall(text.lower().replace("_", " "))
+    lowered = text.lower().replace("_", " ")
+    found = _WORD.findall(lowered)
+    if "'s" not in lowered and "\u2019s" not in lowered:
+        return found  # no possessive to drop (most captions)
     return [w[:-2] if w.endswith(("'s", "\u2019s")) else w for w in found]
 
 
