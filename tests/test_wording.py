@@ -83,7 +83,7 @@ def test_sign_words_a_letter_away_from_a_mark_are_not_cues() -> None:
 def test_one_word_on_lines_of_one_height_and_angle() -> None:
     reads = [("PREVIEW", 30.0, 22.0), ("REVIEW", 29.0, 23.0), ("PREVIEW", 60.0, 22.0),
              ("PRIZE", 30.0, 22.0)]  # fmt: skip
-    assert same_word_groups(reads, 3, 1.2, 8.0) == [[0, 1]]
+    assert same_word_groups(reads, 3, 1.2, 8.0, 4) == [[0, 1]]
 
 
 def _line(rgb: np.ndarray, words: str, y: int, scale: float = 1.2) -> TextBox:
@@ -99,7 +99,7 @@ def test_the_recogniser_reads_a_drawn_line() -> None:
     rgb = np.zeros((120, 400, 3), np.uint8)
     box = _line(rgb, "MARKET 42", 70)
     cut = reading.cut_line(rgb, (box.x + box.w / 2, box.y + box.h / 2), box.w, box.h, 0.0)
-    [(words, confidence)] = reading.read_lines([cut])
+    [(words, confidence)] = reading.read_lines([cut], 640)
     assert words.replace(" ", "") == "MARKET42" and confidence > 0.8
 
 
@@ -160,7 +160,7 @@ def test_a_tiling_of_a_short_word_is_one_word_not_lettering() -> None:
     """Initials tiled over a picture read the same on every line: shorter
     than read-same-word-min-letters, they are still one word."""
     assert same_word_groups([("JD", 30.0, 0.0), ("J.D", 30.0, 0.0), ("JO", 30.0, 0.0)],
-                            3, 1.2, 8.0) == [[0, 1]]  # fmt: skip
+                            3, 1.2, 8.0, 4) == [[0, 1]]  # fmt: skip
     tiled = {"kind": "overlay", "reason": "tiled"}
     marks = np.zeros((480, 640, 3), np.uint8)
     boxes = [_line(marks, "JD", y, 1.4).model_copy(update=tiled) for y in (100, 240, 380)]

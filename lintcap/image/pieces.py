@@ -38,7 +38,7 @@ def extend_turned(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int
     letters at ``extend-min-confidence`` becomes the line's reading; its
     box is left as it was. Returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import _length
+    from lintcap.image.text import READ_MAX_CHARACTERS, _length
 
     if settings.extend_max_lines <= 0 or not reading.available():
         return 0
@@ -76,8 +76,9 @@ def extend_turned(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int
         )
         for b in chosen
     ]
-    for box, (text, confidence) in zip(chosen, reading.read_lines(cuts), strict=True):
+    read = reading.read_lines(cuts, settings.read_max_width)
+    for box, (text, confidence) in zip(chosen, read, strict=True):
         letters = sum(ch.isalpha() for ch in text)
         if confidence >= settings.extend_min_confidence and letters >= settings.extend_min_letters:
-            box.read = text[:80]
+            box.read = text[:READ_MAX_CHARACTERS]
     return len(chosen)

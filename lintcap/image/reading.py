@@ -105,9 +105,11 @@ def cut_line(
     )
 
 
-def read_lines(lines: list[RGB], max_width: int = 640) -> list[tuple[str, float]]:
+def read_lines(lines: list[RGB], max_width: int) -> list[tuple[str, float]]:
     """Text and mean character confidence (0-1; 0 when nothing is read) of
-    each cut-out line, one model call per line (lines differ in width)."""
+    each cut-out line, one model call per line (lines differ in width),
+    each scaled to 48 px high and at most ``max_width`` wide
+    (``read-max-width``)."""
     if not lines:
         return []
     with _LOCK:

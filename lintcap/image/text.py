@@ -202,6 +202,20 @@ class TextSettings(BaseModel):
     #: ...lines of a tiling read to see that they are one word (lines alike in
     #: shape that read as different words are lettering, not a tiling)...
     read_tile_lines: int = Field(default=3, ge=0)
+    #: ...one word: a reading error allowed per this many letters; a line
+    #: within this many degrees of level is level, one steeper is turned...
+    read_letters_per_error: int = Field(default=4, ge=1)
+    read_level_max_angle: float = Field(default=10.0, ge=0.0, le=90.0)
+    #: ...a turned scene line of this many letters that reads as a piece of
+    #: a tiled or diagonal mark's words is more of that mark...
+    read_piece_min_letters: int = Field(default=4, ge=1)
+    #: ...a corner mark whose words the scene shows again (this many letters
+    #: at least, a reading error per this many) is the scene's...
+    read_backdrop_min_letters: int = Field(default=4, ge=1)
+    read_backdrop_letters_per_error: int = Field(default=6, ge=1)
+    #: ...and a line is read scaled to 48 px high and at most this wide
+    #: (the recogniser's cost grows with the width).
+    read_max_width: int = Field(default=640, ge=48, le=4096)
     #: ...and lines whose words are a mark's are added.
     read_cues: ReadCues = ReadCues()
     #: Turned lines seen in part (:func:`lintcap.image.pieces.extend_turned`):
@@ -212,6 +226,10 @@ class TextSettings(BaseModel):
     extend_factor: float = Field(default=3.0, ge=1.0, le=10.0)
     extend_min_letters: int = Field(default=3, ge=1)
     extend_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+#: What is kept of a line read (a bound on the cached facts).
+READ_MAX_CHARACTERS = 80
 
 
 class TextBox(BaseModel):
@@ -234,7 +252,7 @@ class TextBox(BaseModel):
     #: "corner", "edge" or "centre".
     position: str = "centre"
     #: What the recogniser read on the line ("" when it was not read).
-    read: str = Field(default="", max_length=80)
+    read: str = Field(default="", max_length=READ_MAX_CHARACTERS)
 
 
 class TextBackendUnavailable(RuntimeError):

@@ -42,16 +42,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lintcap.config import _kebab
 from lintcap.engine import patterns as user_patterns
 
 if TYPE_CHECKING:
     from lintcap.image.text import TextBox, TextSettings
 
 RGB = NDArray[np.uint8]
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
 
 
 class ReadCues(BaseModel):
@@ -238,7 +235,7 @@ def same_word_groups(
     min_letters: int,
     max_height_ratio: float,
     max_angle: float,
-    letters_per_error: int = 4,
+    letters_per_error: int,
 ) -> list[list[int]]:
     """Indexes of lines that read one word at one height and angle: (text,
     height, angle) per line. One word: read the same (whatever its length:
@@ -278,7 +275,7 @@ def read_unsure(
     """Read the unsure lines of one image and settle them by what they say
     (see the module); returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import _length, classify
+    from lintcap.image.text import READ_MAX_CHARACTERS, _length, _within, classify
 
     budget = settings.read_max_lines
     if budget <= 0 or not boxes or not reading.available():
@@ -293,8 +290,10 @@ def read_unsure(
             reading.cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), _length(b), b.height, b.angle)
             for b in chosen
         ]
-        for box, result in zip(chosen, reading.read_lines(cuts), strict=True):
-            box.read = result[0][:80]
+        for box, result in zip(
+            chosen, reading.read_lines(cuts, settings.read_max_width), strict=True
+        ):
+            box.read = result[0][:READ_MAX_CHARACTERS]
             read[id(box)] = result
 
     def is_text(box: TextBox) -> bool:
@@ -312,7 +311,11 @@ def read_unsure(
         read_now(sample)
         words = [(b.read, b.height, b.angle) for b in sample if is_text(b)]
         if len(words) == len(sample) and not same_word_groups(
-            words, settings.read_same_word_min_letters, float("inf"), 180.0
+            words,
+            settings.read_same_word_min_letters,
+            float("inf"),
+            180.0,
+            settings.read_letters_per_error,
         ):
             for box in tiled:
                 box.kind, box.reason = "scene", ""
@@ -327,7 +330,7 @@ def read_unsure(
         return any(
             other is not box
             and abs(other.angle - box.angle) <= settings.tiled_max_angle
-            and 1 / 1.2 <= other.height / max(1.0, box.height) <= 1.2
+            and _within(other.height / max(1.0, box.height), settings.tiled_max_height_ratio)
             for other in others
         )
 
@@ -354,8 +357,13 @@ def read_unsure(
         piece = clean(box.read)
         if _corner_mark(box) and piece and any(piece in word for word in tile_words):
             box.kind, box.reason = "overlay", "tiled"
-        elif box.kind == "scene" and abs(box.angle) > 10 and len(piece) >= 4:
-            near = [why for word, why in marks if near_in(piece, word) <= len(piece) // 4]
+        elif (
+            box.kind == "scene"
+            and abs(box.angle) > settings.read_level_max_angle
+            and len(piece) >= settings.read_piece_min_letters
+        ):
+            allowed = len(piece) // settings.read_letters_per_error
+            near = [why for word, why in marks if near_in(piece, word) <= allowed]
             if near:
                 box.kind, box.reason = "overlay", near[0]
         if not is_text(box):
@@ -384,10 +392,11 @@ def read_unsure(
         settings.read_same_word_min_letters,
         settings.tiled_max_height_ratio,
         settings.tiled_max_angle,
+        settings.read_letters_per_error,
     )
     for group in groups:
         members = [text_lines[i] for i in group]
-        level = all(abs(b.angle) <= 10 for b in members)
+        level = all(abs(b.angle) <= settings.read_level_max_angle for b in members)
         if len(members) >= (settings.read_same_word_min_level if level else 2):
             for box in members:
                 if box.kind == "scene" or box.reason in ("see-through", "margin", "wording"):
@@ -398,7 +407,14 @@ def read_unsure(
     for box in text_lines:
         if _corner_mark(box) and scene_words:
             pairs = [(box.read, 1.0, 0.0), *((w, 1.0, 0.0) for w in scene_words)]
-            if any(0 in group for group in same_word_groups(pairs, 4, 2.0, 1.0, 6)):
+            backdrop = same_word_groups(
+                pairs,
+                settings.read_backdrop_min_letters,
+                float("inf"),  # at any size: the heights and angles above are placeholders
+                180.0,
+                settings.read_backdrop_letters_per_error,
+            )
+            if any(0 in group for group in backdrop):
                 box.kind, box.reason = "scene", ""
     return len(read) - before
 
