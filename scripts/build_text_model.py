@@ -22,7 +22,7 @@ the graph into the same function with fewer operations:
   layout).
 
 The rewrite is exact up to float rounding (the probability maps differ by
-less than 1e-4; ``tests/test_text.py`` checks this against the original when
+less than 1e-4; ``tests/test_text_model.py`` checks this against the original when
 rapidocr-onnxruntime is installed). With ``--int8`` the two 3x3
 convolutions at a quarter of the resolution (the neck's last and the head's
 first, a third of the remaining time) are also quantized to int8 (static,

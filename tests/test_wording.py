@@ -129,7 +129,7 @@ def test_w001_names_the_words_it_read(tmp_path: Path) -> None:
     result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
     [finding] = result.diagnostics
     assert finding.code == "W001" and "foto.net" in finding.message.lower()
-    assert finding.message.startswith("words of a watermark or credit read in the centre")
+    assert finding.message.startswith("words of a watermark or credit read at the centre")
     from lintcap.report.html import _boxes
 
     # The HTML report's box says what was read there too.

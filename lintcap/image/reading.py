@@ -8,7 +8,7 @@ recognition model too (``models/ch_PP-OCRv4_rec_infer.onnx``, Apache-2.0,
 its character list in the model's metadata); this module runs it on a
 bounded number of those lines (CTC, greedy decoding) and returns the text
 and the model's confidence. What the text means is decided in
-:mod:`lintcap.image.text` from the cue lists of ``rules/settings.yaml``.
+:mod:`lintcap.image.wording` from the cue lists of ``rules/settings.yaml``.
 
 The input follows PaddleOCR's recogniser: the line cut out upright, 48 px
 high, RGB→BGR, scaled to [-1, 1], its width in proportion (capped).
