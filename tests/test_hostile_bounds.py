@@ -5,11 +5,15 @@ a hang or the run. Each test names the promise it checks."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
+import signal
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -226,6 +230,73 @@ def test_killed_worker_is_a_finding_for_its_image_only(
     assert "worker" in f006[0].message
     analysed = [f for f in result.items if f.image_facts and f.image_facts.info]
     assert len(analysed) == others
+
+
+def _sleeping_analyse(
+    path: Path, display: str, sha256: str, settings: object, known: object
+) -> object:
+    """Runs in the pool's workers: says it started (a file named by its
+    pid, in $LINTCAP_TEST_STARTED), then analyses nothing for a minute."""
+    (Path(os.environ["LINTCAP_TEST_STARTED"]) / str(os.getpid())).touch()
+    time.sleep(60)
+    raise AssertionError("the worker should have been stopped")
+
+
+_SIGTERM_DRIVER = """
+import sys
+from pathlib import Path
+from lintcap.cli import _exit_cleanly_on_sigterm
+from lintcap.config import Config
+from lintcap.engine.run import lint
+from lintcap.image import pool
+import tests.test_hostile_bounds as hostile
+
+_exit_cleanly_on_sigterm()
+pool._safe_analyse = hostile._sleeping_analyse
+lint([Path(sys.argv[1])], Config(select=["I001"], jobs=2, cache=False))
+"""
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # Linux says whether it is a zombie
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def test_sigterm_stops_the_image_workers(tmp_path: Path) -> None:
+    """Promise: a run ended by SIGTERM (a cancelled CI job, ``timeout``)
+    exits 143 within 15 s and leaves no image worker behind; before, the
+    fork server kept the workers waiting on their queue forever."""
+    root = _dataset(tmp_path, 8)
+    started = tmp_path / "started"
+    started.mkdir()
+    driver = subprocess.Popen(
+        [sys.executable, "-c", _SIGTERM_DRIVER, str(root)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "LINTCAP_TEST_STARTED": str(started)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(marker.name) for marker in started.iterdir()]
+        assert len(workers) == 2, "both workers should have started"
+        driver.send_signal(signal.SIGTERM)
+        assert driver.wait(timeout=15) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, workers))
+    finally:
+        driver.kill()
+        for pid in (int(marker.name) for marker in started.iterdir()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 # --- the LLM client ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ process pool, with a progress bar when a person is watching."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -112,9 +113,12 @@ def _analyse(
         left: list[int] = []
         size = max(1, min(MAX_BATCH_IMAGES, len(misses) // (workers * 4)))
         batches = [misses[start : start + size] for start in range(0, len(misses), size)]
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_init_worker
-        ) as pool:
+        with (
+            ProcessPoolExecutor(
+                max_workers=workers, mp_context=_context(), initializer=_init_worker
+            ) as pool,
+            _stopped_on_exit(pool),
+        ):
             futures = {
                 pool.submit(
                     _analyse_batch,
@@ -138,6 +142,24 @@ def _analyse(
         for index, facts in _isolate(images, sorted(left), shas, settings, known):
             yield index, facts
             progress.advance(task)
+
+
+@contextlib.contextmanager
+def _stopped_on_exit(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Leaving early (SIGTERM as SystemExit, Ctrl-C, a consumer that stops)
+    stops the workers at once: a normal shutdown waits for each worker's
+    batch, and a worker whose caller is gone is never told to stop (the fork
+    server kept it alive, waiting on its queue)."""
+    try:
+        yield
+    except BaseException:
+        # The executor has no public way to end its workers before 3.14
+        # (terminate_workers); the processes it holds are plain ones.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
 
 def _isolate(
