@@ -54,13 +54,9 @@ def _session() -> tuple[Any, list[str]]:
     path = model_path()
     if path is None:
         raise FileNotFoundError(REC_MODEL_FILE)
-    import onnxruntime
+    from lintcap.image.sessions import single_thread_session
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = single_thread_session(path)
     characters = session.get_modelmeta().custom_metadata_map.get("character", "").splitlines()
     # CTC: index 0 is the blank, the last index a space.
     return session, ["", *characters, " "]

@@ -291,14 +291,9 @@ def _session() -> Any:
         raise TextBackendUnavailable(
             "the learned text detector needs the text extra: pip install 'lintcap[text]'"
         )
-    import onnxruntime
+    from lintcap.image.sessions import single_thread_session
 
-    options = onnxruntime.SessionOptions()
-    # One thread: the analysis pool already runs one process per core.
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return single_thread_session(path)
 
 
 def model_input(rgb: RGB, size: int) -> tuple[NDArray[np.float32], float, float]:
