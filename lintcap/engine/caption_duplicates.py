@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from lintcap.engine.spec import DuplicateCaptionsCheck
+from lintcap.grouping import DisjointSets
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -66,13 +67,7 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
         if len(split) >= check.min_words:
             texts.append(key)
             words.append(split)
-    parent = list(range(len(texts)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    sets = DisjointSets(len(texts))
 
     threshold = check.min_similarity
     ranks = _ranked([_counted(caption) for caption in words])
@@ -101,16 +96,13 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
                 if (bits_i & bits[j]).bit_count() < least[size_i + size_j]:
                     continue
                 pair = (i, j) if i < j else (j, i)
-                if pair in compared or root(i) == root(j):
+                if pair in compared or sets.same(i, j):
                     continue
                 compared.add(pair)
                 if _similar(matcher, words[pair[0]], words[pair[1]], threshold):
-                    parent[root(j)] = root(i)
-    clusters: dict[int, list[int]] = {}
-    for i in range(len(texts)):
-        clusters.setdefault(root(i), []).append(i)
+                    sets.join(i, j)
     result = []
-    for members in clusters.values():
+    for members in sets.groups():
         if len(members) > 1:
             result.append(sorted(item for m in members for item in groups[texts[m]]))
     return result

@@ -64,6 +64,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from lintcap.grouping import DisjointSets
 from lintcap.image.wording import ReadCues, read_unsure
 from lintcap.lazy import cv2
 
@@ -524,15 +525,9 @@ def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]
     that reach out of the margin band: the lines of a sign or a page. A
     caption or credit is one or two lines inside the band."""
     flat = [b for b in boxes if abs(b.angle) <= 10]
-    parent = list(range(len(flat)))
+    sets = DisjointSets(len(flat))
     gap, least = settings.margin_block_gap, settings.margin_block_min_overlap
     low, high = settings.margin_block_min_height_ratio, settings.margin_block_max_height_ratio
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
     for i, a in enumerate(flat):
         for j in range(i + 1, len(flat)):
@@ -543,14 +538,12 @@ def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]
             overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
             between = max(a.y, b.y) - min(a.y + a.h, b.y + b.h)
             if overlap > least * min(a.w, b.w) and between <= gap * max(a.height, b.height):
-                parent[root(i)] = root(j)
-    groups: dict[int, list[TextBox]] = {}
-    for i, box in enumerate(flat):
-        groups.setdefault(root(i), []).append(box)
+                sets.join(i, j)
+    groups = [[flat[i] for i in members] for members in sets.groups()]
     margin = ("corner", "edge-band")
     return [
         group
-        for group in groups.values()
+        for group in groups
         if any(b.position not in margin for b in group) and any(b.position in margin for b in group)
     ]
 

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lintcap.config import _kebab
 from lintcap.engine import patterns as user_patterns
+from lintcap.grouping import DisjointSets
 
 if TYPE_CHECKING:
     from lintcap.image.text import TextBox, TextSettings
@@ -243,13 +244,7 @@ def same_word_groups(
     ``min_letters`` or more, one read within the other with an error per
     ``letters_per_error`` letters. Groups of one are left out."""
     words = [clean(text) for text, _, _ in reads]
-    parent = list(range(len(reads)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    sets = DisjointSets(len(reads))
 
     for i in range(len(reads)):
         for j in range(i + 1, len(reads)):
@@ -262,11 +257,8 @@ def same_word_groups(
             if abs(reads[i][2] - reads[j][2]) > max_angle:
                 continue
             if near_in(a, b) <= len(a) // letters_per_error:
-                parent[root(i)] = root(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(reads)):
-        groups.setdefault(root(i), []).append(i)
-    return [group for group in groups.values() if len(group) > 1]
+                sets.join(i, j)
+    return [group for group in sets.groups() if len(group) > 1]
 
 
 def read_unsure(
