@@ -93,14 +93,20 @@ class ItemFacts(BaseModel):
         return Location(line=line, column=column, end_line=end_line, end_column=end_column)
 
 
-def read_item(item: Item, needs: Needs, overrides: Mapping[Path, bytes] | None = None) -> ItemFacts:
+def read_item(
+    item: Item,
+    needs: Needs,
+    overrides: Mapping[Path, bytes] | None = None,
+    cwd: str | None = None,
+) -> ItemFacts:
     """Read what ``needs`` asks for; problems become facts, never exceptions.
-    ``overrides`` gives caption bytes to use instead of the file's."""
+    ``overrides`` gives caption bytes to use instead of the file's; ``cwd``
+    the working directory paths are shown from (read once per run)."""
     facts = ItemFacts(item=item)
     if item.image is not None:
-        facts.image_display = display_path(item.image)
+        facts.image_display = display_path(item.image, cwd)
     if item.caption_path is not None:
-        facts.caption_display = display_path(item.caption_path)
+        facts.caption_display = display_path(item.caption_path, cwd)
     if item.caption_path is None and item.image is not None:
         facts.problems.append(_missing_caption(item.image, facts.image_display or ""))
     elif needs.caption_text:

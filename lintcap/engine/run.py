@@ -10,6 +10,7 @@ import contextlib
 import gc
 import importlib.util
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -240,7 +241,8 @@ def _lint(
             config.caption_source,
             overrides,
         )
-    facts = [read_item(item, needs, overrides) for item in dataset.items]
+    cwd = os.getcwd()  # once: every item's paths are shown from it
+    facts = [read_item(item, needs, overrides, cwd) for item in dataset.items]
     stats = PoolStats()
     if needs.image_analysis:
         stats = _analyse_images(facts, dataset, config, book, needs)
