@@ -17,3 +17,17 @@ def test_words_that_lower_case_apart_are_one_word() -> None:
     [finding] = repetition(check, ParsedCaption(text=text), CheckContext())
     assert finding.values == {"phrase": "xi̇y zö", "count": 3}
     assert text[finding.span.start : finding.span.end] == "xİy zÖ xİy zÖ"
+
+
+def test_ascii_and_unicode_captions_count_the_same_words() -> None:
+    """An ASCII caption is lower-cased whole (no call per word): its counts
+    and spans match those of the same caption with one non-ASCII word,
+    which takes the word-by-word path."""
+    check = RepetitionCheck(kind="repetition", unit="ngram", n=2, max_count=2)
+    context = CheckContext()
+    ascii_text = "Red HAT red hat RED Hat, done"
+    unicode_text = ascii_text.replace("done", "dön")
+    [plain] = repetition(check, ParsedCaption(text=ascii_text), context)
+    [mixed] = repetition(check, ParsedCaption(text=unicode_text), context)
+    assert plain.values == mixed.values == {"phrase": "red hat", "count": 3}
+    assert plain.span == mixed.span
