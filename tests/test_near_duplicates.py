@@ -211,3 +211,12 @@ def test_missing_empty_unicode_and_identical_captions_as_all_pairs() -> None:
             expected = brute_force(check, [text or "" for text in texts])
             assert duplicate_groups(check, texts) == expected
             assert all(texts[i] for group in expected for i in group)
+
+
+def test_normalise_keeps_the_words_one_space_apart() -> None:
+    """Case, punctuation, underscores and any spacing go; the words stay in
+    order with one space between them (letters and digits of any script)."""
+    assert normalise("  A woman__IN a Hat!!\u2028 (30s)\u3000 Ünïcode ") == (
+        "a woman in a hat 30s ünïcode"
+    )
+    assert normalise("_-_ ,. ") == ""
