@@ -160,13 +160,23 @@ def test_a_tiling_of_a_short_word_is_one_word_not_lettering() -> None:
     """Initials tiled over a picture read the same on every line: shorter
     than read-same-word-min-letters, they are still one word."""
     assert same_word_groups([("JD", 30.0, 0.0), ("J.D", 30.0, 0.0), ("JO", 30.0, 0.0)],
-                            3, 1.2, 8.0, 4) == [[0, 1]]  # fmt: skip
+                            3, 1.2, 8.0, 4, same_short_words=True) == [[0, 1]]  # fmt: skip
     tiled = {"kind": "overlay", "reason": "tiled"}
     marks = np.zeros((480, 640, 3), np.uint8)
     boxes = [_line(marks, "JD", y, 1.4).model_copy(update=tiled) for y in (100, 240, 380)]
     read_unsure(marks, _gray(marks), boxes, _settings())
     assert [b.read for b in boxes] == ["JD"] * 3
     assert {(b.kind, b.reason) for b in boxes} == {("overlay", "tiled")}
+
+
+def test_short_words_read_alike_elsewhere_are_not_one_mark() -> None:
+    """Outside the tiling question, two turned number tags reading "10" or
+    three signs reading "OK" are not a repeated word: only words of
+    read-same-word-min-letters or more make a group there."""
+    assert same_word_groups([("10", 30.0, 25.0), ("10", 31.0, 27.0)], 3, 1.2, 8.0, 4) == []
+    signs = [("OK", 30.0, 0.0)] * 3
+    assert same_word_groups(signs, 3, 1.2, 8.0, 4) == []
+    assert same_word_groups(signs, 3, 1.2, 8.0, 4, same_short_words=True) == [[0, 1, 2]]
 
 
 def test_a_corner_mark_that_reads_as_nothing_is_not_text() -> None:

@@ -237,19 +237,23 @@ def same_word_groups(
     max_height_ratio: float,
     max_angle: float,
     letters_per_error: int,
+    *,
+    same_short_words: bool = False,
 ) -> list[list[int]]:
     """Indexes of lines that read one word at one height and angle: (text,
-    height, angle) per line. One word: read the same (whatever its length:
-    initials tiled over a picture are one short word), or, of
-    ``min_letters`` or more, one read within the other with an error per
-    ``letters_per_error`` letters. Groups of one are left out."""
+    height, angle) per line. One word: of ``min_letters`` or more, one read
+    within the other with an error per ``letters_per_error`` letters; with
+    ``same_short_words``, shorter words read exactly the same too (asking
+    whether a tiling's lines are one word: initials tiled over a picture are
+    one short word). Elsewhere two signs reading "10" or "OK" are not a
+    mark. Groups of one are left out."""
     words = [clean(text) for text, _, _ in reads]
     sets = DisjointSets(len(reads))
 
     for i in range(len(reads)):
         for j in range(i + 1, len(reads)):
             a, b = sorted((words[i], words[j]), key=len)
-            if not a or (len(a) < min_letters and a != b):
+            if not a or (len(a) < min_letters and not (same_short_words and a == b)):
                 continue
             ratio = reads[i][1] / max(1.0, reads[j][1])
             if not 1 / max_height_ratio <= ratio <= max_height_ratio:
@@ -308,6 +312,7 @@ def read_unsure(
             float("inf"),
             180.0,
             settings.read_letters_per_error,
+            same_short_words=True,
         ):
             for box in tiled:
                 box.kind, box.reason = "scene", ""
