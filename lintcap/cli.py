@@ -7,10 +7,8 @@ a finding in the report.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -883,7 +881,6 @@ def rules_explain(code: str) -> None:
 def main() -> None:
     """The console script. A reader that goes away (``lintcap check | head``)
     ends the run quietly, exit 1, as click does for its own output."""
-    _exit_cleanly_on_sigterm()
     try:
         cli.main(prog_name="lintcap")
     except BrokenPipeError:
@@ -896,20 +893,6 @@ def main() -> None:
             _quiet_broken_pipe()
             sys.exit(EXIT_FINDINGS)
         raise exc from None
-
-
-def _exit_cleanly_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled, ``timeout``, ``kill``) ends the run as
-    SystemExit, so that what is open is closed on the way out: the image
-    pool stops its workers, which a default SIGTERM left running, with the
-    fork server, once this process was gone. Exit 143, as the shell reports
-    a process ended by SIGTERM."""
-
-    def terminated(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    with contextlib.suppress(ValueError, OSError):  # not the main thread
-        signal.signal(signal.SIGTERM, terminated)
 
 
 def _quiet_broken_pipe() -> None:

@@ -242,16 +242,14 @@ def _sleeping_analyse(
     raise AssertionError("the worker should have been stopped")
 
 
-_SIGTERM_DRIVER = """
+_KILLED_RUN = """
 import sys
 from pathlib import Path
-from lintcap.cli import _exit_cleanly_on_sigterm
 from lintcap.config import Config
 from lintcap.engine.run import lint
 from lintcap.image import pool
 import tests.test_hostile_bounds as hostile
 
-_exit_cleanly_on_sigterm()
 pool._safe_analyse = hostile._sleeping_analyse
 lint([Path(sys.argv[1])], Config(select=["I001"], jobs=2, cache=False))
 """
@@ -268,15 +266,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_sigterm_stops_the_image_workers(tmp_path: Path) -> None:
-    """Promise: a run ended by SIGTERM (a cancelled CI job, ``timeout``)
-    exits 143 within 15 s and leaves no image worker behind; before, the
-    fork server kept the workers waiting on their queue forever."""
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_run_leaves_no_image_worker(tmp_path: Path, ending: signal.Signals) -> None:
+    """Promise: a run killed outright (SIGTERM from a cancelled CI job or
+    ``timeout``, SIGKILL, the OOM killer) leaves no image worker behind:
+    they end within 10 s; before, the fork server kept them waiting on
+    their queue forever."""
     root = _dataset(tmp_path, 8)
     started = tmp_path / "started"
     started.mkdir()
     driver = subprocess.Popen(
-        [sys.executable, "-c", _SIGTERM_DRIVER, str(root)],
+        [sys.executable, "-c", _KILLED_RUN, str(root)],
         cwd=Path(__file__).resolve().parent.parent,
         env={**os.environ, "LINTCAP_TEST_STARTED": str(started)},
     )
@@ -286,8 +286,8 @@ def test_sigterm_stops_the_image_workers(tmp_path: Path) -> None:
             time.sleep(0.1)
         workers = [int(marker.name) for marker in started.iterdir()]
         assert len(workers) == 2, "both workers should have started"
-        driver.send_signal(signal.SIGTERM)
-        assert driver.wait(timeout=15) == 128 + signal.SIGTERM
+        driver.send_signal(ending)
+        assert driver.wait(timeout=15) == -ending
         deadline = time.monotonic() + 10
         while any(map(_alive, workers)) and time.monotonic() < deadline:
             time.sleep(0.1)

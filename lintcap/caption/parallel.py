@@ -25,6 +25,7 @@ that runs other threads, everything is parsed here.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -34,6 +35,7 @@ from concurrent.futures import TimeoutError as WaitedTooLong
 from concurrent.futures.process import BrokenProcessPool
 
 from lintcap.caption.parse import CaptionParser, ParsedCaption
+from lintcap.orphans import exit_with
 
 #: Fewer texts to parse than this are parsed in this process alone.
 MIN_PARALLEL_CAPTIONS = 1000
@@ -58,7 +60,9 @@ def parse_many(texts: Sequence[str], parser: CaptionParser, jobs: int) -> list[P
     shares = [list(texts[start : start + share]) for start in range(share, len(texts), share)]
     context = multiprocessing.get_context("fork")
     try:
-        pool = ProcessPoolExecutor(len(shares), mp_context=context)
+        pool = ProcessPoolExecutor(
+            len(shares), mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+        )
     except OSError:  # no pipes left for its queues (too many open files)
         return [parser.parse(text) for text in texts]
     _PARSER[:] = [parser]

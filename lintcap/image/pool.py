@@ -24,6 +24,7 @@ from lintcap.image.quiet import silence_worker_stderr
 from lintcap.image.text import TextBackendUnavailable
 from lintcap.lazy import cv2
 from lintcap.models import Problem
+from lintcap.orphans import exit_with
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -115,7 +116,10 @@ def _analyse(
         batches = [misses[start : start + size] for start in range(0, len(misses), size)]
         with (
             ProcessPoolExecutor(
-                max_workers=workers, mp_context=_context(), initializer=_init_worker
+                max_workers=workers,
+                mp_context=_context(),
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             ) as pool,
             _stopped_on_exit(pool),
         ):
@@ -146,10 +150,9 @@ def _analyse(
 
 @contextlib.contextmanager
 def _stopped_on_exit(pool: ProcessPoolExecutor) -> Iterator[None]:
-    """Leaving early (SIGTERM as SystemExit, Ctrl-C, a consumer that stops)
-    stops the workers at once: a normal shutdown waits for each worker's
-    batch, and a worker whose caller is gone is never told to stop (the fork
-    server kept it alive, waiting on its queue)."""
+    """Leaving early (Ctrl-C, an error, a consumer that stops) stops the
+    workers at once: a normal shutdown waits for each worker's batch. (A run
+    killed outright cannot do this: its workers see it gone, lintcap.orphans.)"""
     try:
         yield
     except BaseException:
@@ -177,7 +180,9 @@ def _isolate(
     try:
         for index in indexes:
             if pool is None:
-                pool = ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker)
+                pool = ProcessPoolExecutor(
+                    1, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),)
+                )
             path, display = images[index]
             try:
                 yield (
@@ -214,7 +219,8 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _init_worker() -> None:
+def _init_worker(run_pid: int) -> None:
+    exit_with(run_pid)  # the fork server, their parent, outlives a killed run
     # One process per core already: OpenCV's own threads would only contend.
     cv2.setNumThreads(1)
     silence_worker_stderr()
