@@ -122,7 +122,7 @@ def test_boxes_of_one_line_are_joined() -> None:
         TextBox(x=80, y=102, w=50, h=19, angle=1.0, height=17, score=0.9),
         TextBox(x=400, y=100, w=50, h=20, angle=0.0, height=18, score=0.9),
     ]
-    lines = text.merge_lines(words)
+    lines = text.merge_lines(words, TextSettings().level_max_angle)
     assert [(b.x, b.w) for b in lines] == [(10, 120), (400, 50)]
     assert words[0].w == 60  # the input is left as it was
 

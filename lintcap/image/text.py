@@ -114,6 +114,9 @@ class TextSettings(BaseModel):
     #: Boxes of text whose height is below this share of the image's short
     #: side are ignored (noise, distant lettering).
     min_height_share: float = Field(default=0.012, ge=0.0)
+    #: A line within this many degrees of level is level (a caption, a sign's
+    #: line, joined with its neighbours; read as such); a steeper one is turned.
+    level_max_angle: float = Field(default=10.0, ge=0.0, le=90.0)
     #: tiled: at least this many boxes of one size and angle...
     tiled_min_boxes: int = Field(default=4, ge=2)
     #: ...alike within these ratios of height and of length (one word
@@ -203,10 +206,8 @@ class TextSettings(BaseModel):
     #: ...lines of a tiling read to see that they are one word (lines alike in
     #: shape that read as different words are lettering, not a tiling)...
     read_tile_lines: int = Field(default=3, ge=0)
-    #: ...one word: a reading error allowed per this many letters; a line
-    #: within this many degrees of level is level, one steeper is turned...
+    #: ...one word: a reading error allowed per this many letters...
     read_letters_per_error: int = Field(default=4, ge=1)
-    read_level_max_angle: float = Field(default=10.0, ge=0.0, le=90.0)
     #: ...a turned scene line of this many letters that reads as a piece of
     #: a tiled or diagonal mark's words is more of that mark...
     read_piece_min_letters: int = Field(default=4, ge=1)
@@ -335,7 +336,7 @@ def find_text(
         boxes += corner_boxes(rgb, boxes, settings)
     height, width = rgb.shape[:2]
     boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
-    boxes = merge_lines(boxes)
+    boxes = merge_lines(boxes, settings.level_max_angle)
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
@@ -418,12 +419,12 @@ def boxes_from_map(
     return boxes
 
 
-def merge_lines(boxes: list[TextBox]) -> list[TextBox]:
+def merge_lines(boxes: list[TextBox], level_max_angle: float) -> list[TextBox]:
     """Horizontal boxes of one line joined: DB splits a line at wide gaps
     (between words of a signature, a badge and its name), and where a line
     starts and ends says where it sits."""
-    flat = sorted((b for b in boxes if abs(b.angle) <= 10), key=lambda b: b.x)
-    others = [b for b in boxes if abs(b.angle) > 10]
+    flat = sorted((b for b in boxes if abs(b.angle) <= level_max_angle), key=lambda b: b.x)
+    others = [b for b in boxes if abs(b.angle) > level_max_angle]
     merged: list[TextBox] = []
     for box in flat:
         last = merged[-1] if merged else None
@@ -475,7 +476,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
             box.kind, box.reason = "overlay", "diagonal"
         elif (
             box.position in ("corner", "edge-band")
-            and abs(box.angle) <= 10
+            and abs(box.angle) <= settings.level_max_angle
             and box.height
             <= settings.margin_max_height * short * (1.4 if box.position == "edge-band" else 1.0)
             and elongation >= settings.margin_min_elongation
@@ -483,7 +484,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
         ):
             box.kind, box.reason = "overlay", "margin"
         elif (
-            steep <= 10
+            steep <= settings.level_max_angle
             and elongation >= settings.see_through_min_elongation
             and _see_through(gray, box, settings)
         ):
@@ -524,7 +525,7 @@ def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]
     """Stacks of horizontal lines of about one height, one under the other,
     that reach out of the margin band: the lines of a sign or a page. A
     caption or credit is one or two lines inside the band."""
-    flat = [b for b in boxes if abs(b.angle) <= 10]
+    flat = [b for b in boxes if abs(b.angle) <= settings.level_max_angle]
     sets = DisjointSets(len(flat))
     gap, least = settings.margin_block_gap, settings.margin_block_min_overlap
     low, high = settings.margin_block_min_height_ratio, settings.margin_block_max_height_ratio

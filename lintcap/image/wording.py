@@ -356,7 +356,7 @@ def read_unsure(
             box.kind, box.reason = "overlay", "tiled"
         elif (
             box.kind == "scene"
-            and abs(box.angle) > settings.read_level_max_angle
+            and abs(box.angle) > settings.level_max_angle
             and len(piece) >= settings.read_piece_min_letters
         ):
             allowed = len(piece) // settings.read_letters_per_error
@@ -393,7 +393,7 @@ def read_unsure(
     )
     for group in groups:
         members = [text_lines[i] for i in group]
-        level = all(abs(b.angle) <= settings.read_level_max_angle for b in members)
+        level = all(abs(b.angle) <= settings.level_max_angle for b in members)
         if len(members) >= (settings.read_same_word_min_level if level else 2):
             for box in members:
                 if box.kind == "scene" or box.reason in ("see-through", "margin", "wording"):
