@@ -6,6 +6,8 @@ repeated words are."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lintcap.caption.parse import ParsedCaption
 from lintcap.engine.checks import CheckContext, repetition
 from lintcap.engine.spec import RepetitionCheck
@@ -31,3 +33,55 @@ def test_ascii_and_unicode_captions_count_the_same_words() -> None:
     [mixed] = repetition(check, ParsedCaption(text=unicode_text), context)
     assert plain.values == mixed.values == {"phrase": "red hat", "count": 3}
     assert plain.span == mixed.span
+
+
+def test_a_sentence_said_twice_is_found_with_or_without_the_pair_shortcut(
+    parse: Callable[[str], ParsedCaption],
+) -> None:
+    """C008's sentence test is skipped for ASCII captions whose word pairs
+    all differ (a sentence of four words or more said twice repeats a pair):
+    on random captions, with sentences repeated, reworded and cut, the
+    finding is the one the sentence-by-sentence test gives."""
+    import random
+    import re
+
+    from lintcap.engine.checks import _loops
+
+    check = RepetitionCheck(kind="repetition", unit="ngram", n=4, max_count=2, consecutive=True)
+    rng = random.Random(8)
+    vocabulary = [
+        "a",
+        "woman",
+        "red",
+        "coat",
+        "stands",
+        "in",
+        "the",
+        "park",
+        "near",
+        "old",
+        "tree",
+        "with",
+        "dog",
+        "at",
+        "dusk",
+    ]
+    for _ in range(300):
+        sentences = [
+            " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 7))).capitalize()
+            for _ in range(rng.randint(1, 4))
+        ]
+        if rng.random() < 0.5:
+            sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(sentences).upper())
+        caption = parse("ohwx, " + ". ".join(sentences) + ".")
+        said = [
+            " ".join(re.findall(r"\w+", caption.slice(sentence).lower()))
+            for sentence in caption.sentences
+        ]
+        long_enough = [key for key in said if len(key.split()) >= check.n]
+        twice = len(long_enough) != len(set(long_enough))
+        found = _loops(check, caption)
+        if not twice and found:  # a loop of words back to back, not a sentence
+            assert found[0].values["count"] > 2 or len(found[0].values["phrase"].split()) >= 8
+        else:
+            assert bool(found) == twice, caption.text

@@ -589,6 +589,12 @@ def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
         ]
     if len(caption.sentences) < 2:
         return []  # no sentence to say twice
+    if distinct_pairs and check.n >= 4 and caption.text.isascii():
+        # A sentence of four words or more said twice repeats the pair of its
+        # second and third words (whole words even where a sentence's span
+        # cuts one at its ends), and ASCII text lower-cases alike whole or
+        # in parts: with every word pair distinct, no sentence is said twice.
+        return []
     seen: dict[str, Span] = {}
     for sentence in caption.sentences:
         said = _WORD.findall(caption.slice(sentence).lower())
