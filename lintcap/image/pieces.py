@@ -38,7 +38,7 @@ def extend_turned(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int
     letters at ``extend-min-confidence`` becomes the line's reading; its
     box is left as it was. Returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import READ_MAX_CHARACTERS, _length
+    from lintcap.image.text import READ_MAX_CHARACTERS, _length, alike
 
     if settings.extend_max_lines <= 0 or not reading.available():
         return 0
@@ -51,32 +51,11 @@ def extend_turned(rgb: RGB, boxes: list[TextBox], settings: TextSettings) -> int
         and settings.diagonal_min_degrees <= abs(b.angle) <= settings.diagonal_max_degrees
         and _length(b) < settings.diagonal_min_length * short
     ]
-    paired = [
-        b
-        for b in turned
-        if any(
-            other is not b
-            and abs(other.angle - b.angle) <= settings.tiled_max_angle
-            and 1 / settings.tiled_max_height_ratio
-            <= other.height / max(1.0, b.height)
-            <= settings.tiled_max_height_ratio
-            for other in turned
-        )
-    ]
+    paired = [b for b in turned if any(o is not b and alike(b, o, settings) for o in turned)]
     chosen = sorted(paired, key=lambda b: -_length(b))[: settings.extend_max_lines]
     if len(chosen) < 2:
         return 0
-    cuts = [
-        reading.cut_line(
-            rgb,
-            (b.x + b.w / 2, b.y + b.h / 2),
-            settings.extend_factor * _length(b),
-            b.height,
-            b.angle,
-        )
-        for b in chosen
-    ]
-    read = reading.read_lines(cuts, settings.read_max_width)
+    read = reading.read_boxes(rgb, chosen, settings.read_max_width, settings.extend_factor)
     for box, (text, confidence) in zip(chosen, read, strict=True):
         letters = sum(ch.isalpha() for ch in text)
         if confidence >= settings.extend_min_confidence and letters >= settings.extend_min_letters:

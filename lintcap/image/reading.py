@@ -17,14 +17,18 @@ high, RGB→BGR, scaled to [-1, 1], its width in proportion (capped).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from lintcap.lazy import cv2
+
+if TYPE_CHECKING:
+    from lintcap.image.text import TextBox
 
 RGB = NDArray[np.uint8]
 
@@ -99,6 +103,21 @@ def cut_line(
         ),
         dtype=np.uint8,
     )
+
+
+def read_boxes(
+    rgb: RGB, boxes: Sequence[TextBox], max_width: int, factor: float = 1.0
+) -> list[tuple[str, float]]:
+    """What each detected line says (:func:`read_lines`), each cut out
+    upright around its centre, ``factor`` times its length (a piece of a
+    longer word read whole: :mod:`lintcap.image.pieces`)."""
+    from lintcap.image.text import _length
+
+    cuts = [
+        cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), factor * _length(b), b.height, b.angle)
+        for b in boxes
+    ]
+    return read_lines(cuts, max_width)
 
 
 def read_lines(lines: list[RGB], max_width: int) -> list[tuple[str, float]]:

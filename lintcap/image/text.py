@@ -580,6 +580,15 @@ def _within(ratio: float, most: float) -> bool:
     return 1.0 / most <= ratio <= most
 
 
+def alike(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
+    """Whether ``other`` is of ``line``'s height and angle as a tiling's
+    copies are (``tiled-max-height-ratio``, ``tiled-max-angle``): the test
+    reading and the turned pieces both ask before calling lines one mark."""
+    return abs(other.angle - line.angle) <= settings.tiled_max_angle and _within(
+        other.height / max(1.0, line.height), settings.tiled_max_height_ratio
+    )
+
+
 def _see_through(gray: NDArray[np.uint8], box: TextBox, settings: TextSettings) -> bool:
     """Whether the strokes in ``box`` are a blend with the picture behind
     them. The ground is the box with its strokes removed (a morphological

@@ -271,7 +271,7 @@ def read_unsure(
     """Read the unsure lines of one image and settle them by what they say
     (see the module); returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import READ_MAX_CHARACTERS, _length, _within, classify
+    from lintcap.image.text import READ_MAX_CHARACTERS, _length, alike, classify
 
     budget = settings.read_max_lines
     if budget <= 0 or not boxes or not reading.available():
@@ -282,13 +282,8 @@ def read_unsure(
     before = len(read)
 
     def read_now(chosen: list[TextBox]) -> None:
-        cuts = [
-            reading.cut_line(rgb, (b.x + b.w / 2, b.y + b.h / 2), _length(b), b.height, b.angle)
-            for b in chosen
-        ]
-        for box, result in zip(
-            chosen, reading.read_lines(cuts, settings.read_max_width), strict=True
-        ):
+        results = reading.read_boxes(rgb, chosen, settings.read_max_width)
+        for box, result in zip(chosen, results, strict=True):
             box.read = result[0][:READ_MAX_CHARACTERS]
             read[id(box)] = result
 
@@ -323,17 +318,12 @@ def read_unsure(
     check = [b for b in boxes if b.kind == "overlay" and b.reason != "tiled" and id(b) not in read]
     scene = [b for b in boxes if b.kind == "scene" and id(b) not in read]
 
-    def alike(box: TextBox, others: list[TextBox]) -> bool:
-        return any(
-            other is not box
-            and abs(other.angle - box.angle) <= settings.tiled_max_angle
-            and _within(other.height / max(1.0, box.height), settings.tiled_max_height_ratio)
-            for other in others
-        )
+    def like_one_of(box: TextBox, others: list[TextBox]) -> bool:
+        return any(other is not box and alike(box, other, settings) for other in others)
 
     # Scene lines of the height and angle of an added one may be more of
     # it; then the longest (a centred mark is one long line).
-    scene.sort(key=lambda b: (not alike(b, check), -_length(b)))
+    scene.sort(key=lambda b: (not like_one_of(b, check), -_length(b)))
     read_now((check + scene)[: max(0, budget - (len(read) - before))])
     # A corner line that reads as a piece of the tiling's word, a letter or
     # more, is a copy cut by the picture's edge; a turned one that reads as a
