@@ -82,19 +82,17 @@ class LintResult(BaseModel):
     files_found: int = 0
     #: Lines for the summary (what did not run, and why).
     notes: list[str] = []
-    _views: list[ItemView] | None = PrivateAttr(default=None)
-    _variety: VarietySettings | None = PrivateAttr(default=None)
+    _views: _LazyViews | None = PrivateAttr(default=None)
 
     @property
     def views(self) -> list[ItemView]:
         """What each item shows and says (angle, framing, ...), in item order:
         the dataset view behind the variety rules, statistics and HTML report.
-        Built on first use: a run whose rules read no view (``--select C``)
-        does not pay for one per item."""
+        Built on first use, once for the run's checks and this result: a run
+        whose rules read no view (``--select C``) does not pay for one per item."""
         if self._views is None:
-            variety = self._variety or VarietySettings()
-            self._views = build_views(self.items, variety)
-        return self._views
+            self._views = _LazyViews(self.items, VarietySettings())
+        return self._views.as_list()
 
 
 #: Checks that need the image analysis (and nothing of the captions).
@@ -292,8 +290,7 @@ def _lint(
         files_found=len(dataset.items) + len(dataset.problems),
         notes=notes,
     )
-    result._views = views.built
-    result._variety = book.settings.variety
+    result._views = views
     return result
 
 
@@ -302,12 +299,12 @@ class _LazyViews(Sequence[ItemView]):
 
     def __init__(self, facts: list[ItemFacts], settings: VarietySettings) -> None:
         self._facts, self._settings = facts, settings
-        self.built: list[ItemView] | None = None
+        self._built: list[ItemView] | None = None
 
-    def _views(self) -> list[ItemView]:
-        if self.built is None:
-            self.built = build_views(self._facts, self._settings)
-        return self.built
+    def as_list(self) -> list[ItemView]:
+        if self._built is None:
+            self._built = build_views(self._facts, self._settings)
+        return self._built
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -319,10 +316,10 @@ class _LazyViews(Sequence[ItemView]):
     def __getitem__(self, index: slice) -> Sequence[ItemView]: ...
 
     def __getitem__(self, index: int | slice) -> ItemView | Sequence[ItemView]:
-        return self._views()[index]
+        return self.as_list()[index]
 
     def __iter__(self) -> Iterator[ItemView]:
-        return iter(self._views())
+        return iter(self.as_list())
 
 
 def _lines_read(book: RuleBook) -> bool:
