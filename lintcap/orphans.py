@@ -8,9 +8,11 @@ forever. Each worker watches the run's process instead."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 #: How often a worker looks whether the run is still there (seconds).
 WATCH_INTERVAL_SECONDS = 1.0
@@ -32,3 +34,13 @@ def exit_with(run_pid: int, interval: float = WATCH_INTERVAL_SECONDS) -> None:
                 pass
 
     threading.Thread(target=watch, name="lintcap-run-watch", daemon=True).start()
+
+
+def end_workers(pool: ProcessPoolExecutor, kill: bool = False) -> None:
+    """Terminate (SIGTERM), or ``kill`` (SIGKILL), every worker of ``pool``
+    now, whatever it is doing: the executor has no public way to end its
+    workers before Python 3.14 (``terminate_workers``), and the processes it
+    holds are plain ones (a worker already gone is left alone)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill() if kill else process.terminate()

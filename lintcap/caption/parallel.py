@@ -35,7 +35,7 @@ from concurrent.futures import TimeoutError as WaitedTooLong
 from concurrent.futures.process import BrokenProcessPool
 
 from lintcap.caption.parse import CaptionParser, ParsedCaption
-from lintcap.orphans import exit_with
+from lintcap.orphans import end_workers, exit_with
 
 #: Fewer texts to parse than this are parsed in this process alone.
 MIN_PARALLEL_CAPTIONS = 1000
@@ -88,8 +88,7 @@ def parse_many(texts: Sequence[str], parser: CaptionParser, jobs: int) -> list[P
     finally:
         _PARSER.clear()
         if stuck:  # killed, or shutting the pool down would wait for them
-            for process in list(pool._processes.values()):
-                process.kill()
+            end_workers(pool, kill=True)
         pool.shutdown(wait=True, cancel_futures=True)
     return parsed
 

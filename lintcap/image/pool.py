@@ -24,7 +24,7 @@ from lintcap.image.quiet import silence_worker_stderr
 from lintcap.image.text import TextBackendUnavailable
 from lintcap.lazy import cv2
 from lintcap.models import Problem
-from lintcap.orphans import exit_with
+from lintcap.orphans import end_workers, exit_with
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -156,11 +156,7 @@ def _stopped_on_exit(pool: ProcessPoolExecutor) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        # The executor has no public way to end its workers before 3.14
-        # (terminate_workers); the processes it holds are plain ones.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            with contextlib.suppress(OSError, ValueError):
-                process.terminate()
+        end_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
 
