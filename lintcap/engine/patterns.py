@@ -59,13 +59,18 @@ def matches(pattern: str, text: str, ignore_case: bool = False) -> list[Any]:
             return []
         return list(regex.finditer(text, timeout=TIMEOUT_S))
     except TimeoutError:
-        raise _timeout(pattern) from None
+        raise timeout_error(pattern) from None
 
 
-def _timeout(pattern: str) -> PatternTimeout:
+def timeout_error(
+    pattern: str, kind: str = "regex", origin: str = "", where: str = "one caption"
+) -> PatternTimeout:
+    """The one-line error for ``pattern`` running over its budget on
+    ``where`` (the pattern cut to 60 characters; ``origin``: where the
+    user wrote it, when not in a rule file)."""
     shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
     return PatternTimeout(
-        f"the regex {shown!r} took over {TIMEOUT_S} s on one caption "
+        f"the {kind} {shown!r}{origin} took over {TIMEOUT_S} s on {where} "
         "(catastrophic backtracking?): rewrite it without nested repeats"
     )
 

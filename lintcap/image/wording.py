@@ -217,11 +217,11 @@ def _search(pattern: str, text: str) -> str | None:
     try:
         found = user_patterns.compiled(pattern, True).search(text, timeout=user_patterns.TIMEOUT_S)
     except TimeoutError:
-        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
-        raise user_patterns.PatternTimeout(
-            f"the read-cues regex {shown!r} (image-analysis: text: read-cues: patterns) took "
-            f"over {user_patterns.TIMEOUT_S} s on one line read (catastrophic backtracking?): "
-            "rewrite it without nested repeats"
+        raise user_patterns.timeout_error(
+            pattern,
+            "read-cues regex",
+            " (image-analysis: text: read-cues: patterns)",
+            "one line read",
         ) from None
     return None if found is None else str(found.group(0))
 
