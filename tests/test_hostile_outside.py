@@ -284,7 +284,8 @@ def test_open_cache_folders_stay_under_a_low_open_file_limit(
     """Promise: under a soft limit of 64 open files (macOS's is 256) the
     cache keeps at most a quarter of it open (16 subfolders, plus its key's
     folder), so the images the analysis opens meanwhile are not refused;
-    entries in folders it closed are still read back."""
+    entries in folders it closed are still read back, also where a read
+    had found the folder missing before it was made."""
     import resource
 
     from lintcap.image import cache as cache_module
@@ -295,6 +296,8 @@ def test_open_cache_folders_stay_under_a_low_open_file_limit(
         cache = FactCache(tmp_path / CACHE_DIR_NAME, "key")
         names = [f"{prefix:02x}" + "0" * 62 for prefix in range(40)]
         before = len(os.listdir("/proc/self/fd"))
+        cache.put(ImageFacts(sha256="ff" + "0" * 62))  # the key's folder exists...
+        assert all(cache.get(name) is None for name in names)  # ...each subfolder seen missing
         for name in names:
             cache.put(ImageFacts(sha256=name))
         assert len(os.listdir("/proc/self/fd")) - before <= 16 + 1

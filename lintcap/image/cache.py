@@ -163,6 +163,7 @@ class FactCache:
             return None
         except OSError:
             return None
+        self._missing.discard(name)  # it may be closed below and looked for again
         if len(self._subfolders) >= _open_folders_kept():
             oldest = next(iter(self._subfolders))
             with contextlib.suppress(OSError):
