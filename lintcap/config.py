@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lintcap.errors import validation_message
 from lintcap.models import Diagnostic, Severity
 from lintcap.safefs import read_regular
+from lintcap.strict import STRICT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,10 +28,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 #: A config file larger than this is not one (and is not read whole).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
 
 
 class ConfigError(Exception):
@@ -50,7 +47,7 @@ class SubjectConfig(BaseModel):
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     trigger: str | None = None
     preset: str = "flux-character"

@@ -31,9 +31,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from lintcap.resources import lexicons_dir
+from lintcap.strict import STRICT
 
 SubjectKind = Literal["person", "animal", "object", "style", "place"]
 KINDS: tuple[SubjectKind, ...] = ("person", "animal", "object", "style", "place")
@@ -42,14 +43,10 @@ _MAX_CUE_WORDS = 4
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019-][a-z0-9]+)*")
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
 class SubjectInference(BaseModel):
     """Thresholds of the decision (``settings: subject-inference:``)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     #: Judge from captions only when at least this many have text.
     min_captions: int = Field(default=3, ge=1)

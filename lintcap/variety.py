@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from lintcap.analyse import ItemFacts
 from lintcap.caption.lexicon import normalise_phrase
 from lintcap.caption.parse import ParsedCaption, Span
+from lintcap.strict import STRICT
 
 Dimension = Literal["angle", "framing", "expression", "gaze"]
 DIMENSIONS: tuple[Dimension, ...] = ("angle", "framing", "expression", "gaze")
@@ -41,10 +42,6 @@ _IMAGE_FACT: dict[Dimension, str] = {
     "expression": "expression",
     "gaze": "gaze",
 }
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
 
 
 #: Hit phrases are lexicon phrases and pattern labels: a few thousand at
@@ -61,7 +58,7 @@ class VarietySettings(BaseModel):
     user names (``sad``): an expression the image analysis cannot see still
     counts from captions."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     angle: dict[str, list[str]] = {}
     framing: dict[str, list[str]] = {}

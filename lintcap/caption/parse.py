@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from lintcap.caption.nlp import CaptionNLP
 from lintcap.caption.spans import LexiconHit, Segment, Span, Tag
+from lintcap.strict import STRICT
 
 __all__ = [
     "CaptionParser",
@@ -43,9 +44,7 @@ __all__ = [
 class ParserSettings(BaseModel):
     """Knobs of the sentence/tag split; read from ``rules/settings.yaml``."""
 
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=lambda name: name.replace("_", "-"), populate_by_name=True
-    )
+    model_config = STRICT
 
     max_tag_words: int = 5
     #: Lexicon categories whose phrases mark a comma run between two sentences

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from lintcap.caption.parse import ParserSettings
 from lintcap.engine import patterns as user_patterns
@@ -31,6 +31,7 @@ from lintcap.lazy import safe_load_yaml
 from lintcap.models import Severity
 from lintcap.resources import rules_dir
 from lintcap.safefs import read_regular
+from lintcap.strict import STRICT
 from lintcap.subject import SubjectInference, SubjectKind
 from lintcap.variety import VarietySettings
 
@@ -41,12 +42,8 @@ Scope = Literal["file", "caption", "image", "item", "dataset", "training"]
 SegmentKind = Literal["sentence", "tags"]
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
 
 class _Check(_Strict):

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from lintcap.image.facts import FAMILIES, ImageFacts, Overlay
 from lintcap.image.hashing import perceptual_hash
@@ -29,6 +29,7 @@ from lintcap.image.quality import estimate_jpeg_quality, measure_quality
 from lintcap.image.text import MODEL_ID, TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
 from lintcap.lazy import opencv_version
+from lintcap.strict import STRICT
 
 #: Bump when a measurement changes meaning: cached facts of another version
 #: are ignored.
@@ -39,15 +40,11 @@ ANALYSER_VERSION = "8"
 BORDER_FIELDS = ("border_top", "border_bottom", "border_left", "border_right")
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
 class AnalysisSettings(BaseModel):
     """Knobs of the image analysis, from ``settings: image-analysis:`` in the
     rule files. They are part of the cache key."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     #: Long side of the working image: Flux and SDXL buckets hold about 1024².
     size: int = Field(default=1024, ge=64)

@@ -78,10 +78,11 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from lintcap.image.quiet import native_stderr_silenced
 from lintcap.lazy import cv2
+from lintcap.strict import STRICT
 
 Backend = Literal["opencv", "mediapipe"]
 Yaw = Literal["front", "left", "right"]
@@ -103,10 +104,6 @@ SMILE_FACE_WIDTH = 64
 #: Scores MediaPipe's face detector itself keeps; PeopleSettings'
 #: min_detection_confidence filters above this, so one detector serves all.
 _DETECTOR_FLOOR = 0.2
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
 
 
 class PeopleBackendUnavailable(RuntimeError):
@@ -134,7 +131,7 @@ class PeopleSettings(BaseModel):
     """Every threshold of the people analysis (``settings: image-analysis:
     people:`` in the rule files, kebab-case keys)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     #: Faces whose box is shorter than this share of the image's short side are
     #: ignored (background people, posters). Both backends.

@@ -62,11 +62,12 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from lintcap.grouping import DisjointSets
 from lintcap.image.wording import ReadCues, read_unsure
 from lintcap.lazy import cv2
+from lintcap.strict import STRICT
 
 RGB = NDArray[np.uint8]
 Kind = Literal["overlay", "scene"]
@@ -87,14 +88,10 @@ _STD = np.array([0.225, 0.224, 0.229], dtype=np.float32)
 _LEVELS = ((np.arange(256, dtype=np.float32)[:, None] / 255.0 - _MEAN) / _STD).T.copy()
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
 class TextSettings(BaseModel):
     """Knobs of the learned text detector (``image-analysis: text:``)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     #: Long side, in pixels, at which the detector looks (rounded to 32).
     size: int = Field(default=640, ge=64, le=2048)

@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from lintcap.config import _kebab
 from lintcap.engine import patterns as user_patterns
 from lintcap.grouping import DisjointSets
+from lintcap.strict import STRICT
 
 if TYPE_CHECKING:
     from lintcap.image.text import TextBox, TextSettings
@@ -61,7 +61,7 @@ class ReadCues(BaseModel):
     of a word counts only on a line cut by the picture's edge, and a reading
     error only in long names."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    model_config = STRICT
 
     #: Names of stock libraries and agencies, and phrases of marks (several
     #: words: "photo by", "do not copy"), found anywhere on the line as whole

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from lintcap.strict import STRICT
 
 
 class LlmSettings(BaseModel):
     """Defaults of the LLM rewrites; ``--llm-retries`` and ``--llm-timeout`` win."""
 
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=lambda name: name.replace("_", "-"), populate_by_name=True
-    )
+    model_config = STRICT
 
     #: Further proposals asked for after a rejected one (with the reason fed back).
     retries: int = Field(default=2, ge=0)
