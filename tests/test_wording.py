@@ -240,3 +240,62 @@ def test_whether_lines_were_read_is_in_the_text_key_and_a_run_without_says_so(
     analyser._FAMILY_KEYS.clear()  # keys are kept per settings, reading is found once
     result = lint([folder], Config(select=["W001"], cache=False, jobs=1))
     assert not any("rapidocr-onnxruntime" in note for note in result.notes)
+
+
+def test_a_long_part_of_a_name_inside_the_picture_is_a_cue_and_a_word_is_not() -> None:
+    """A centred mark cut where it crosses the scene reads as three quarters
+    of the name ('Shutserst'); inside the picture a shorter part, or a part
+    that is a word (SHUTTERS, COLOURS), is not a cue, nor is a word of a
+    phrase (COURTESY of "courtesy of"), even at the edge."""
+    cues = _settings().read_cues
+    assert cue_in("?? Shutserst", cues) == "shutterstock"
+    assert cue_in("Dreamsti", cues) == "dreamstime"
+    for word in ["SHUTTERS", "COLOURS", "COURTESY", "PICTURES", "DREAMS"]:
+        assert cue_in(word, cues) is None, word
+    assert cue_in("SHUTTERS", cues, cut=True) == "shutterstock"  # two thirds, cut by the edge
+    assert cue_in("PICTURES", cues, cut=True) is None
+    assert cue_in("COURTESY", cues, cut=True) is None
+    off = cues.model_copy(update={"inner_partial_min_share": 1.0})
+    assert cue_in("?? Shutserst", off) is None
+
+
+def _read_line(x: int, y: int, words: str, height: float, angle: float, **kind: str) -> TextBox:
+    """A line already read (read_unsure does not read it again)."""
+    return TextBox(x=x, y=y, w=90, h=60, angle=angle, height=height, score=0.8, read=words,
+                   **kind)  # fmt: skip
+
+
+def test_turned_lines_reading_one_word_are_a_tiling_at_rough_heights() -> None:
+    """Two turned copies of a faint tiled word, one box thinner than the
+    other (28.6 and 20.5 px on a real photo), read alike: a tiling. Level
+    lines of those heights are not (three needed, and the strict ratio)."""
+    blank = np.zeros((600, 600, 3), np.uint8)
+    turned = [_read_line(300, 370, "ohoto", 28.6, -28.8), _read_line(470, 60, "noto", 20.5, -28.6)]
+    read_unsure(blank, _gray(blank), turned, _settings())
+    assert {(b.kind, b.reason) for b in turned} == {("overlay", "tiled")}
+    far = [_read_line(300, 370, "ohoto", 28.6, -28.8), _read_line(470, 60, "noto", 12.0, -28.6)]
+    read_unsure(blank, _gray(blank), far, _settings())
+    assert {b.kind for b in far} == {"scene"}
+    level = [
+        _read_line(100, y, "photo", h, 0.0) for y, h in ((100, 28.6), (300, 20.5), (500, 28.6))
+    ]
+    read_unsure(blank, _gray(blank), level, _settings())
+    assert {b.kind for b in level} == {"scene"}
+
+
+def test_corner_lines_stacked_on_a_backdrop_line_are_the_backdrop() -> None:
+    """A backdrop's name in a corner (PRIZE, shown again by the scene) is the
+    scene's, and so is the line above it cut by the picture's top edge,
+    whatever it reads; a credit in another corner stays a mark."""
+    blank = np.zeros((726, 1024, 3), np.uint8)
+    corner = {"kind": "overlay", "reason": "margin", "position": "corner"}
+    name = TextBox(x=751, y=25, w=172, h=64, angle=0.0, height=63.9, score=0.9, read="PRIZE",
+                   **corner)  # fmt: skip
+    cut = TextBox(x=755, y=0, w=169, h=29, angle=0.0, height=31.9, score=0.8, read="DRERA",
+                  **corner)  # fmt: skip
+    credit = TextBox(x=20, y=680, w=200, h=30, angle=0.0, height=28.0, score=0.8,
+                     read="Jane Roe", **corner)  # fmt: skip
+    backdrop = TextBox(x=0, y=469, w=279, h=143, angle=0.0, height=136.3, score=0.9, read="PRIZ",
+                       position="edge")  # fmt: skip
+    read_unsure(blank, _gray(blank), [name, cut, credit, backdrop], _settings())
+    assert (name.kind, cut.kind, credit.kind) == ("scene", "scene", "overlay")

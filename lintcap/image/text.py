@@ -200,6 +200,10 @@ class TextSettings(BaseModel):
     #: one height and angle is a tiling (words this long at least)...
     read_same_word_min_level: int = Field(default=3, ge=2)
     read_same_word_min_letters: int = Field(default=3, ge=1)
+    #: ...turned lines that read as one word are one mark within this ratio
+    #: of height (the detector's height of a faint turned copy is rough: up
+    #: to 1.8 times between copies of one tiled word on the real photos)...
+    read_same_word_turned_height_ratio: float = Field(default=2.0, ge=1.0)
     #: ...lines of a tiling read to see that they are one word (lines alike in
     #: shape that read as different words are lettering, not a tiling)...
     read_tile_lines: int = Field(default=3, ge=0)

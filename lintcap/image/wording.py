@@ -58,8 +58,9 @@ class ReadCues(BaseModel):
     Words are compared as whole words of the line read (lower case, letters
     and digits): ordinary lettering is full of words a letter away from a
     stock library's name (IN STOCK, PIXELS, SPLASH, SUPERSTORE), so a part
-    of a word counts only on a line cut by the picture's edge, and a reading
-    error only in long names."""
+    of a name counts only where it is long (two thirds of it on a line cut by
+    the picture's edge, three quarters elsewhere), and a reading error only
+    in long names."""
 
     model_config = STRICT
 
@@ -90,6 +91,16 @@ class ReadCues(BaseModel):
     #: letters at least), of a name in ``words``.
     edge_touch: float = Field(default=0.02, ge=0.0, le=0.5)
     partial_min_share: float = Field(default=0.66, gt=0.0, le=1.0)
+    #: Away from the edge a mark is cut where it crosses the scene (a
+    #: player's legs, a bright patch the detector loses it in): a line's
+    #: first or last word counts there too when it is a part of a name this
+    #: share of it or more (1: off). A larger share than at the edge: the
+    #: first two thirds of a name can be a word of its own (SHUTTERS of
+    #: Shutterstock, DREAMS of Dreamstime), three quarters of a long name
+    #: rarely is.
+    inner_partial_min_share: float = Field(default=0.75, gt=0.0, le=1.0)
+    #: ...and of this many letters at least (COLOURS of Colourbox is a word).
+    inner_partial_min_letters: int = Field(default=8, ge=1)
 
     @field_validator("patterns")
     @classmethod
@@ -144,8 +155,9 @@ def cue_in(text: str, cues: ReadCues, at_edge: bool = False, cut: bool = False) 
     """The cue the read ``text`` matches, or None: a pattern, a name or
     phrase of ``words`` as whole words, a stamp that is the whole line, a
     credit word in a credit's shape when the line is ``at_edge`` (not in the
-    centre), or, when the line is ``cut`` by the picture's edge, a part of a
-    name as its first or last word."""
+    centre), or a part of a name as its first or last word (when the line is
+    ``cut`` by the picture's edge, ``partial-min-share`` of the name; elsewhere
+    ``inner-partial-min-share``)."""
     for pattern in cues.patterns:
         found = _search(pattern, text)
         if found is not None:
@@ -174,8 +186,10 @@ def _name_in(name: list[str], read: list[str], cues: ReadCues, cut: bool) -> boo
     """Whether the words ``name`` stand in ``read``: some consecutive words
     of it (as many as the name has, one more where a space was read inside
     it, or fewer where spaces went unread) read as the name, a reading error
-    per ``fuzzy-letters`` letters in long ones; or, on a line cut by the
-    edge, its first or last word a part of it."""
+    per ``fuzzy-letters`` letters in long ones; or its first or last word a
+    long part of it (a larger part away from the picture's edge: ``cut``),
+    when the name is one word (a part of a phrase is a word: COURTESY,
+    PICTURE)."""
     want = "".join(name)
     if not want:
         return False
@@ -185,14 +199,21 @@ def _name_in(name: list[str], read: list[str], cues: ReadCues, cut: bool) -> boo
             seen = "".join(read[start : start + size])
             if abs(len(seen) - len(want)) <= errors and levenshtein(seen, want) <= errors:
                 return True
-    if cut:
-        for part in {read[0], read[-1]}:
-            if (
-                cues.fuzzy_min_letters <= len(part) < len(want)
-                and len(part) >= cues.partial_min_share * len(want)
-                and near_in(part, want) <= len(part) // cues.fuzzy_letters
-            ):
-                return True
+    if len(name) > 1:
+        return False
+    share = cues.partial_min_share if cut else cues.inner_partial_min_share
+    least = (
+        cues.fuzzy_min_letters
+        if cut
+        else max(cues.fuzzy_min_letters, cues.inner_partial_min_letters)
+    )
+    for part in {read[0], read[-1]}:
+        if (
+            least <= len(part) < len(want)
+            and len(part) >= share * len(want)
+            and near_in(part, want) <= len(part) // cues.fuzzy_letters
+        ):
+            return True
     return False
 
 
@@ -374,23 +395,41 @@ def read_unsure(
             is not None
         ):
             box.kind, box.reason = "overlay", "wording"
-    groups = same_word_groups(
-        [(b.read, b.height, b.angle) for b in text_lines],
-        settings.read_same_word_min_letters,
-        settings.tiled_max_height_ratio,
-        settings.tiled_max_angle,
-        settings.read_letters_per_error,
-    )
-    for group in groups:
-        members = [text_lines[i] for i in group]
+    groups = [
+        [text_lines[i] for i in group]
+        for group in same_word_groups(
+            [(b.read, b.height, b.angle) for b in text_lines],
+            settings.read_same_word_min_letters,
+            settings.tiled_max_height_ratio,
+            settings.tiled_max_angle,
+            settings.read_letters_per_error,
+        )
+    ]
+    # Turned lines reading one word: their heights from the detector are
+    # rough (a faint copy's box is thinner), so a looser height ratio.
+    turned = [b for b in text_lines if abs(b.angle) > settings.level_max_angle]
+    groups += [
+        [turned[i] for i in group]
+        for group in same_word_groups(
+            [(b.read, b.height, b.angle) for b in turned],
+            settings.read_same_word_min_letters,
+            settings.read_same_word_turned_height_ratio,
+            settings.tiled_max_angle,
+            settings.read_letters_per_error,
+        )
+    ]
+    for members in groups:
         level = all(abs(b.angle) <= settings.level_max_angle for b in members)
         if len(members) >= (settings.read_same_word_min_level if level else 2):
             for box in members:
                 if box.kind == "scene" or box.reason in ("see-through", "margin", "wording"):
                     box.kind, box.reason = "overlay", "tiled"
     # A corner line whose words the scene shows again, at any size (a
-    # backdrop's name repeated), is the scene's, not a mark standing alone.
+    # backdrop's name repeated), is the scene's, not a mark standing alone;
+    # so are the corner lines stacked on it (the backdrop's line above, cut
+    # by the picture's edge, reads as nothing the scene shows).
     scene_words = [b.read for b in text_lines if b.kind == "scene"]
+    backdrops: list[TextBox] = []
     for box in text_lines:
         if _corner_mark(box) and scene_words:
             pairs = [(box.read, 1.0, 0.0), *((w, 1.0, 0.0) for w in scene_words)]
@@ -403,7 +442,23 @@ def read_unsure(
             )
             if any(0 in group for group in backdrop):
                 box.kind, box.reason = "scene", ""
+                backdrops.append(box)
+    for box in boxes:
+        if _corner_mark(box) and any(_stacked(box, line, settings) for line in backdrops):
+            box.kind, box.reason = "scene", ""
     return len(read) - before
+
+
+def _stacked(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
+    """Whether ``line`` stands right above or below ``other``, over it by
+    ``margin-block-min-overlap`` of the narrower width, at most
+    ``margin-block-gap`` line heights apart: lines of one block of text. At
+    any height: a line cut by the picture's edge is thinner than its block's."""
+    overlap = min(line.x + line.w, other.x + other.w) - max(line.x, other.x)
+    between = max(line.y, other.y) - min(line.y + line.h, other.y + other.h)
+    return overlap > settings.margin_block_min_overlap * min(line.w, other.w) and (
+        between <= settings.margin_block_gap * max(line.height, other.height)
+    )
 
 
 def _corner_mark(box: TextBox) -> bool:
