@@ -22,7 +22,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from lintcap.caption.lexicon import Lexicon
+from lintcap.caption.parse_patterns import PatternSubsets
 from lintcap.caption.patterns import (
+    Pattern,
     PatternError,
     PatternSet,
     anchor_words,
@@ -244,12 +246,15 @@ class CaptionNLP:
         self._labels = {self.nlp.vocab.strings[c]: c for c in lexicon.categories}
         self._pattern_keys: dict[int, tuple[str, str]] = {}
         #: Per category: its matcher, the words every match holds (None: run
-        #: over the whole caption) and how far a match reaches from one.
-        self._searches: list[tuple[Matcher, frozenset[int] | None, int, int]] = []
+        #: over the whole caption), how far a match reaches from one, and the
+        #: matchers of the patterns a caption's words allow
+        #: (:mod:`lintcap.caption.parse_patterns`).
+        self._searches: list[tuple[Matcher, frozenset[int] | None, int, int, PatternSubsets]] = []
         common = self.function_words.union(lexicon.phrases("common-words"))
         sets = load_patterns() if patterns is None else patterns
         for category, pattern_set in sets.items():
             matcher = Matcher(self.nlp.vocab, validate=True)
+            keyed: list[tuple[str, Pattern]] = []
             for label, token_patterns in pattern_set.by_label.items():
                 key = f"{category}\x1f{label}"
                 try:
@@ -258,15 +263,17 @@ class CaptionNLP:
                     message = " ".join(str(exc).split())[:300]
                     raise PatternError(f"{category}.yaml: {message}") from exc
                 self._pattern_keys[self.nlp.vocab.strings[key]] = (category, label)
+                keyed += [(key, pattern) for pattern in token_patterns]
             if not len(matcher):
                 continue
+            subsets = PatternSubsets(self.nlp.vocab, matcher, keyed)
             only = {category: pattern_set}
             anchors = anchor_words(only, common)
             if anchors is None:
-                self._searches.append((matcher, None, 0, 0))
+                self._searches.append((matcher, None, 0, 0, subsets))
                 continue
             ids = frozenset(self.nlp.vocab.strings.add(w) for w in anchors.words)
-            self._searches.append((matcher, ids, anchors.before, anchors.after))
+            self._searches.append((matcher, ids, anchors.before, anchors.after, subsets))
         self._lower = LOWER
         #: What the matches depend on besides the text (the parse cache's key).
         built = None
@@ -280,17 +287,23 @@ class CaptionNLP:
         around its anchor words (see
         :func:`~lintcap.caption.patterns.anchor_words`): the same matches as
         over the whole caption, at a fraction of the cost, since spaCy tests
-        every ``IN`` list of a matcher on every token it is given."""
+        every ``IN`` list of a matcher on every token it is given. A caption
+        runs only the patterns whose required words it holds
+        (:mod:`lintcap.caption.parse_patterns`)."""
         lowers = doc.to_array(self._lower).tolist()
+        words = set(lowers)
         size = len(doc)
         found: list[tuple[int, int, int]] = []
-        for matcher, anchors, before, after in self._searches:
+        for _, anchors, before, after, subsets in self._searches:
+            if anchors is not None and anchors.isdisjoint(words):
+                continue
+            matcher = subsets.matcher_for(words)
+            if matcher is None:
+                continue
             if anchors is None:
                 found.extend(matcher(doc))
                 continue
             where = [index for index, word in enumerate(lowers) if word in anchors]
-            if not where:
-                continue
             start, end = max(0, where[0] - before), min(size, where[0] + after + 1)
             for index in where[1:]:
                 low = max(0, index - before)
