@@ -46,6 +46,8 @@ class Needs(BaseModel):
     image_people: bool = False
     #: The quality measures (focus on the face box, exposure, colour...).
     image_quality: bool = False
+    #: The colour measures alone (chroma, colour residual, contrast: monochrome).
+    image_colour: bool = False
     #: The perceptual hash (near-duplicate images).
     image_hash: bool = False
     max_caption_bytes: int = DEFAULT_MAX_CAPTION_BYTES

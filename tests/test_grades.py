@@ -15,7 +15,7 @@ from imageset import base_photo, cool_cast, faded, saturate, warm_cast
 from lintcap.config import Config
 from lintcap.engine import image_checks
 from lintcap.engine.spec import GradeCheck, UniformGradeCheck, load_rulebook
-from lintcap.image.facts import ImageFacts, Quality
+from lintcap.image.facts import Colour, ImageFacts, Quality
 from lintcap.image.quality import measure_quality
 
 
@@ -96,13 +96,12 @@ def _set(floors: list[float], tint: float = 0.5) -> list[tuple[int, ImageFacts]]
             index,
             ImageFacts(
                 sha256=str(index),
+                colour=Colour(colour_residual=10.0, contrast=180.0),
                 quality=Quality(
                     black_floor=floor,
                     tint=tint,
                     saturated_share=0.01 * (index % 4),
                     split_toning=8.0 + index % 5,
-                    colour_residual=10.0,
-                    contrast=180.0,
                 ),
             ),
         )

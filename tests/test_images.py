@@ -160,7 +160,7 @@ def test_cmyk_sixteen_bit_and_palette_images_are_analysed(tmp_path: Path) -> Non
     settings = analyser.AnalysisSettings()
     deep_facts = analyser.analyse_image(root / "deep.png", "deep.png", "x", settings)
     assert deep_facts.info is not None and deep_facts.info.bits_per_channel == 16
-    assert deep_facts.quality is not None and deep_facts.quality.contrast > 150  # not clipped
+    assert deep_facts.colour is not None and deep_facts.colour.contrast > 150  # not clipped
     for name in ("cmyk.jpg", "palette.png"):
         facts = analyser.analyse_image(root / name, name, "x", settings)
         assert facts.problems == [] and facts.quality is not None, name
@@ -289,7 +289,9 @@ def test_equal_work_decodes_once_and_runs_no_text_or_people_detector(
     }  # fmt: skip
     facts = [item.image_facts for item in result.items if item.image_facts is not None]
     assert all(f.people is None and f.face_boxes is not None and f.phash for f in facts)
-    assert all(sorted(f.families) == ["decode", "faces", "hash", "quality"] for f in facts)
+    assert all(
+        sorted(f.families) == ["colour", "decode", "faces", "hash", "quality"] for f in facts
+    )
 
 
 def test_a_run_that_needs_more_measures_only_the_missing_families(
@@ -323,7 +325,7 @@ def test_text_rules_get_the_perceptual_hash_their_set_level_pass_reads() -> None
     text_only = analyser.AnalysisSettings(families=frozenset({"text"}))
     assert text_only.wanted() == ("decode", "hash", "text")
     assert analyser.AnalysisSettings(families=frozenset({"quality"})).wanted() == (
-        "decode", "faces", "quality"
+        "decode", "faces", "colour", "quality"
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import gc
 import importlib.util
 import json
 import os
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +48,12 @@ from lintcap.engine.spec import (
 )
 from lintcap.ignores import apply_per_file_ignores
 from lintcap.image.cache import CACHE_DIR_NAME, IMAGE_CACHE_LAYOUT, FactCache
-from lintcap.image.facts import PEOPLE_MEASURES, QUALITY_MEASURES, TEXT_MEASURES
+from lintcap.image.facts import (
+    COLOUR_MEASURES,
+    PEOPLE_MEASURES,
+    QUALITY_MEASURES,
+    TEXT_MEASURES,
+)
 from lintcap.image.pool import PoolStats, analyse_all, default_jobs
 from lintcap.models import Diagnostic, Location, Problem
 from lintcap.scope import Scope
@@ -114,19 +120,30 @@ def needs_for(rules: Sequence[Rule]) -> Needs:
                 needs.max_image_pixels = check.max_image_pixels
         elif isinstance(check, _IMAGE_FACTS):
             needs.image_analysis = True
-            if isinstance(check, UniformGradeCheck):
-                needs.image_quality = True  # the looks are quality measures
-            elif isinstance(check, ImageMeasureCheck | GradeCheck):
+            if isinstance(check, UniformGradeCheck | GradeCheck):
+                # The looks are quality measures; images without them are not judged.
+                needs.image_quality = True
+            if isinstance(check, ImageMeasureCheck | GradeCheck):
+                # The cases' measures, and those their labels and the message show.
                 names = {name for case in check.cases for name in case.when}
+                for template in [rule.message, *(case.label for case in check.cases)]:
+                    names |= _template_names(template)
                 needs.image_text |= bool(names & TEXT_MEASURES)
                 needs.image_people |= bool(names & PEOPLE_MEASURES)
                 needs.image_quality |= bool(names & QUALITY_MEASURES)
-            else:
+                needs.image_colour |= bool(names & COLOUR_MEASURES)
+            elif isinstance(check, DuplicatesCheck):
                 needs.image_hash |= check.method == "perceptual"
         elif isinstance(check, VarietyCheck | AgreementCheck):
             # What the images show (people, monochrome) and what captions say.
             needs.image_analysis = needs.caption_text = needs.parse = True
-            needs.image_people = needs.image_quality = True
+            needs.image_people = True
+            if isinstance(check, AgreementCheck):
+                names = {name for case in check.monochrome for name in case.when}
+                needs.image_quality |= bool(names & QUALITY_MEASURES)
+                needs.image_colour |= bool(names & COLOUR_MEASURES)
+            else:
+                needs.image_quality = True
         elif isinstance(check, DatasetSizeCheck):
             pass  # discovery alone counts the images
         elif rule.scope in {"caption", "dataset"}:
@@ -343,6 +360,7 @@ def _analyse_images(
         # The text rules' set-level pass tells pictures apart by their hash.
         "hash": needs.image_hash or needs.image_text,
         "quality": needs.image_quality,
+        "colour": needs.image_colour,
         "text": needs.image_text,
         "people": needs.image_people,
     }
@@ -518,6 +536,17 @@ class _Values(dict):  # type: ignore[type-arg]
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _template_names(template: str) -> set[str]:
+    """The value names a template shows (``{contrast}``, ``{clipped-highlights%}``:
+    ``clipped-highlights``); none for a template that does not parse (refused
+    at rule load)."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return set()
+    return {field.removesuffix("%") for _, field, _, _ in parts if field}
 
 
 def render(template: str, values: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from lintcap.image.hashing import perceptual_hash
 from lintcap.image.load import LoadedImage, LoadFailure, load_image
 from lintcap.image.overlay import apply_text_boxes, content_box, measure_overlay
 from lintcap.image.people import PeopleSettings, detect_faces, detect_people
-from lintcap.image.quality import estimate_jpeg_quality, measure_quality
+from lintcap.image.quality import estimate_jpeg_quality, measure_colour, measure_quality
 from lintcap.image.text import MODEL_ID, TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
 from lintcap.lazy import opencv_version
@@ -64,11 +64,17 @@ class AnalysisSettings(BaseModel):
 
     def wanted(self) -> tuple[str, ...]:
         """The families to measure, in order, with those they are computed
-        from or read with: quality is measured on the face boxes; the text
+        from or read with: quality is measured on the face boxes, and read
+        with the colour measures (its rules judge contrast too); the text
         rules' set-level pass (:mod:`lintcap.image.repeated`) tells pictures
-        apart by their perceptual hash."""
+        apart by their perceptual hash. Without the people facts, the face
+        boxes are what the run counts faces by (the subject's kind, the
+        report), so colour alone brings them too, as quality did when it
+        held the colour measures."""
         wanted = set(self.families) | {"decode"}
         if "quality" in wanted:
+            wanted |= {"faces", "colour"}
+        if "colour" in wanted and "people" not in wanted:
             wanted.add("faces")
         if "text" in wanted:
             wanted.add("hash")
@@ -94,12 +100,18 @@ class AnalysisSettings(BaseModel):
 
     def _family_keys(self) -> dict[str, str]:
         decode = [ANALYSER_VERSION, opencv_version(), self.size, self.max_pixels]
-        parts: dict[str, list[Any]] = {"decode": decode, "hash": [*decode, "hash"]}
+        parts: dict[str, list[Any]] = {
+            "decode": decode,
+            "hash": [*decode, "hash"],
+            "colour": [*decode, "colour"],
+        }
         wanted = self.wanted()
         if "faces" in wanted or "people" in wanted:
             people = [self.people_backend_used(), self.people.model_dump(mode="json")]
             parts["faces"] = [*decode, "faces", *people]
-            parts["quality"] = [*parts["faces"], "quality"]
+            # "2": the colour measures left it for their own family (a run of
+            # an older lintcap must not take this quality for its own).
+            parts["quality"] = [*parts["faces"], "quality", "2"]
             parts["people"] = [*decode, "people", *people]
         if "text" in wanted:
             # The repeated-mark settings are read by the set-level pass alone,
@@ -223,6 +235,12 @@ def _faces(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -
     )
 
 
+def _colour(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
+    height, width = loaded.working.shape[:2]
+    content = content_box(facts.overlay or Overlay(), width, height)
+    facts.colour = measure_colour(loaded.working, loaded.gray, content)
+
+
 def _quality(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
     subject = None
     if facts.face_boxes:
@@ -262,6 +280,7 @@ _MEASURE = {
     "decode": _decode,
     "hash": _hash,
     "faces": _faces,
+    "colour": _colour,
     "quality": _quality,
     "text": _text,
     "people": _people,
@@ -320,6 +339,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "decode": (),
     "hash": ("phash",),
     "faces": ("face_boxes",),
+    "colour": ("colour",),
     "quality": ("quality",),
     "text": (),
     "people": ("people",),

@@ -42,6 +42,22 @@ class ImageInfo(BaseModel):
         return max(self.width, self.height) / max(1, min(self.width, self.height))
 
 
+class Colour(BaseModel):
+    """The measures that tell a monochrome picture (I007, and the agreement
+    rule A010, which reads no other image measure but the people facts): a
+    family of their own, cheap beside the rest of :class:`Quality`. The
+    contrast is here because a toned picture is judged only with normal
+    contrast (a flat image has too little colour to tell). Computed on the
+    working image inside any border bars (:func:`lintcap.image.quality.measure_colour`)."""
+
+    #: Spread of the middle 98 % of luminance values, 0-255.
+    contrast: float = 0.0
+    #: Mean Lab chroma of a 256 px thumbnail.
+    chroma_mean: float = 0.0
+    #: Spread of (a, b) among pixels of the same lightness.
+    colour_residual: float = 0.0
+
+
 class Quality(BaseModel):
     """Measurements on the image as the trainer will see it (long side at most
     the analysis size). Every value is documented where it is computed
@@ -52,11 +68,8 @@ class Quality(BaseModel):
     clipped_highlights: float = 0.0
     clipped_shadows: float = 0.0
     mean_luminance: float = 0.0
-    contrast: float = 0.0
     entropy: float = 0.0
     colourfulness: float = 0.0
-    chroma_mean: float = 0.0
-    colour_residual: float = 0.0
     cast_strength: float = 0.0
     black_level: float = 0.0
     white_level: float = 255.0
@@ -122,6 +135,7 @@ class ImageFacts(BaseModel):
 
     sha256: str
     info: ImageInfo | None = None
+    colour: Colour | None = None
     quality: Quality | None = None
     overlay: Overlay | None = None
     #: 16 hex digits; a cache file with anything else is a miss, not a crash.
@@ -159,7 +173,7 @@ class ImageFacts(BaseModel):
                     "format": info.format,
                 }
             )
-        for model in (self.quality, self.overlay):
+        for model in (self.colour, self.quality, self.overlay):
             if model is not None:
                 for name, value in model.model_dump(exclude=_NOT_MEASURES).items():
                     values[name.replace("_", "-")] = value
@@ -197,7 +211,7 @@ def _measure_names() -> frozenset[str]:
         "transparent-share", "bits-per-channel", "mode", "format", "border-share",
         "faces", "yaw", "framing", "expression", "gaze",
     }  # fmt: skip
-    for model in (Quality, Overlay):
+    for model in (Colour, Quality, Overlay):
         names.update(
             name.replace("_", "-") for name in model.model_fields if name not in _NOT_MEASURES
         )
@@ -217,13 +231,16 @@ TEXT_MEASURES = frozenset(
 )  # fmt: skip
 #: Measurements that need the people detectors (face mesh, pose).
 PEOPLE_MEASURES = frozenset({"faces", "yaw", "framing", "expression", "gaze"})
+#: Measurements of the colour family (what tells a monochrome picture).
+COLOUR_MEASURES = frozenset(name.replace("_", "-") for name in Colour.model_fields)
 #: Measurements of the quality family (focus is measured on the face box).
 QUALITY_MEASURES = frozenset(name.replace("_", "-") for name in Quality.model_fields)
 
 #: The fact families, in the order they are computed. ``decode``: size,
 #: storage, EXIF, reading problems and border bars (one decode at the working
 #: size, one grey); ``hash``: the perceptual hash; ``faces``: the face
-#: detector's boxes; ``quality``: the quality measures (on the face box when
-#: there is one); ``text``: the text detectors; ``people``: faces with face
-#: mesh and pose (yaw, gaze, expression, framing).
-FAMILIES = ("decode", "hash", "faces", "quality", "text", "people")
+#: detector's boxes; ``colour``: chroma, colour residual and contrast;
+#: ``quality``: the other quality measures (on the face box when there is
+#: one); ``text``: the text detectors; ``people``: faces with face mesh and
+#: pose (yaw, gaze, expression, framing).
+FAMILIES = ("decode", "hash", "faces", "colour", "quality", "text", "people")

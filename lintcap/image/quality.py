@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from lintcap.image.facts import Quality
+from lintcap.image.facts import Colour, Quality
 from lintcap.image.pixels import percentile_u8, resize_long
 from lintcap.lazy import cv2
 
@@ -55,6 +55,40 @@ def measure_quality(
     if where == "subject" and subject is not None:
         _skin(working, subject, quality)
     return quality
+
+
+def measure_colour(working: RGB, gray: Gray, content: Box | None = None) -> Colour:
+    """The colour family (:class:`~lintcap.image.facts.Colour`): contrast,
+    chroma and colour residual, on the same pixels as :func:`measure_quality`
+    (inside any border bars) and with the same thumbnail as its colour
+    measures, without them."""
+    if content is not None:
+        x, y, w, h = content
+        working = working[y : y + h, x : x + w]
+        gray = gray[y : y + h, x : x + w]
+    low, high = _levels(_luminance_shares(gray))
+    small = _thumbnail(working, 256)
+    lab_u8 = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), dtype=np.uint8)
+    lab = lab_u8.reshape(-1, 3).astype(np.float32)
+    lightness, a, b = lab[:, 0], lab[:, 1] - 128.0, lab[:, 2] - 128.0
+    return Colour(
+        contrast=float(high - low),
+        chroma_mean=round(float(np.hypot(a, b).mean()), 2),
+        colour_residual=round(_colour_residual(lightness, a, b), 2),
+    )
+
+
+def _luminance_shares(gray: Gray) -> NDArray[np.float64]:
+    """The share of pixels at each of the 256 grey levels."""
+    histogram = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    return np.asarray(histogram / histogram.sum(), dtype=np.float64)
+
+
+def _levels(share: NDArray[np.float64]) -> tuple[int, int]:
+    """The 1st and 99th percentile grey levels: the middle 98 % of luminance
+    values lies between them (their distance is the contrast)."""
+    cumulative = np.cumsum(share)
+    return int(np.searchsorted(cumulative, 0.01)), int(np.searchsorted(cumulative, 0.99))
 
 
 def _skin(rgb: RGB, face: Box, quality: Quality) -> None:
@@ -129,19 +163,13 @@ def _neighbour_steps(image: NDArray[np.float32], vertical: bool) -> NDArray[np.f
 
 
 def _exposure(gray: Gray, quality: Quality) -> None:
-    histogram = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    total = histogram.sum()
-    share = histogram / total
+    share = _luminance_shares(gray)
     quality.clipped_highlights = round(float(share[250:].sum()), 4)
     quality.clipped_shadows = round(float(share[:6].sum()), 4)
     quality.mean_luminance = round(float((share * np.arange(256)).sum()), 2)
-    cumulative = np.cumsum(share)
-    low = int(np.searchsorted(cumulative, 0.01))
-    high = int(np.searchsorted(cumulative, 0.99))
+    low, high = _levels(share)
     quality.black_level = float(low)
     quality.white_level = float(high)
-    #: Spread of the middle 98 % of luminance values, 0-255.
-    quality.contrast = float(high - low)
     nonzero = share[share > 0]
     quality.entropy = round(float(-(nonzero * np.log2(nonzero)).sum()), 3)
 
@@ -159,9 +187,7 @@ def _colour(rgb: RGB, quality: Quality) -> None:
     lab_u8 = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), dtype=np.uint8)
     lab = lab_u8.reshape(-1, 3).astype(np.float32)
     lightness, a, b = lab[:, 0], lab[:, 1] - 128.0, lab[:, 2] - 128.0
-    chroma = np.hypot(a, b)
-    quality.chroma_mean = round(float(chroma.mean()), 2)
-    quality.colour_residual = round(_colour_residual(lightness, a, b), 2)
+    chroma = np.hypot(a, b)  # its mean and the colour residual: measure_colour
     # Cast: how far the average of the near-neutral half of pixels sits from grey.
     neutral = chroma <= np.median(chroma)
     if neutral.any():
