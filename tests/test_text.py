@@ -339,3 +339,20 @@ def test_the_set_level_pass_is_bounded() -> None:
     crowded[0] = _facts(hashes[0], _box(300, 280, 200, 40), *page)
     assert mark_repeated(crowded, TextSettings(repeated_max_lines=5)) == 0
     assert mark_repeated(marked(), TextSettings(repeated_max_comparisons=1)) == 0
+
+
+def test_a_small_picture_is_enlarged_for_the_detector() -> None:
+    """A faint web address a few pixels high on a 400 px picture: the model
+    does not see it at the picture's own scale, and does once the picture is
+    enlarged to the working size (``upscale-below``); it is see-through."""
+    rgb = cv2.resize(data.chelsea(), (400, 266), interpolation=cv2.INTER_AREA)
+    layer = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.putText(layer, "www.photo-site.com", (120, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.35, 255, 1,
+                cv2.LINE_AA)  # fmt: skip
+    alpha = (layer / 255.0 * 0.4)[..., None]
+    rgb = (rgb * (1 - alpha) + 255 * alpha).astype(np.uint8)
+    unread = TextSettings(read_max_lines=0, extend_max_lines=0)
+    assert find_text(rgb, unread.model_copy(update={"upscale_below": 0.0})) == []
+    boxes = find_text(rgb, unread)
+    assert [(b.kind, b.reason) for b in boxes] == [("overlay", "see-through")]
+    assert 140 <= boxes[0].y <= 160 and 110 <= boxes[0].x <= 130  # in the picture's pixels

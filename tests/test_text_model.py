@@ -74,3 +74,15 @@ def test_the_input_is_the_normalised_bgr_image() -> None:
     std = np.array([0.225, 0.224, 0.229], dtype=np.float32)
     expected = ((small[..., ::-1].astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1)
     np.testing.assert_array_equal(tensor[0], expected)  # the same float32 arithmetic
+
+
+def test_only_a_picture_well_below_the_size_is_enlarged() -> None:
+    """upscale-below 0.8 of 640: a 300 px picture goes in at 640 px (cubic),
+    a 600 px one at its own scale, and nothing is enlarged by default."""
+    rgb = np.random.default_rng(5).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    tensor, scale_x, scale_y = text.model_input(rgb, 640, 0.8)
+    assert tensor.shape == (1, 3, 416, 640)
+    assert (scale_x, scale_y) == (300 / 640, 200 / 416)
+    assert text.model_input(rgb, 640)[0].shape == (1, 3, 192, 288)
+    wide = np.zeros((400, 600, 3), np.uint8)
+    assert text.model_input(wide, 640, 0.8)[0].shape == (1, 3, 384, 608)
