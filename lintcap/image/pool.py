@@ -112,12 +112,11 @@ def _analyse(
         workers = min(jobs, len(misses))
         shas = dict(misses)
         left: list[int] = []
-        size = max(1, min(MAX_BATCH_IMAGES, len(misses) // (workers * 4)))
-        batches = [misses[start : start + size] for start in range(0, len(misses), size)]
+        batches = batched(misses, workers)
         with (
             ProcessPoolExecutor(
                 max_workers=workers,
-                mp_context=_context(),
+                mp_context=_context(settings),
                 initializer=_init_worker,
                 initargs=(os.getpid(),),
             ) as pool,
@@ -146,6 +145,22 @@ def _analyse(
         for index, facts in _isolate(images, sorted(left), shas, settings, known):
             yield index, facts
             progress.advance(task)
+
+
+def batched(misses: list[tuple[int, str]], workers: int) -> list[list[tuple[int, str]]]:
+    """``misses`` cut into the tasks the workers take in turn, each a
+    quarter of a worker's share of what is left (at most
+    MAX_BATCH_IMAGES), so the last tasks hold one image or two: with tasks
+    of one size, one worker analysed the last batch alone while the other
+    waited (200 images on 2 workers: batches of 25, up to 3 s of a core
+    idle at the end)."""
+    batches = []
+    start = 0
+    while start < len(misses):
+        size = max(1, min(MAX_BATCH_IMAGES, (len(misses) - start) // (workers * 4)))
+        batches.append(misses[start : start + size])
+        start += size
+    return batches
 
 
 @contextlib.contextmanager
@@ -177,7 +192,10 @@ def _isolate(
         for index in indexes:
             if pool is None:
                 pool = ProcessPoolExecutor(
-                    1, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),)
+                    1,
+                    mp_context=_context(settings),
+                    initializer=_init_worker,
+                    initargs=(os.getpid(),),
                 )
             path, display = images[index]
             try:
@@ -203,7 +221,7 @@ def _isolate(
             pool.shutdown(wait=False)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(settings: AnalysisSettings) -> multiprocessing.context.BaseContext:
     """Workers come from a fork server, not from this process: forking a
     process whose OpenCV (or spaCy, or rich) threads are running can deadlock.
     The server imports the analyser and loads its models once
@@ -211,8 +229,21 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["lintcap.image.worker"])
+    context.set_forkserver_preload(["lintcap.image.worker", *preloaded_packages(settings)])
     return context
+
+
+def preloaded_packages(settings: AnalysisSettings) -> list[str]:
+    """What else the fork server imports for these settings: mediapipe when
+    its people backend will run. Its import (which pulls in matplotlib) cost
+    each worker about 0.37 CPU s; imported once in the server, the workers
+    share it. It starts no thread, so the server may still fork; its graphs,
+    which do start threads, are still built in each worker. (The server is
+    started once a process: a later pool's list is not read.)"""
+    wanted = settings.wanted()
+    if ("faces" in wanted or "people" in wanted) and settings.people_backend_used() == "mediapipe":
+        return ["mediapipe"]
+    return []
 
 
 def _init_worker(run_pid: int) -> None:

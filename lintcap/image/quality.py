@@ -41,14 +41,15 @@ def measure_quality(
         if subject is not None:
             subject = (subject[0] - x, subject[1] - y, subject[2], subject[3])
     region, where = _focus_region(gray, subject)
+    patches = _vignette_patches(gray)  # one thumbnail for both vignette measures
     quality = Quality(
         blur_effect=round(blur_effect(region), 4),
         blur_region=where,
         jpeg_quality=jpeg_quality,
         blockiness=round(blockiness(full_gray), 4),
         detail_ratio=round(detail_ratio(full_gray), 4),
-        vignette=round(vignette(gray), 4),
-        vignette_falloff=round(vignette_falloff(gray), 4),
+        vignette=round(_vignette(*patches), 4),
+        vignette_falloff=round(_vignette_falloff(*patches), 4),
     )
     _exposure(gray, quality)
     _colour(working, quality)
@@ -70,11 +71,11 @@ def measure_colour(working: RGB, gray: Gray, content: Box | None = None) -> Colo
     small = _thumbnail(working, 256)
     lab_u8 = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), dtype=np.uint8)
     lab = lab_u8.reshape(-1, 3).astype(np.float32)
-    lightness, a, b = lab[:, 0], lab[:, 1] - 128.0, lab[:, 2] - 128.0
+    a, b = lab[:, 1] - 128.0, lab[:, 2] - 128.0
     return Colour(
         contrast=float(high - low),
         chroma_mean=round(float(np.hypot(a, b).mean()), 2),
-        colour_residual=round(_colour_residual(lightness, a, b), 2),
+        colour_residual=round(_colour_residual(lab_u8[..., 0].ravel(), a, b), 2),
     )
 
 
@@ -186,17 +187,20 @@ def _colour(rgb: RGB, quality: Quality) -> None:
     )
     lab_u8 = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), dtype=np.uint8)
     lab = lab_u8.reshape(-1, 3).astype(np.float32)
-    lightness, a, b = lab[:, 0], lab[:, 1] - 128.0, lab[:, 2] - 128.0
+    a, b = lab[:, 1] - 128.0, lab[:, 2] - 128.0
     chroma = np.hypot(a, b)  # its mean and the colour residual: measure_colour
+    lightness_u8 = np.ascontiguousarray(lab_u8[..., 0])
+    flat = lightness_u8.ravel()
     # Cast: how far the average of the near-neutral half of pixels sits from grey.
-    neutral = chroma <= np.median(chroma)
-    if neutral.any():
+    # (Pixel sets are index arrays: each is taken from a and b, and a boolean
+    # mask would be searched again each time; the same pixels, in order.)
+    neutral = np.flatnonzero(chroma <= np.median(chroma))
+    if neutral.size:
         quality.cast_strength = round(float(np.hypot(a[neutral].mean(), b[neutral].mean())), 2)
     # Split toning: shadows and highlights tinted towards different hues.
-    lightness_u8 = np.ascontiguousarray(lab_u8[..., 0])
-    dark = lightness < percentile_u8(lightness_u8, 25)
-    light = lightness > percentile_u8(lightness_u8, 75)
-    if dark.any() and light.any():
+    dark = np.flatnonzero(flat < percentile_u8(lightness_u8, 25))
+    light = np.flatnonzero(flat > percentile_u8(lightness_u8, 75))
+    if dark.size and light.size:
         shadow_tint = np.array([a[dark].mean(), b[dark].mean()])
         highlight_tint = np.array([a[light].mean(), b[light].mean()])
         quality.split_toning = round(float(np.linalg.norm(shadow_tint - highlight_tint)), 2)
@@ -212,7 +216,7 @@ def _grade(
     lightness_u8: Gray,
     a: NDArray[np.float32],
     b: NDArray[np.float32],
-    neutral: NDArray[np.bool_],
+    neutral: NDArray[np.intp],
     quality: Quality,
 ) -> None:
     """Two signs of a grade that a scene rarely gives (measured on the real
@@ -230,9 +234,9 @@ def _grade(
       sky or warm light on a face moves one of them."""
     quality.black_floor = float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).min())
     flat = lightness_u8.ravel()
-    dark = flat <= percentile_u8(lightness_u8, 10)
-    light = flat >= percentile_u8(lightness_u8, 90)
-    if not (dark.any() and light.any() and neutral.any()):
+    dark = np.flatnonzero(flat <= percentile_u8(lightness_u8, 10))
+    light = np.flatnonzero(flat >= percentile_u8(lightness_u8, 90))
+    if not (dark.size and light.size and neutral.size):
         return
     tint = [
         _shared(float(c[dark].mean()), float(c[light].mean()), float(c[neutral].mean()))
@@ -253,18 +257,20 @@ def _shared(*leans: float) -> float:
 
 
 def _colour_residual(
-    lightness: NDArray[np.float32], a: NDArray[np.float32], b: NDArray[np.float32]
+    lightness: NDArray[np.uint8], a: NDArray[np.float32], b: NDArray[np.float32]
 ) -> float:
     """Colour that lightness does not explain: the spread of (a, b) among
-    pixels of the same lightness. A toned monochrome (sepia, duotone, a tinted
-    black and white) maps each grey level to one colour, so it measures near
-    0; a colour photograph has many colours at every lightness."""
-    bins = np.minimum((lightness / 8).astype(np.int32), 31)
+    pixels of the same lightness (32 bins of 8 levels). A toned monochrome
+    (sepia, duotone, a tinted black and white) maps each grey level to one
+    colour, so it measures near 0; a colour photograph has many colours at
+    every lightness."""
+    bins = (lightness >> 3).astype(np.intp)
     counts = np.bincount(bins, minlength=32).astype(np.float64)
     spread = 0.0
     for channel in (a, b):
-        total = np.bincount(bins, weights=channel, minlength=32)
-        squares = np.bincount(bins, weights=channel.astype(np.float64) ** 2, minlength=32)
+        wide = channel.astype(np.float64)  # the weights bincount would convert to
+        total = np.bincount(bins, weights=wide, minlength=32)
+        squares = np.bincount(bins, weights=wide * wide, minlength=32)
         with np.errstate(invalid="ignore", divide="ignore"):
             variance = np.where(counts > 0, squares / counts - (total / counts) ** 2, 0.0)
         spread += float((np.maximum(variance, 0.0) * counts).sum() / max(1.0, counts.sum()))
@@ -275,7 +281,10 @@ def vignette(gray: Gray) -> float:
     """How much darker all four corners are than the centre, 0 (even) to 1
     (black corners), from a 64 px thumbnail. The brightest corner counts, so
     a dark sky or floor in two corners is not a vignette."""
-    centre, corners, _ = _vignette_patches(gray)
+    return _vignette(*_vignette_patches(gray))
+
+
+def _vignette(centre: float, corners: list[float], middles: list[float]) -> float:
     if centre <= 1:
         return 0.0
     return float(max(0.0, 1.0 - max(corners) / centre))
@@ -287,7 +296,10 @@ def vignette_falloff(gray: Gray) -> float:
     A vignette darkens with the distance from the centre, so the middle of an
     edge lies between the centre and the corners; a subject lit before a dark
     background has edges as dark as its corners (about 0 or below)."""
-    centre, corners, middles = _vignette_patches(gray)
+    return _vignette_falloff(*_vignette_patches(gray))
+
+
+def _vignette_falloff(centre: float, corners: list[float], middles: list[float]) -> float:
     if centre <= 1:
         return 0.0
     top_left, top_right, bottom_left, bottom_right = corners
@@ -331,9 +343,13 @@ def blockiness(gray: Gray) -> float:
 
 def _step_sums(a: Gray, b: Gray, axis: int) -> NDArray[np.float64]:
     """|a - b| summed down each column (``axis`` 0) or along each row (1), in
-    integers: no float image of the steps."""
+    integers: no float image of the steps. (OpenCV's row sums took 1.2 ms of
+    a 1024 x 768 image, numpy's 0.2; its column sums are the quicker.)"""
     steps = cv2.absdiff(a, b)
-    sums = cv2.reduce(steps, axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    if axis == 0:
+        sums = cv2.reduce(steps, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    else:
+        sums = np.asarray(steps).sum(axis=1, dtype=np.int64)
     return np.asarray(sums, dtype=np.float64).ravel()
 
 

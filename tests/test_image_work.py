@@ -1,0 +1,74 @@
+"""How the image work is cut up and shared: the pool's tasks, what its fork
+server imports, and the quality measures' shared pieces (each must give the
+numbers the plain computation gives)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lintcap.image import pool, quality
+from lintcap.image.analyser import AnalysisSettings
+
+
+@pytest.mark.parametrize("count", [1, 4, 23, 200, 1000])
+@pytest.mark.parametrize("workers", [1, 2, 16])
+def test_tasks_hold_every_image_once_and_shrink_to_one(count: int, workers: int) -> None:
+    misses = [(index, f"sha{index}") for index in range(count)]
+    batches = pool.batched(misses, workers)
+    assert [item for batch in batches for item in batch] == misses
+    sizes = [len(batch) for batch in batches]
+    assert all(1 <= size <= pool.MAX_BATCH_IMAGES for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # large first, the last ones small
+    assert sizes[-1] == 1
+    if count == 1000 and workers == 2:
+        assert sizes[0] == pool.MAX_BATCH_IMAGES and len(batches) < 100
+
+
+def test_fork_server_imports_mediapipe_only_for_its_people_backend() -> None:
+    every = AnalysisSettings(people_backend="mediapipe")
+    assert pool.preloaded_packages(every) == ["mediapipe"]
+    faces_only = every.model_copy(update={"families": frozenset({"quality"})})
+    assert pool.preloaded_packages(faces_only) == ["mediapipe"]  # quality reads the face boxes
+    assert pool.preloaded_packages(every.model_copy(update={"people_backend": "opencv"})) == []
+    text_only = every.model_copy(update={"families": frozenset({"text"})})
+    assert pool.preloaded_packages(text_only) == []
+
+
+def test_block_step_sums_are_the_plain_sums() -> None:
+    gray = np.random.default_rng(3).integers(0, 256, (61, 83), dtype=np.uint8)
+    wide = gray.astype(np.int64)
+    columns = quality._step_sums(gray[:, 1:], gray[:, :-1], axis=0)
+    rows = quality._step_sums(gray[1:, :], gray[:-1, :], axis=1)
+    assert np.array_equal(columns, np.abs(np.diff(wide, axis=1)).sum(axis=0))
+    assert np.array_equal(rows, np.abs(np.diff(wide, axis=0)).sum(axis=1))
+    assert columns.dtype == rows.dtype == np.float64
+
+
+def test_quality_gives_the_numbers_of_each_measure_alone() -> None:
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    rgb[:20, :20] //= 4  # a dark corner: a vignette of one corner
+    gray = np.asarray(rgb.mean(axis=2), dtype=np.uint8)
+    measured = quality.measure_quality(rgb, gray, None, None, None, gray)
+    assert measured.vignette == round(quality.vignette(gray), 4)
+    assert measured.vignette_falloff == round(quality.vignette_falloff(gray), 4)
+    assert measured.blockiness == round(quality.blockiness(gray), 4)
+
+
+def test_colour_residual_bins_lightness_by_eight_levels() -> None:
+    """The bins come from the 8-bit lightness (``>> 3``); the float division
+    they replaced gives the same spread."""
+    rng = np.random.default_rng(7)
+    lightness = rng.integers(0, 256, 5000, dtype=np.uint8)
+    a = rng.normal(0, 9, 5000).astype(np.float32)
+    b = (lightness.astype(np.float32) / 20).astype(np.float32)  # explained by lightness
+    bins = np.minimum((lightness.astype(np.float32) / 8).astype(np.int32), 31)
+    expected = 0.0
+    for channel in (a, b):
+        for level in range(32):
+            values = channel[bins == level].astype(np.float64)
+            if values.size:
+                expected += float(values.var() * values.size) / lightness.size
+    assert quality._colour_residual(lightness, a, b) == pytest.approx(np.sqrt(expected), rel=1e-9)
+    assert quality._colour_residual(lightness, a, a * 0) > quality._colour_residual(lightness, b, b)
