@@ -299,3 +299,25 @@ def test_corner_lines_stacked_on_a_backdrop_line_are_the_backdrop() -> None:
                        position="edge")  # fmt: skip
     read_unsure(blank, _gray(blank), [name, cut, credit, backdrop], _settings())
     assert (name.kind, cut.kind, credit.kind) == ("scene", "scene", "overlay")
+
+
+def test_a_short_turned_line_reading_as_a_word_is_a_diagonal_mark() -> None:
+    """A piece of a faint diagonal mark (20.6 degrees, 'Mar' of a name) is
+    too short for the diagonal shape; read as a word it is a mark. Not at a
+    slight lean or past 45 degrees, not a blob, not one letter."""
+    blank = np.zeros((375, 500, 3), np.uint8)
+
+    def line(words: str, angle: float, w: int = 53, h: int = 37, height: float = 21.3) -> TextBox:
+        return TextBox(x=181, y=196, w=w, h=h, angle=angle, height=height, score=0.7, read=words)
+
+    piece = line("Mar", 20.6)
+    others = [line("Mar", 12.0), line("Mar", 60.0), line("M1", 30.0),
+              line("Mar", 30.0, w=40, h=40, height=38.0)]  # fmt: skip
+    for box in [piece, *others]:
+        read_unsure(blank, _gray(blank), [box], _settings())
+    assert (piece.kind, piece.reason) == ("overlay", "diagonal")
+    assert [b.kind for b in others] == ["scene"] * 4
+    off = _settings().model_copy(update={"read_steep_min_letters": 0})
+    again = line("Mar", 20.6)
+    read_unsure(blank, _gray(blank), [again], off)
+    assert again.kind == "scene"

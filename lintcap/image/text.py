@@ -222,6 +222,13 @@ class TextSettings(BaseModel):
     #: at least, a reading error per this many) is the scene's...
     read_backdrop_min_letters: int = Field(default=4, ge=1)
     read_backdrop_letters_per_error: int = Field(default=6, ge=1)
+    #: ...a turned scene line too short to be a diagonal mark by shape, at
+    #: these angles, reading as a word of this many letters at this mean
+    #: confidence, is one (0 letters: off)...
+    read_steep_min_degrees: float = Field(default=20.0, ge=0.0, le=90.0)
+    read_steep_max_degrees: float = Field(default=45.0, ge=0.0, le=90.0)
+    read_steep_min_letters: int = Field(default=3, ge=0)
+    read_steep_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     #: ...and a line is read scaled to 48 px high and at most this wide
     #: (the recogniser's cost grows with the width).
     read_max_width: int = Field(default=640, ge=48, le=4096)

@@ -395,6 +395,8 @@ def read_unsure(
             is not None
         ):
             box.kind, box.reason = "overlay", "wording"
+        elif box.kind == "scene" and _steep_word(box, read[id(box)][1], settings):
+            box.kind, box.reason = "overlay", "diagonal"
     groups = [
         [text_lines[i] for i in group]
         for group in same_word_groups(
@@ -458,6 +460,27 @@ def _stacked(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
     between = max(line.y, other.y) - min(line.y + line.h, other.y + other.h)
     return overlap > settings.margin_block_min_overlap * min(line.w, other.w) and (
         between <= settings.margin_block_gap * max(line.height, other.height)
+    )
+
+
+def _steep_word(box: TextBox, confidence: float, settings: TextSettings) -> bool:
+    """Whether a line too short to be a diagonal mark by shape is one by its
+    reading: turned ``read-steep-min-degrees`` to ``read-steep-max-degrees``
+    (marks are laid at 20-45 degrees; scene text leans that far only where the
+    camera or the surface is turned, and then rarely reads cleanly), a word of
+    ``read-steep-min-letters`` letters read at ``read-steep-min-confidence``,
+    a line (``diagonal-min-elongation``), not a blob. Whatever it says: the
+    pieces of a faint diagonal mark the detector sees are short."""
+    from lintcap.image.text import _length
+
+    steep = abs(box.angle)
+    letters = sum(ch.isalpha() for ch in box.read)
+    return (
+        settings.read_steep_min_letters > 0
+        and settings.read_steep_min_degrees <= steep <= settings.read_steep_max_degrees
+        and letters >= settings.read_steep_min_letters
+        and confidence >= settings.read_steep_min_confidence
+        and _length(box) >= settings.diagonal_min_elongation * box.height
     )
 
 
