@@ -274,7 +274,9 @@ def test_turned_lines_reading_one_word_are_a_tiling_at_rough_heights() -> None:
     read_unsure(blank, _gray(blank), turned, _settings())
     assert {(b.kind, b.reason) for b in turned} == {("overlay", "tiled")}
     far = [_read_line(300, 370, "ohoto", 28.6, -28.8), _read_line(470, 60, "noto", 12.0, -28.6)]
-    read_unsure(blank, _gray(blank), far, _settings())
+    # (without the short-turned-word rule, which would call each diagonal)
+    unsteep = _settings().model_copy(update={"read_steep_min_letters": 0})
+    read_unsure(blank, _gray(blank), far, unsteep)
     assert {b.kind for b in far} == {"scene"}
     level = [
         _read_line(100, y, "photo", h, 0.0) for y, h in ((100, 28.6), (300, 20.5), (500, 28.6))
@@ -321,3 +323,18 @@ def test_a_short_turned_line_reading_as_a_word_is_a_diagonal_mark() -> None:
     again = line("Mar", 20.6)
     read_unsure(blank, _gray(blank), [again], off)
     assert again.kind == "scene"
+
+
+def test_a_corner_mark_of_a_read_tilings_height_is_a_cut_copy_of_it() -> None:
+    """Three lines reading one word make a tiling; a corner line of their
+    height reading another piece of the word (UNLI of UNLICENSED, the
+    tiling read as CENSED) is a copy cut by the edge, not a credit; a corner
+    line half their height stays a credit."""
+    blank = np.zeros((1024, 692, 3), np.uint8)
+    tiles = [_read_line(300, y, "CENSED", 30.0, 0.0) for y in (100, 400, 700)]
+    corner = {"kind": "overlay", "reason": "margin", "position": "corner"}
+    cut = _read_line(568, 62, "UNLI", 27.0, 0.0, **corner)
+    credit = _read_line(20, 980, "Jane Roe", 14.0, 0.0, **corner)
+    read_unsure(blank, _gray(blank), [*tiles, cut, credit], _settings())
+    assert {b.reason for b in tiles} == {"tiled"}
+    assert (cut.reason, credit.reason) == ("tiled", "margin")

@@ -11,9 +11,10 @@ Geometry (:mod:`lintcap.image.text`) leaves lines open:
   letters at all.
 - a geometric tiling: three of its lines are read (``read-tile-lines``);
   three different words are lettering (road signs), judged again without the
-  tiling. A corner line that reads as a piece of the tiling's word is a copy
-  cut by the picture's edge; one whose words the scene shows again (a
-  backdrop's name) is the scene's.
+  tiling. A corner line that reads as a piece of the tiling's word, or
+  stands at a tiling's height and angle, is a copy cut by the picture's
+  edge; one whose words the scene shows again (a backdrop's name) is the
+  scene's, and so are the corner lines stacked on it.
 - lines called scene text that may be a mark: a centred stock watermark, the
   few copies of a tiling the detector found. Their words decide:
 
@@ -22,9 +23,15 @@ Geometry (:mod:`lintcap.image.text`) leaves lines open:
       address, an ``@handle``, "photo by", a stock agency's name, "preview"
       or "sample"; the lists and patterns are ``read-cues`` in
       ``rules/settings.yaml``, matched with a few reading errors allowed;
+      a level line read unsurely may be two lines in one box (a mark laid
+      across a sign's line): its halves are read apart
+      (:mod:`lintcap.image.halves`);
   ``tiled``
       one word read on several lines of one height and angle (a tiling the
-      detector saw only in part).
+      detector saw only in part; turned lines at a looser height ratio);
+  ``diagonal``
+      a turned line too short for the diagonal shape that reads as a word
+      at 20-45 degrees (a piece of a faint diagonal mark), whatever it says.
 
 At most ``read-max-lines`` lines are read per image (a line costs about
 0.055 ms per pixel of its width at 48 px high, 11 ms for 200 px): first the
@@ -358,6 +365,18 @@ def read_unsure(
     marks = [(word, why) for word, why in marks if len(word) >= settings.read_min_characters]
     tile_words = [word for word, why in marks if why == "tiled"]
     picture_h, picture_w = gray.shape[:2]
+
+    def is_mark(box: TextBox, words: str) -> bool:
+        return (
+            cue_in(
+                words,
+                settings.read_cues,
+                at_edge=box.position != "centre",
+                cut=touches_edge(box, picture_w, picture_h, settings.read_cues.edge_touch),
+            )
+            is not None
+        )
+
     text_lines: list[TextBox] = []
     for box in boxes:
         if id(box) not in read:
@@ -385,18 +404,13 @@ def read_unsure(
                 box.kind, box.reason = "scene", ""
             continue
         text_lines.append(box)
-        if box.kind == "scene" and (
-            cue_in(
-                box.read,
-                settings.read_cues,
-                at_edge=box.position != "centre",
-                cut=touches_edge(box, picture_w, picture_h, settings.read_cues.edge_touch),
-            )
-            is not None
-        ):
+        if box.kind == "scene" and is_mark(box, box.read):
             box.kind, box.reason = "overlay", "wording"
-        elif box.kind == "scene" and _steep_word(box, read[id(box)][1], settings):
-            box.kind, box.reason = "overlay", "diagonal"
+    # Two lines read as one (a mark across a sign's line): halves read apart.
+    if settings.split_max_lines:
+        from lintcap.image.halves import read_halves
+
+        read_halves(rgb, [(b, read[id(b)][1]) for b in text_lines], settings, is_mark)
     groups = [
         [text_lines[i] for i in group]
         for group in same_word_groups(
@@ -426,6 +440,17 @@ def read_unsure(
             for box in members:
                 if box.kind == "scene" or box.reason in ("see-through", "margin", "wording"):
                     box.kind, box.reason = "overlay", "tiled"
+    # A short turned line reading as a word, in no tiling: a diagonal mark.
+    for box in text_lines:
+        if box.kind == "scene" and _steep_word(box, read[id(box)][1], settings):
+            box.kind, box.reason = "overlay", "diagonal"
+    # A corner mark of a tiling's height and angle is a copy of it cut by the
+    # picture's edge (as the shape's tiling takes in such lines: classify),
+    # whatever piece of the word it reads: not a credit standing alone.
+    copies = [b for b in text_lines if b.reason == "tiled"]
+    for box in boxes:
+        if _corner_mark(box) and any(alike(box, copy, settings) for copy in copies):
+            box.kind, box.reason = "overlay", "tiled"
     # A corner line whose words the scene shows again, at any size (a
     # backdrop's name repeated), is the scene's, not a mark standing alone;
     # so are the corner lines stacked on it (the backdrop's line above, cut
