@@ -56,10 +56,12 @@ def main() -> None:
 
     # The detector alone, and as the rules run it: with the recogniser
     # reading the unsure lines (lintcap.image.wording, read-cues), and without
-    # reading again the turned pieces of a tiling (lintcap.image.pieces).
+    # reading again the turned pieces of a tiling (lintcap.image.pieces)...
     plain = text.TextSettings(read_max_lines=0, extend_max_lines=0)
     ruled = load_rulebook(Config()).settings.image_analysis.text
     unextended = ruled.model_copy(update={"extend_max_lines": 0})
+    # ...and without reading by halves the lines read unsurely (lintcap.image.halves).
+    unsplit = ruled.model_copy(update={"split_max_lines": 0})
     corners = plain.model_copy(update={"corner_pass": True})
     stages: dict[str, Callable[..., object]] = {
         "quality": lambda im: measure_quality(im.working, im.full_gray, None, None, None, im.gray),
@@ -68,6 +70,7 @@ def main() -> None:
         "text: learned (DB, 640 px)": lambda im: text.find_text(im.working, plain),
         "text: learned + reading": lambda im: text.find_text(im.working, ruled),
         "text: ... less piece reading": lambda im: text.find_text(im.working, unextended),
+        "text: ... less halves reading": lambda im: text.find_text(im.working, unsplit),
         "text: learned + corner pass": lambda im: text.find_text(im.working, corners),
         "faces: mediapipe boxes alone": lambda im: detect_faces(
             im.working, people, "mediapipe", im.gray
