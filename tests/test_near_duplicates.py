@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import random
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -220,3 +221,58 @@ def test_normalise_keeps_the_words_one_space_apart() -> None:
         "a woman in a hat 30s ünïcode"
     )
     assert normalise("_-_ ,. ") == ""
+
+
+def test_normalise_ascii_path_is_the_pattern_path() -> None:
+    """ASCII text is normalised on its bytes (a translation table): the same
+    string as the pattern over the lower-cased text, on random strings of
+    every ASCII character (controls, punctuation, underscores, digits)."""
+    rng = random.Random(3)
+    pattern = re.compile(r"[^\W_]+")
+    alphabet = [chr(code) for code in range(128)] + list("aZ9 _")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert normalise(text) == " ".join(pattern.findall(text.lower())), repr(text)
+
+
+def test_each_pair_meets_with_its_shorter_caption_in_the_shorter_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every pair that reaches the threshold lies in a bucket where its shorter
+    caption (both, when as long) is flagged in its shorter role, and each
+    bucket comes shortest first: the pair loop opens pairs only from such
+    members. Tiny buckets force the deep splits."""
+    monkeypatch.setattr(caption_duplicates, "_SMALL_BUCKET", 2)
+    rng = random.Random(8)
+    vocabulary = [f"w{n}" for n in range(30)]
+    base = [rng.choice(vocabulary) for _ in range(20)]
+    texts = []
+    for _ in range(120):
+        words = list(base)
+        for _ in range(rng.randint(0, 3)):
+            spot = rng.randrange(len(words))
+            if rng.random() < 0.4:
+                words[spot] = rng.choice(vocabulary)
+            elif rng.random() < 0.5:
+                del words[spot]
+            else:
+                words.insert(spot, rng.choice(vocabulary))
+        texts.append(words)
+    ranks = caption_duplicates._ranked([caption_duplicates._counted(w) for w in texts])
+    for threshold in (0.8, 0.9, 0.95):
+        met: set[tuple[int, int]] = set()
+        for members, short in caption_duplicates._buckets(ranks, threshold):
+            sizes = [len(ranks[m]) for m in members]
+            assert sizes == sorted(sizes)
+            for p, i in enumerate(members):
+                for q in range(p + 1, len(members)):
+                    if short[p] and (short[q] or sizes[q] > sizes[p]):
+                        met.add((min(i, members[q]), max(i, members[q])))
+        pairs = [
+            (i, j)
+            for i in range(len(texts))
+            for j in range(i + 1, len(texts))
+            if _linked(texts[i], texts[j], threshold)
+        ]
+        assert len(pairs) > 20
+        assert all(pair in met for pair in pairs), threshold

@@ -113,3 +113,38 @@ def test_text_outside_ascii_is_always_searched() -> None:
     for 'steps' would miss it, so such text goes to the pattern."""
     assert patterns.matches(r"steps", "\u017fteps", True)
     assert patterns.matches(r"k", "\u212a", True)  # the Kelvin sign
+
+
+def test_a_rules_patterns_looked_at_once_miss_no_match() -> None:
+    """``may_match`` (one look for all of a rule's patterns) is False only
+    where none of them matches, for each shipped forbids rule, and it skips
+    most of these texts for some rule (it would be no test otherwise)."""
+    book = load_rulebook(Config())
+    rules = [
+        (tuple(rule.check.patterns), rule.check.ignore_case)
+        for rule in book.rules
+        if isinstance(rule.check, ForbidsCheck) and len(rule.check.patterns) > 1
+    ]
+    assert len(rules) >= 2
+    skipped = 0
+    for text in _texts(400):
+        for rule_patterns, ignore_case in rules:
+            if patterns.may_match(rule_patterns, text, ignore_case):
+                continue
+            skipped += 1
+            for pattern in rule_patterns:
+                assert not list(patterns.compiled(pattern, ignore_case).finditer(text)), text
+    assert skipped > 100
+
+
+def test_any_required_words() -> None:
+    """The union of the patterns' words, less those holding another one;
+    none when one pattern requires nothing, or the patterns fold differently."""
+    assert patterns.any_required((r"dscf\d", r"dsc\d", r"x\.png"), False) == (
+        False,
+        ("dsc", "x.png"),
+    )
+    assert patterns.any_required((r"Steps", r"(a|)\d+"), True) is None
+    assert patterns.any_required((r"(?i)Steps", r"copy"), False) is None
+    assert not patterns.may_match((r"(?i)Steps",), "no such word", False)
+    assert patterns.may_match((r"(?i)Steps",), "\u017fteps", False)  # not ASCII: searched

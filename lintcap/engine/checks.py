@@ -365,7 +365,10 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
         for span in _stem_tokens(caption.text, ctx.stem):
             found.append((span, "file name"))
     kept: dict[Span, str] = {}
-    for pattern in check.patterns:
+    rule_patterns = tuple(check.patterns)
+    if rule_patterns and not patterns.may_match(rule_patterns, caption.text, check.ignore_case):
+        rule_patterns = ()  # none can match: one look for the rule, not one a pattern
+    for pattern in rule_patterns:
         for match in patterns.matches(pattern, caption.text, check.ignore_case):
             span = Span(start=match.start(), end=match.end())
             found.append((span, "pattern"))
@@ -921,19 +924,22 @@ def _counted_phrases(
     that one's word ("studio" in "studio lighting")."""
     hits = [h for h in caption.hits if not h.cue]
     wanted = set(categories)
-    own = [
-        h
-        for h in hits
-        if h.category in wanted
-        and not any(
-            o.category != h.category
-            and o.start <= h.start
-            and h.end <= o.end
-            and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-    ]
-    own.sort(key=lambda h: (h.start, -h.end))
+    if _apart(hits):  # no hit inside another (most captions), in order already
+        own = [h for h in hits if h.category in wanted]
+    else:
+        own = [
+            h
+            for h in hits
+            if h.category in wanted
+            and not any(
+                o.category != h.category
+                and o.start <= h.start
+                and h.end <= o.end
+                and (o.end - o.start) > (h.end - h.start)
+                for o in hits
+            )
+        ]
+        own.sort(key=lambda h: (h.start, -h.end))
     phrases = [normalise_phrase(caption.text[h.start : h.end]) for h in own]
     pairs = [
         f"{phrases[i]} {phrases[i + 1]}"
@@ -942,6 +948,19 @@ def _counted_phrases(
         and caption.text[own[i].end : own[i + 1].start] in (" ", "-")
     ]
     return phrases, pairs
+
+
+def _apart(hits: Sequence[LexiconHit]) -> bool:
+    """Whether each hit starts after the one before it starts and ends after
+    it ends (as the parser orders them, by start): then no hit lies inside
+    another, and they are in (start, -end) order. One pass, where asking
+    each hit about every other took ~3 % of a warm 100,000-caption run."""
+    start = end = -1
+    for hit in hits:
+        if hit.start <= start or hit.end <= end:
+            return False
+        start, end = hit.start, hit.end
+    return True
 
 
 def _credit_subphrases(holders: dict[str, list[int]]) -> None:

@@ -62,6 +62,42 @@ def matches(pattern: str, text: str, ignore_case: bool = False) -> list[Any]:
         raise timeout_error(pattern) from None
 
 
+def may_match(patterns: tuple[str, ...], text: str, ignore_case: bool = False) -> bool:
+    """False when no pattern of ``patterns`` can match ``text``: an ASCII
+    text that holds none of the words of :func:`any_required` (the words
+    each pattern's matches need, together). One look at the text for a
+    rule's patterns, not one a pattern (C015's seven, C016's five): most
+    captions hold none of them. :func:`matches` still tests each pattern."""
+    needed = any_required(patterns, ignore_case)
+    if needed is None or not text.isascii():
+        return True
+    folded, words = needed
+    haystack = text.lower() if folded else text
+    return any(word in haystack for word in words)
+
+
+@lru_cache(maxsize=256)
+def any_required(
+    patterns: tuple[str, ...], ignore_case: bool
+) -> tuple[bool, tuple[str, ...]] | None:
+    """The words of which every match of any of ``patterns`` holds one (the
+    union of their :func:`required` words, less those that hold another one:
+    a text with "dscf" holds "dsc"), and whether they are compared
+    case-folded; None when a pattern has none, or they fold differently."""
+    words: set[str] = set()
+    folds: set[bool] = set()
+    for pattern in patterns:
+        needed = required(pattern, ignore_case)
+        if needed is None:
+            return None
+        folds.add(needed[0])
+        words.update(needed[1])
+    if len(folds) != 1:
+        return None
+    kept = sorted(w for w in words if not any(o != w and o in w for o in words))
+    return folds.pop(), tuple(kept)
+
+
 def timeout_error(
     pattern: str, kind: str = "regex", origin: str = "", where: str = "one caption"
 ) -> PatternTimeout:
