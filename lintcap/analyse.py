@@ -154,7 +154,7 @@ def _read_text(facts: ItemFacts, needs: Needs, overrides: Mapping[Path, bytes]) 
         facts.column_map = _json_column_map(item.metadata_raw or "", item.metadata_text)
     else:
         assert item.caption_path is not None
-        if item.caption_path in overrides:
+        if overrides and item.caption_path in overrides:  # hashing a Path costs
             data = overrides[item.caption_path]
             if len(data) > needs.max_caption_bytes:
                 # An LLM answer or a fix's result obeys the same limit as a file.

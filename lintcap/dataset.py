@@ -323,9 +323,11 @@ def _discover_files(
             for row in found:
                 rows[str(row.image)].append(row)
     paired: set[str] = set()
+    as_path = _PathMaker()
+    root_text = str(root)
     for key, group in images.items():
         caption = captions.get(key)
-        caption_path = Path(caption) if caption is not None else None
+        caption_path = as_path(caption) if caption is not None else None
         own = []
         for image in group:
             paired.add(image)
@@ -333,7 +335,16 @@ def _discover_files(
                 items.extend(rows[image])
             else:
                 own.append(image)
-                items.append(_item(root, Path(image), caption_path))
+                repeats, class_tokens = _kohya_folder_of(root_text, os.path.dirname(image))
+                items.append(
+                    Item(
+                        root=root,
+                        image=as_path(image),
+                        caption_path=caption_path,
+                        repeats=repeats,
+                        class_tokens=class_tokens,
+                    )
+                )
         if caption is not None and len(own) > 1:
             problems.append(
                 Problem(
@@ -449,11 +460,27 @@ def _read_small(path: Path) -> str | None:
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-def _item(root: Path, image: Path, caption: Path | None) -> Item:
-    repeats, class_tokens = _kohya_folder(root, image)
-    return Item(
-        root=root, image=image, caption_path=caption, repeats=repeats, class_tokens=class_tokens
-    )
+#: pathlib's own way to a folder's entry (``Path.iterdir`` takes it), where
+#: the Python running has one; else the public join.
+_CHILD = getattr(Path, "_make_child_relpath", None)
+
+
+class _PathMaker:
+    """``Path(path)`` for the files the walk found (``os.path.join(folder,
+    name)``, ``name`` an entry of ``folder``), made from the folder's Path
+    (one per folder) and the name: the same Path, without parsing the whole
+    string again (a fifth of the cost: two Paths an item were ~3 % of a warm
+    100,000-caption run)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, Path] = {}
+
+    def __call__(self, path: str) -> Path:
+        folder, name = os.path.split(path)
+        parent = self._folders.get(folder)
+        if parent is None:
+            parent = self._folders[folder] = Path(folder)
+        return _CHILD(parent, name) if _CHILD is not None else parent / name
 
 
 def _kohya_folder(root: Path, image: Path) -> tuple[int | None, str | None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lintcap.dataset import discover
 from tests.conftest import photo
 
@@ -151,3 +153,31 @@ def test_single_image_finds_its_metadata_caption(tmp_path: Path) -> None:
     [item] = discover([tmp_path / "a.jpg"], [".txt"]).items
     assert item.metadata_text == "caption of a.jpg"
     assert len(discover([tmp_path / "metadata.jsonl"], [".txt"]).items) == 2
+
+
+def test_entry_paths_are_the_parsed_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Discovery makes each file's Path from its folder's Path and its name
+    (pathlib's shortcut for a folder's entries, or the join where a Python
+    has none): the same Path, string and parts as parsing the joined string,
+    for odd names too, in nested, root and relative-looking folders."""
+    import os
+
+    from lintcap import dataset as module
+
+    names = ["a.jpg", "b c.txt", "..x.txt", "x..txt", "ü日本.png", "a\\b.txt", " .txt", "-", "~"]
+    folders = [str(tmp_path), str(tmp_path / "sub" / "deeper"), "/", "/tmp"]
+    for child in (module._CHILD, None):
+        monkeypatch.setattr(module, "_CHILD", child)
+        make = module._PathMaker()
+        for folder in folders:
+            for name in names:
+                joined = os.path.join(folder, name)
+                made = make(joined)
+                assert made == Path(joined)
+                assert str(made) == str(Path(joined)) == joined
+                assert made.parts == Path(joined).parts
+                assert made.name == name and made.parent == Path(folder)
+    save(tmp_path / "sub" / "q r.jpg")
+    (item,) = discover([tmp_path], [".txt"]).items
+    assert item.image == tmp_path / "sub" / "q r.jpg"
+    assert item.caption_path == tmp_path / "sub" / "q r.txt"

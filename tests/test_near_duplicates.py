@@ -261,13 +261,15 @@ def test_each_pair_meets_with_its_shorter_caption_in_the_shorter_role(
     ranks = caption_duplicates._ranked([caption_duplicates._counted(w) for w in texts])
     for threshold in (0.8, 0.9, 0.95):
         met: set[tuple[int, int]] = set()
-        for members, short in caption_duplicates._buckets(ranks, threshold):
-            sizes = [len(ranks[m]) for m in members]
-            assert sizes == sorted(sizes)
-            for p, i in enumerate(members):
-                for q in range(p + 1, len(members)):
-                    if short[p] and (short[q] or sizes[q] > sizes[p]):
-                        met.add((min(i, members[q]), max(i, members[q])))
+        for ids, shorts, spans in caption_duplicates._buckets(ranks, threshold):
+            for first, end in spans:
+                members, short = ids[first:end], shorts[first:end]
+                sizes = [len(ranks[m]) for m in members]
+                assert len(members) >= 2 and sizes == sorted(sizes)
+                for p, i in enumerate(members):
+                    for q in range(p + 1, len(members)):
+                        if short[p] and (short[q] or sizes[q] > sizes[p]):
+                            met.add((min(i, members[q]), max(i, members[q])))
         pairs = [
             (i, j)
             for i in range(len(texts))

@@ -85,3 +85,19 @@ def test_a_sentence_said_twice_is_found_with_or_without_the_pair_shortcut(
             assert found[0].values["count"] > 2 or len(found[0].values["phrase"].split()) >= 8
         else:
             assert bool(found) == twice, caption.text
+
+
+def test_ascii_words_on_bytes_are_the_patterns_words() -> None:
+    """An ASCII caption's words are found on its bytes (a translation table,
+    then a split): the words ``\\w+`` finds in the lower-cased text, on random
+    strings of every ASCII character (controls, underscores, digits)."""
+    import random
+    import re
+
+    from lintcap.engine.checks import _lower_words
+
+    rng = random.Random(6)
+    alphabet = [chr(code) for code in range(128)] + list("aZ9 _")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert _lower_words(text) == re.findall(r"\w+", text.lower()), repr(text)

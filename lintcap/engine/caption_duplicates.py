@@ -96,31 +96,33 @@ def _near_clusters(check: DuplicateCaptionsCheck, groups: dict[str, list[int]]) 
     longest = _longest_partner(least)
     matcher = difflib.SequenceMatcher(None, autojunk=False)
     compared: set[tuple[int, int]] = set()
-    for bucket, short in _buckets(ranks, threshold):
-        # Shortest first (the buckets come so): a caption shares at most its
-        # own words, so past the longest partner it can reach, every later
-        # one is longer still. Only a member in its shorter role (``short``)
-        # opens a pair: the shorter caption of a pair always is.
-        for position, i in enumerate(bucket):
-            if not short[position]:
-                continue
-            bits_i = bits[i]
-            size_i = sizes[i]
-            limit = longest[size_i]
-            for j in bucket[position + 1 :]:
-                size_j = sizes[j]
-                if size_j > limit:
-                    break
-                # difflib's ratio is at most its quick_ratio, 2.0 * M / total
-                # with M the words the two share as a multiset.
-                if (bits_i & bits[j]).bit_count() < least[size_i + size_j]:
+    for members, short, spans in _buckets(ranks, threshold):
+        # Each bucket shortest first: a caption shares at most its own words,
+        # so past the longest partner it can reach, every later one is longer
+        # still. Only a member in its shorter role (``short``) opens a pair:
+        # the shorter caption of a pair always is.
+        for first, end in spans:
+            for position in range(first, end - 1):
+                if not short[position]:
                     continue
-                pair = (i, j) if i < j else (j, i)
-                if pair in compared or sets.same(i, j):
-                    continue
-                compared.add(pair)
-                if _similar(matcher, words[pair[0]], words[pair[1]], threshold):
-                    sets.join(i, j)
+                i = members[position]
+                bits_i = bits[i]
+                size_i = sizes[i]
+                limit = longest[size_i]
+                for j in members[position + 1 : end]:
+                    size_j = sizes[j]
+                    if size_j > limit:
+                        break
+                    # difflib's ratio is at most its quick_ratio, 2.0 * M / total
+                    # with M the words the two share as a multiset.
+                    if (bits_i & bits[j]).bit_count() < least[size_i + size_j]:
+                        continue
+                    pair = (i, j) if i < j else (j, i)
+                    if pair in compared or sets.same(i, j):
+                        continue
+                    compared.add(pair)
+                    if _similar(matcher, words[pair[0]], words[pair[1]], threshold):
+                        sets.join(i, j)
     result = []
     for members in sets.groups():
         if len(members) > 1:
@@ -216,12 +218,15 @@ _MAX_DEPTH = 8
 _MIN_TABLE_WIDTH = 64
 
 
-#: A bucket: its members (indices into the ranks), shortest first, and for
-#: each whether it is there in its shorter role (see :func:`_table_buckets`).
-Bucket = tuple[list[int], list[bool]]
+#: Buckets, several at a time: members (indices into the ranks), for each
+#: whether it is there in its shorter role (see :func:`_table_buckets`), and
+#: the buckets as (first, end) slices of the two, each shortest first. One
+#: batch per bucket split, not one yield per bucket (300,000 of them on
+#: bench/captions.py's 100,000 captions).
+Buckets = tuple[list[int], list[bool], list[tuple[int, int]]]
 
 
-def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]:
+def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[Buckets]:
     """:func:`_table_buckets` over captions of about the usual length, and
     again over the long ones with those that can reach them: one caption of
     thousands of words made every row of the padded table that wide (400
@@ -243,13 +248,13 @@ def _buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]:
         yield from _table_buckets(ranks, threshold)
         return
     usual = [index for index, own in enumerate(ranks) if len(own) <= width]
-    for bucket, short in _table_buckets([ranks[index] for index in usual], threshold):
-        yield [usual[member] for member in bucket], short
-    for bucket, short in _buckets([ranks[index] for index in tall], threshold):
-        yield [tall[member] for member in bucket], short
+    for members, short, spans in _table_buckets([ranks[index] for index in usual], threshold):
+        yield [usual[member] for member in members], short, spans
+    for members, short, spans in _buckets([ranks[index] for index in tall], threshold):
+        yield [tall[member] for member in members], short, spans
 
 
-def _table_buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]:
+def _table_buckets(ranks: list[list[int]], threshold: float) -> Iterator[Buckets]:
     """Groups of captions such that every pair that can reach ``threshold``
     lies in one group at least (a pair may lie in several), with its shorter
     caption there in its shorter role, found without comparing all pairs.
@@ -293,13 +298,14 @@ def _table_buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]
 
     size = len(ranks)
     longest = max(map(len, ranks))
-    vocabulary = 1 + max(max(own, default=-1) for own in ranks)
-    # The ranks as one table, each row padded with ``vocabulary`` (no word).
-    table = np.full((size, longest), vocabulary, dtype=np.int32)
     lengths = np.fromiter(map(len, ranks), dtype=np.int32, count=size)
-    table[np.arange(longest) < lengths[:, None]] = np.fromiter(
+    flat = np.fromiter(
         itertools.chain.from_iterable(ranks), dtype=np.int32, count=int(lengths.sum())
     )
+    vocabulary = 1 + int(flat.max(initial=-1))
+    # The ranks as one table, each row padded with ``vocabulary`` (no word).
+    table = np.full((size, longest), vocabulary, dtype=np.int32)
+    table[np.arange(longest) < lengths[:, None]] = flat
     needs = np.ceil(threshold / (2 - threshold) * lengths - 1e-9).astype(np.int32)
     budgets = lengths - needs
     short_budgets = lengths - np.ceil(threshold * lengths - 1e-9).astype(np.int32)
@@ -315,31 +321,43 @@ def _table_buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]
         for members, starts, skipped in level:
             short = skipped <= short_budgets[members]
             if (depth and len(members) <= _SMALL_BUCKET) or depth == _MAX_DEPTH:
-                yield members.tolist(), short.tolist()
+                yield members.tolist(), short.tolist(), [(0, len(members))]
                 continue
             rows = table[members]
             # Words every member holds (a caption holds a counted word once),
-            # counted over the bucket's own words: an array as long as the
-            # vocabulary for each bucket cost more than the bucket.
-            values, held = np.unique(rows, return_counts=True)
-            shared = values[(held == len(members)) & (values < vocabulary)]
+            # counted over the bucket's own words, or over the vocabulary when
+            # the bucket holds more words than that (no sort of them).
+            if rows.size >= vocabulary:
+                held = np.bincount(rows.ravel(), minlength=vocabulary + 1)[:vocabulary]
+                shared = np.flatnonzero(held == len(members))
+            else:
+                values, held = np.unique(rows, return_counts=True)
+                shared = values[(held == len(members)) & (values < vocabulary)]
             complete = needs[members] <= len(shared)
-            if complete.sum() > 1 and (complete & short).any():
-                yield members[complete].tolist(), short[complete].tolist()
+            chosen = members[complete]
+            if len(chosen) > 1 and (complete & short).any():
+                yield chosen.tolist(), short[complete].tolist(), [(0, len(chosen))]
             # Each member's words from its next position, shared ones stepped
             # over, as far as its budget left allows (one past it: the walk).
-            open_ = (columns >= starts[:, None]) & (rows < vocabulary)
-            if len(shared):
-                open_ &= ~np.isin(rows, shared)
-            order = np.cumsum(open_, axis=1)
+            # The walk takes at most left + 1 words and steps over at most
+            # the shared ones: only the columns it can reach are looked at.
             left = np.maximum(budgets[members] - skipped, 0)
+            low = int(starts.min())
+            high = min(longest, int((starts + left).max()) + 1 + len(shared))
+            window = rows[:, low:high]
+            open_ = (columns[low:high] >= starts[:, None]) & (window < vocabulary)
+            if len(shared):
+                stepped = np.zeros(vocabulary + 1, dtype=bool)
+                stepped[shared] = True
+                open_ &= ~stepped[window]
+            order = np.cumsum(open_, axis=1, dtype=np.int32)
             row, column = np.nonzero(open_ & (order <= (left + 1)[:, None]))
-            words = rows[row, column]
+            words = window[row, column]
             by_word = np.argsort(words, kind="stable")  # members keep their order
             words = words[by_word]
             row, column = row[by_word], column[by_word]
             ids = members[row]
-            new_starts = (column + 1).astype(np.int32)
+            new_starts = (column + low + 1).astype(np.int32)
             new_skipped = (skipped[row] + order[row, column] - 1).astype(np.int32)
             new_short = new_skipped <= short_budgets[ids]
             # Each word's bucket from its first member in its shorter role
@@ -350,18 +368,15 @@ def _table_buckets(ranks: list[list[int]], threshold: float) -> Iterator[Bucket]
             ends = np.append(np.flatnonzero(np.diff(words)) + 1, count)
             firsts = np.concatenate(([0], ends[:-1]))
             firsts = next_short[np.minimum(firsts, count - 1)] if count else firsts
-            kept = ends - firsts >= 2
-            listed: list[int] = []
-            shorts: list[bool] = []
-            for first, end in zip(firsts[kept].tolist(), ends[kept].tolist(), strict=True):
-                if end - first <= _SMALL_BUCKET or depth + 1 == _MAX_DEPTH:
-                    if not listed:
-                        listed, shorts = ids.tolist(), new_short.tolist()
-                    yield listed[first:end], shorts[first:end]  # what the next depth would yield
-                else:
-                    following.append(
-                        (ids[first:end], new_starts[first:end], new_skipped[first:end])
-                    )
+            counts = ends - firsts
+            # What the next depth would yield whole is yielded now.
+            small = (counts >= 2) & ((counts <= _SMALL_BUCKET) | (depth + 1 == _MAX_DEPTH))
+            if small.any():
+                spans = list(zip(firsts[small].tolist(), ends[small].tolist(), strict=True))
+                yield ids.tolist(), new_short.tolist(), spans
+            large = (counts >= 2) & ~small
+            for first, end in zip(firsts[large].tolist(), ends[large].tolist(), strict=True):
+                following.append((ids[first:end], new_starts[first:end], new_skipped[first:end]))
         level = following
         if not level:
             return

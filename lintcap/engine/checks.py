@@ -548,8 +548,22 @@ def _lower_words(text: str) -> list[str]:
     lower-cased whole first, the same words (A-Z lower to a-z, nothing else
     changes) without a call per word: ~2 % of a warm 100,000-caption run."""
     if text.isascii():
-        return _WORD.findall(text.lower())
+        # On the bytes in C: A-Z to a-z, all but word characters (letters,
+        # digits, "_") to spaces, split: ~5 times cheaper than the pattern.
+        return text.encode().translate(_ASCII_WORD_BYTES).decode().split()
     return list(map(str.lower, _WORD.findall(text)))
+
+
+#: For ASCII text: A-Z to a-z, every byte but a word character to a space.
+_ASCII_WORD_BYTES = (
+    bytes(
+        (byte | 0x20 if chr(byte).isalpha() else byte)
+        if chr(byte).isalnum() or byte == 0x5F
+        else 0x20
+        for byte in range(128)
+    )
+    + b" " * 128
+)
 
 
 def _loops(check: RepetitionCheck, caption: ParsedCaption) -> list[Finding]:
@@ -788,16 +802,24 @@ def _separator_end(text: str, comma: int) -> int:
     return end
 
 
-def _first_hits(caption: ParsedCaption, categories: Sequence[str]) -> dict[str, LexiconHit]:
+def _first_hits(
+    caption: ParsedCaption, categories: Sequence[str] | frozenset[str]
+) -> dict[str, LexiconHit]:
     """First hit of each category among the tags: attribute order is the
     order of the tags; sentences mention light or framing wherever they like."""
-    segments = [s for s in caption.segments if s.kind == "tags"]
+    segments = [(s.start, s.end) for s in caption.segments if s.kind == "tags"]
     first: dict[str, LexiconHit] = {}
+    if not segments:
+        return first  # no tags: no hit among them
     for hit in caption.hits:
-        if hit.category not in categories or hit.category in first:
+        category = hit.category
+        if category in first or category not in categories:
             continue  # cheap tests first: most hits are of other categories
-        if any(s.start <= hit.start < s.end for s in segments):
-            first[hit.category] = hit
+        start = hit.start
+        for segment_start, segment_end in segments:  # one or two: a loop, no generator
+            if segment_start <= start < segment_end:
+                first[category] = hit
+                break
     return first
 
 
@@ -809,7 +831,8 @@ def _by_start(first: dict[str, LexiconHit]) -> list[str]:
 def _category_order(
     check: ConsistencyCheck, captions: Sequence[ParsedCaption | None]
 ) -> list[Finding]:
-    firsts = [_first_hits(c, check.categories) if c is not None else {} for c in captions]
+    wanted = frozenset(check.categories)
+    firsts = [_first_hits(c, wanted) if c is not None else {} for c in captions]
     # Each caption's categories in the order of their first hits: sorted
     # once for both passes (~1 % of a warm 100,000-caption run).
     orders = [_by_start(first) for first in firsts]
@@ -854,6 +877,7 @@ def frequency(
         excluded.add(ctx.subject.class_.lower())
     holders: dict[str, list[int]] = {}
     pairs: dict[str, list[int]] = {}
+    unwanted = frozenset(check.exclude_categories)
     for index, caption in enumerate(captions):
         if caption is None:
             continue
@@ -863,7 +887,7 @@ def frequency(
             pairs.setdefault(pair, []).append(index)
         if check.include_tags:
             # A tag holding the start of an excluded hit is not counted.
-            starts = sorted(h.start for h in caption.hits_in(*check.exclude_categories))
+            starts = sorted([h.start for h in caption.hits if h.category in unwanted])
             for tag in caption.tags:
                 first = bisect.bisect_left(starts, tag.start)
                 if first == len(starts) or starts[first] >= tag.end:
