@@ -3,7 +3,8 @@
 CPU time (all threads of the process, so a busy machine inflates it less than
 wall time) of each stage of the analysis on the real photographs of
 ``../shared/realdata/photos`` (or DIR), decoded once to the working size:
-quality, borders, the morphological text search, the learned text detector
+quality, the colour family, both as the analyser runs them (sharing one
+thumbnail), borders, the morphological text search, the learned text detector
 (the text extra), the face boxes alone (the faces family, which the focus
 measure reads) and the people backends (Haar cascades; mediapipe with its
 Haar fallback, face mesh and pose). The pool runs one such process per core, so on 2
@@ -32,10 +33,10 @@ def main() -> None:
     import real_edits
 
     from lintcap.image import text
-    from lintcap.image.load import LoadFailure, load_image
+    from lintcap.image.load import LoadedImage, LoadFailure, load_image
     from lintcap.image.overlay import measure_overlay
     from lintcap.image.people import PeopleSettings, detect_faces, detect_people
-    from lintcap.image.quality import measure_quality
+    from lintcap.image.quality import colour_planes, measure_colour, measure_quality
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
@@ -63,8 +64,16 @@ def main() -> None:
     # ...and without reading by halves the lines read unsurely (lintcap.image.halves).
     unsplit = ruled.model_copy(update={"split_max_lines": 0})
     corners = plain.model_copy(update={"corner_pass": True})
+
+    def quality_and_colour(im: LoadedImage) -> None:
+        planes = colour_planes(im.working, im.gray)  # made once, as the analyser shares them
+        measure_colour(im.working, im.gray, None, planes)
+        measure_quality(im.working, im.full_gray, None, None, None, im.gray, planes)
+
     stages: dict[str, Callable[..., object]] = {
         "quality": lambda im: measure_quality(im.working, im.full_gray, None, None, None, im.gray),
+        "colour": lambda im: measure_colour(im.working, im.gray),
+        "quality + colour (shared)": quality_and_colour,
         "borders only": lambda im: measure_overlay(im.working, im.gray, search_text=False),
         "text: morphology (+ borders)": lambda im: measure_overlay(im.working, im.gray),
         "text: learned (DB, 640 px)": lambda im: text.find_text(im.working, plain),

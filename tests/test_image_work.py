@@ -9,6 +9,8 @@ import pytest
 
 from lintcap.image import pool, quality
 from lintcap.image.analyser import AnalysisSettings
+from lintcap.image.facts import ImageInfo
+from lintcap.image.load import LoadedImage
 
 
 @pytest.mark.parametrize("count", [1, 4, 23, 200, 1000])
@@ -72,3 +74,21 @@ def test_colour_residual_bins_lightness_by_eight_levels() -> None:
                 expected += float(values.var() * values.size) / lightness.size
     assert quality._colour_residual(lightness, a, b) == pytest.approx(np.sqrt(expected), rel=1e-9)
     assert quality._colour_residual(lightness, a, a * 0) > quality._colour_residual(lightness, b, b)
+
+
+def test_colour_planes_are_made_once_an_image_and_change_nothing() -> None:
+    rng = np.random.default_rng(9)
+    rgb = rng.integers(30, 256, (120, 160, 3), dtype=np.uint8)
+    rgb[:12] = 0  # a border bar: the content box leaves it out
+    gray = np.asarray(rgb.mean(axis=2), dtype=np.uint8)
+    loaded = LoadedImage(ImageInfo(), rgb, gray, gray, None)
+    content = (0, 12, 160, 108)
+    planes = quality.shared_colour_planes(loaded, content)
+    assert quality.shared_colour_planes(loaded, content) is planes
+    assert quality.shared_colour_planes(loaded, None) is not planes
+    alone = quality.measure_quality(rgb, gray, None, None, content, gray)
+    shared = quality.measure_quality(rgb, gray, None, None, content, gray, planes)
+    assert shared == alone and alone.clipped_shadows == 0.0  # the black bar is not counted
+    colour = quality.measure_colour(rgb, gray, content, planes)
+    assert colour == quality.measure_colour(rgb, gray, content)
+    assert colour != quality.measure_colour(rgb, gray, None)  # the bar's pixels differ

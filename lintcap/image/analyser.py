@@ -25,7 +25,12 @@ from lintcap.image.hashing import perceptual_hash
 from lintcap.image.load import LoadedImage, LoadFailure, load_image
 from lintcap.image.overlay import apply_text_boxes, content_box, measure_overlay
 from lintcap.image.people import PeopleSettings, detect_faces, detect_people
-from lintcap.image.quality import estimate_jpeg_quality, measure_colour, measure_quality
+from lintcap.image.quality import (
+    estimate_jpeg_quality,
+    measure_colour,
+    measure_quality,
+    shared_colour_planes,
+)
 from lintcap.image.text import MODEL_ID, TextBackendUnavailable, TextSettings, find_text
 from lintcap.image.text import available as learned_text_available
 from lintcap.lazy import opencv_version
@@ -238,7 +243,9 @@ def _faces(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -
 def _colour(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
     height, width = loaded.working.shape[:2]
     content = content_box(facts.overlay or Overlay(), width, height)
-    facts.colour = measure_colour(loaded.working, loaded.gray, content)
+    facts.colour = measure_colour(
+        loaded.working, loaded.gray, content, shared_colour_planes(loaded, content)
+    )
 
 
 def _quality(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings) -> None:
@@ -247,14 +254,15 @@ def _quality(facts: ImageFacts, loaded: LoadedImage, settings: AnalysisSettings)
         face = facts.face_boxes[0]
         subject = (face.x, face.y, face.w, face.h)
     height, width = loaded.working.shape[:2]
-    overlay = facts.overlay or Overlay()
+    content = content_box(facts.overlay or Overlay(), width, height)
     facts.quality = measure_quality(
         loaded.working,
         loaded.full_gray,
         subject,
         estimate_jpeg_quality(loaded.jpeg_quantization),
-        content_box(overlay, width, height),
+        content,
         loaded.gray,
+        shared_colour_planes(loaded, content),
     )
 
 

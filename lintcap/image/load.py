@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +97,9 @@ class LoadedImage:
     #: Luminance at the decoded resolution (full, or reduced for huge JPEGs).
     full_gray: NDArray[np.uint8]
     jpeg_quantization: dict[int, list[int]] | None
+    #: What one measurement made of these pixels for another, by name
+    #: (:func:`lintcap.image.quality.shared_colour_planes`): this image's only.
+    shared: dict[object, object] = field(default_factory=dict)
 
 
 @dataclass
