@@ -53,7 +53,14 @@ MAX_PACK_BYTES = 256 << 20
 PACK_BYTES_PER_TEXT_BYTE = 32
 PACK_BYTES_PER_CAPTION = 1024
 #: The modules whose code decides what a parse holds.
-_PARSER_MODULES = ("parse.py", "nlp.py", "spans.py", "patterns.py", "lexicon.py")
+_PARSER_MODULES = (
+    "parse.py",
+    "parse_patterns.py",
+    "nlp.py",
+    "spans.py",
+    "patterns.py",
+    "lexicon.py",
+)
 
 _PACK = TypeAdapter(dict[str, ParsedCaption])
 

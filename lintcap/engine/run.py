@@ -383,6 +383,8 @@ def _analyse_images(
         cache,
         config.jobs or default_jobs(),
     )
+    if cache is not None:
+        cache.close()  # writes the entries that wait for a pack
     for item_facts, image_facts in zip(with_images, results, strict=True):
         attach_image_facts(item_facts, image_facts)
     if needs.image_text:

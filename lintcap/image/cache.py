@@ -1,10 +1,15 @@
 """The fact cache: ``.lintcap_cache/`` beside the dataset, like ruff's.
 
-One JSON file per image, named by the file's content hash, holding the fact
+One JSON entry per image, named by the file's content hash, holding the fact
 families measured so far, each with the key of the settings it was measured
 under (analyser version, OpenCV version, settings); a run takes the families
 it reads whose keys match, measures the others and writes the entry back
-with them added. A full hit needs no decode. The
+with them added. A full hit needs no decode. A run's first
+:data:`PACK_AFTER` entries are files of their own (a hook's run on a few
+images writes no more); the others go into packs of many entries
+(:mod:`lintcap.image.packs`): creating a file per image cost more than
+measuring a small one. An entry file wins over a pack (it is written after
+the packs that hold its image, which drop it when they are written). The
 cache is an optimisation and nothing more: an unreadable, truncated, foreign
 or oversized file is a miss, a failed write is ignored, and concurrent runs
 are safe because every write is a rename of a complete temporary file.
@@ -35,6 +40,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from lintcap.image.facts import ImageFacts
+from lintcap.image.packs import MAX_PACKS, PACK_FOLDER, read_packs, remove_packs, write_pack
 from lintcap.safefs import (
     create_exclusive,
     make_folders,
@@ -53,6 +59,11 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GITIGNORE = b"# Created by lintcap.\n*\n"
 #: Subfolders kept open at least, whatever the open-file limit.
 _MIN_OPEN_FOLDERS = 8
+#: Entries a cache writes as files of their own before it packs the rest.
+PACK_AFTER = 16
+#: Entries held for a pack before it is written (a run stopped midway keeps
+#: what it wrote).
+FLUSH_EVERY = 1024
 
 
 @cache
@@ -99,11 +110,21 @@ class FactCache:
         self._missing: set[str] = set()
         #: Set once the cache is refused (a link, a file in the way): no reads, no writes.
         self.disabled = False
+        #: Entries written so far as files of their own (at most PACK_AFTER).
+        self._written = 0
+        #: Entries waiting for the next pack, by image hash.
+        self._pending: dict[str, bytes] = {}
+        #: The packs' entries and the names of the packs read (read once).
+        self._packed: dict[str, bytes] | None = None
+        self._pack_names: list[str] = []
 
     def __del__(self) -> None:
-        self.close()
+        with contextlib.suppress(Exception):
+            self.close()
 
     def close(self) -> None:
+        """Write what waits for a pack, then close the folders."""
+        self.flush()
         for descriptor in self._subfolders.values():
             with contextlib.suppress(OSError):
                 os.close(descriptor)
@@ -116,11 +137,13 @@ class FactCache:
     def get(self, sha256: str) -> ImageFacts | None:
         if not _SHA256.match(sha256):
             return None
-        sub = self._subfolder(sha256[:2], create=False)
-        if sub is None:
-            return None
+        data = self._pending.get(sha256)
+        if data is None:
+            sub = self._subfolder(sha256[:2], create=False)
+            data = _read_entry(sub, f"{sha256}.json") if sub is not None else None
+        if data is None:
+            data = self._packs().get(sha256)
         try:
-            data = _read_entry(sub, f"{sha256}.json")
             facts = ImageFacts.model_validate_json(data) if data is not None else None
         except (ValueError, ValidationError):
             return None
@@ -129,6 +152,12 @@ class FactCache:
     def put(self, facts: ImageFacts) -> None:
         if not _SHA256.match(facts.sha256):
             return
+        if self._written >= PACK_AFTER:
+            self._pending[facts.sha256] = facts.model_dump_json().encode()
+            if len(self._pending) >= FLUSH_EVERY:
+                self.flush()
+            return
+        self._written += 1
         sub = self._subfolder(facts.sha256[:2], create=True)
         if sub is None:
             return
@@ -139,6 +168,55 @@ class FactCache:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=sub)
+
+    def flush(self) -> None:
+        """Write the entries waiting for a pack as one pack; with more than
+        :data:`~lintcap.image.packs.MAX_PACKS` packs read, fold those into it.
+        Entry files of the same images are removed: they would win over it."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        folder = self._key_folder(create=True)
+        if folder is None:
+            return
+        try:
+            packs, _ = make_folders(folder, [PACK_FOLDER])
+        except OSError:
+            return
+        try:
+            packed = self._packs()  # folded into the new pack when there are many
+            folded = self._pack_names if len(self._pack_names) >= MAX_PACKS else []
+            if not write_pack(packs, {**packed, **pending} if folded else pending):
+                return
+            remove_packs(packs, folded)
+            if folded:
+                self._pack_names = []
+            packed.update(pending)
+            for sha256 in pending:
+                if sha256[:2] not in self._missing:  # a file there would win over the pack
+                    self._remove_entry(sha256)
+        finally:
+            os.close(packs)
+
+    def _packs(self) -> dict[str, bytes]:
+        """The packs' entries, read on first use (none without a folder)."""
+        if self._packed is None:
+            self._packed = {}
+            folder = self._key_folder(create=False)
+            if folder is not None:
+                with contextlib.suppress(OSError):
+                    packs = open_folder(PACK_FOLDER, follow=False, at=folder)
+                    try:
+                        self._packed, self._pack_names = read_packs(packs, MAX_ENTRY_BYTES)
+                    finally:
+                        os.close(packs)
+        return self._packed
+
+    def _remove_entry(self, sha256: str) -> None:
+        sub = self._subfolder(sha256[:2], create=False)
+        if sub is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(f"{sha256}.json", dir_fd=sub)
 
     def _subfolder(self, name: str, create: bool) -> int | None:
         """The open folder ``name`` below the key's folder (made when
