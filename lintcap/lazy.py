@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -70,3 +71,56 @@ _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 def safe_load_yaml(stream: str | bytes | IO[str] | IO[bytes]) -> Any:
     """``yaml.safe_load``, through libyaml when it is there."""
     return yaml.load(stream, Loader=_YAML_LOADER)
+
+
+#: mediapipe's drawing helpers: ``import mediapipe`` imports them (and with
+#: them matplotlib) although lintcap draws nothing.
+_MEDIAPIPE_DRAWING = (
+    "mediapipe.python.solutions.drawing_utils",
+    "mediapipe.python.solutions.drawing_styles",
+)
+
+
+class _Deferred(ModuleType):
+    """A module registered in ``sys.modules`` in place of one not imported
+    yet: the first read of an attribute imports the real module (which
+    replaces it there) and takes its attributes."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, attribute)
+
+
+def defer_mediapipe_drawing() -> None:
+    """Let ``import mediapipe`` skip its drawing helpers until something
+    reads them. ``mediapipe/__init__.py`` imports every legacy solution, and
+    their drawing helpers import matplotlib: 0.58 -> 0.20 CPU s for the
+    import (mediapipe 0.10.21), paid by every run that finds people with
+    it. lintcap builds the face detector, face mesh and pose solutions,
+    which do not use the helpers; anything that does read one gets the real
+    module. Nothing is done once mediapipe is imported."""
+    if "mediapipe" in sys.modules:
+        return
+    for name in _MEDIAPIPE_DRAWING:
+        sys.modules.setdefault(name, _Deferred(name))
+
+
+def import_mediapipe() -> ModuleType:
+    """``import mediapipe`` without its drawing helpers
+    (:func:`defer_mediapipe_drawing`), which stay reachable as attributes
+    of their package (``mp.solutions.drawing_utils``). Raises ImportError
+    where mediapipe is not installed."""
+    defer_mediapipe_drawing()
+    mediapipe = importlib.import_module("mediapipe")
+    for name in _MEDIAPIPE_DRAWING:
+        parent, _, child = name.rpartition(".")
+        package, module = sys.modules.get(parent), sys.modules.get(name)
+        if package is not None and module is not None and child not in vars(package):
+            setattr(package, child, module)
+    return mediapipe

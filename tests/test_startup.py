@@ -150,3 +150,22 @@ def test_the_opencv_version_is_read_from_the_wheel_or_asked(
         assert lazy.opencv_version() == cv2.__version__
     finally:
         lazy.opencv_version.cache_clear()
+
+
+PROBE_MEDIAPIPE = """
+import sys
+from lintcap.image.people import detect_people
+from imageset import base_photo
+facts = detect_people(base_photo("astronaut"), backend="mediapipe")
+print(len(facts.faces), "matplotlib" in sys.modules)
+import mediapipe as mp  # the drawing helpers are still there when read
+print(mp.solutions.drawing_utils.DrawingSpec().thickness, "matplotlib" in sys.modules)
+"""
+
+
+def test_mediapipe_finds_faces_without_importing_its_drawing_helpers() -> None:
+    tests = str(Path(__file__).resolve().parent)
+    code = f"import sys; sys.path.insert(0, {tests!r})\n" + PROBE_MEDIAPIPE
+    first, second, _ = _run(code)
+    assert first == "1 False"
+    assert second == "2 True"

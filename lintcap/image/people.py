@@ -81,7 +81,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field, model_validator
 
 from lintcap.image.quiet import native_stderr_silenced
-from lintcap.lazy import cv2
+from lintcap.lazy import cv2, import_mediapipe
 from lintcap.strict import STRICT
 
 Backend = Literal["opencv", "mediapipe"]
@@ -652,7 +652,7 @@ def _mediapipe() -> _MediaPipe:
     with _mediapipe_lock:
         if not _mediapipe_models:
             try:
-                import mediapipe as mp  # optional, and slow to import
+                mp = import_mediapipe()  # optional, and slow to import
             except ImportError as exc:
                 raise PeopleBackendUnavailable(
                     "the mediapipe people backend needs the 'faces' extra: "

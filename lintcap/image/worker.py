@@ -16,12 +16,13 @@ import numpy as np
 
 from lintcap.image import analyser  # noqa: F401 - the import is the point
 from lintcap.image.people import PeopleBackendUnavailable, _cascades
-from lintcap.lazy import cv2
+from lintcap.lazy import cv2, defer_mediapipe_drawing
 
 
 def warm_up() -> None:
     """Load what the first image would otherwise load."""
     cv2.setNumThreads(1)
+    defer_mediapipe_drawing()  # for the server's own import of mediapipe, when preloaded
     with contextlib.suppress(PeopleBackendUnavailable):  # reported on the first image
         _cascades()
     cv2.cvtColor(np.zeros((1, 1, 3), dtype=np.uint8), cv2.COLOR_RGB2LAB)
