@@ -338,3 +338,22 @@ def test_a_corner_mark_of_a_read_tilings_height_is_a_cut_copy_of_it() -> None:
     read_unsure(blank, _gray(blank), [*tiles, cut, credit], _settings())
     assert {b.reason for b in tiles} == {"tiled"}
     assert (cut.reason, credit.reason) == ("tiled", "margin")
+
+
+def test_a_corner_line_cut_by_the_edge_at_a_marks_height_is_a_copy_of_it() -> None:
+    """A web address read inside the picture and a line of its height cut by
+    the top edge in a corner ('te.com' of the next copy) are one tiled mark,
+    not a credit in a corner; the same corner line clear of the edge is a
+    credit (W002)."""
+    blank = np.zeros((245, 400, 3), np.uint8)
+    corner = {"kind": "overlay", "reason": "margin", "position": "corner"}
+    mark = TextBox(x=118, y=38, w=82, h=14, angle=0.0, height=14.1, score=0.9,
+                   read="uw.photo-site.com")  # fmt: skip
+    cut = TextBox(x=92, y=2, w=44, h=12, angle=0.0, height=12.2, score=0.8, read="te.com",
+                  **corner)  # fmt: skip
+    read_unsure(blank, _gray(blank), [mark, cut], _settings())
+    assert (mark.reason, cut.reason) == ("wording", "tiled")
+    mark2 = mark.model_copy(update={"kind": "scene", "reason": ""})
+    clear = cut.model_copy(update={"y": 30, **corner})
+    read_unsure(blank, _gray(blank), [mark2, clear], _settings())
+    assert (mark2.reason, clear.reason) == ("wording", "margin")

@@ -446,10 +446,19 @@ def read_unsure(
             box.kind, box.reason = "overlay", "diagonal"
     # A corner mark of a tiling's height and angle is a copy of it cut by the
     # picture's edge (as the shape's tiling takes in such lines: classify),
-    # whatever piece of the word it reads: not a credit standing alone.
-    copies = [b for b in text_lines if b.reason == "tiled"]
+    # whatever piece of the word it reads: not a credit standing alone. So is
+    # one cut by the edge at the height and angle of a mark read inside the
+    # picture (a tiling of which the detector saw two copies).
+    tiles = [b for b in text_lines if b.reason == "tiled"]
+    inside = [b for b in text_lines if b.kind == "overlay" and b.position != "corner"]
     for box in boxes:
-        if _corner_mark(box) and any(alike(box, copy, settings) for copy in copies):
+        if _corner_mark(box) and (
+            any(alike(box, copy, settings) for copy in tiles)
+            or (
+                touches_edge(box, picture_w, picture_h, settings.read_cues.edge_touch)
+                and any(alike(box, mark, settings) for mark in inside)
+            )
+        ):
             box.kind, box.reason = "overlay", "tiled"
     # A corner line whose words the scene shows again, at any size (a
     # backdrop's name repeated), is the scene's, not a mark standing alone;
