@@ -64,6 +64,7 @@ def main() -> None:
     # ...and without reading by halves the lines read unsurely (lintcap.image.halves).
     unsplit = ruled.model_copy(update={"split_max_lines": 0})
     corners = plain.model_copy(update={"corner_pass": True})
+    turned = plain.model_copy(update={"turned_pass": True})
 
     def quality_and_colour(im: LoadedImage) -> None:
         planes = colour_planes(im.working, im.gray)  # made once, as the analyser shares them
@@ -81,6 +82,7 @@ def main() -> None:
         "text: ... less piece reading": lambda im: text.find_text(im.working, unextended),
         "text: ... less halves reading": lambda im: text.find_text(im.working, unsplit),
         "text: learned + corner pass": lambda im: text.find_text(im.working, corners),
+        "text: learned + turned pass": lambda im: text.find_text(im.working, turned),
         "faces: mediapipe boxes alone": lambda im: detect_faces(
             im.working, people, "mediapipe", im.gray
         ),

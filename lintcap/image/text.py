@@ -58,7 +58,7 @@ import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,6 +114,14 @@ class TextSettings(BaseModel):
     corner_pass: bool = False
     corner_pass_width: float = Field(default=0.3, gt=0.0, le=0.5)
     corner_pass_height: float = Field(default=0.2, gt=0.0, le=0.5)
+    #: A second look at the picture turned by each of ``turned-pass-angles``
+    #: degrees (:mod:`lintcap.image.turned`), for faint diagonal marks the
+    #: model misses at their own angle. Off by default: one more run of the
+    #: model per angle (about +136 CPU ms an image with two, bench/RESULTS.md).
+    turned_pass: bool = False
+    turned_pass_angles: list[Annotated[float, Field(ge=-89.0, le=89.0)]] = Field(
+        default_factory=lambda: [35.0, -35.0], max_length=8
+    )
     #: Boxes of text whose height is below this share of the image's short
     #: side are ignored (noise, distant lettering).
     min_height_share: float = Field(default=0.012, ge=0.0)
@@ -363,6 +371,10 @@ def find_text(
     boxes = boxes_from_map(probability, scale_x, scale_y, settings)
     if settings.corner_pass:
         boxes += corner_boxes(rgb, boxes, settings)
+    if settings.turned_pass:
+        from lintcap.image.turned import turned_boxes
+
+        boxes += turned_boxes(rgb, boxes, settings)
     height, width = rgb.shape[:2]
     boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
     boxes = merge_lines(boxes, settings.level_max_angle)
@@ -395,12 +407,14 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
         probability, scale_x, scale_y = probability_map(crop, max(crop_w, crop_h))
         for box in boxes_from_map(probability, scale_x, scale_y, settings):
             box.x, box.y = box.x + left, box.y + top
-            if not any(_overlap(box, other) for other in [*found, *extra]):
+            if not any(overlap(box, other) for other in [*found, *extra]):
                 extra.append(box)
     return extra
 
 
-def _overlap(a: TextBox, b: TextBox) -> bool:
+def overlap(a: TextBox, b: TextBox) -> bool:
+    """Whether two boxes' rectangles share any pixel (a second look's line
+    that the first look found already)."""
     return min(a.x + a.w, b.x + b.w) > max(a.x, b.x) and min(a.y + a.h, b.y + b.h) > max(a.y, b.y)
 
 
