@@ -80,7 +80,9 @@ def compute(
 ) -> Statistics:
     images = [view for view in views if view.image is not None]
     tags = _tag_counts(views)
-    top = dict(tags.most_common(TOP_TAGS))
+    # Most captions first, ties by the tag (as the phrases): a Counter's ties
+    # keep the order of its sets' hashes, which changes from run to run.
+    top = dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TAGS])
     return Statistics(
         images=len(images),
         captions=sum(1 for view in views if view.caption is not None),

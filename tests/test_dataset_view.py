@@ -268,3 +268,23 @@ def test_statistics_in_terminal_and_json(varied: Path) -> None:
     assert payload["statistics"]["images"] == 15
     angle = {e["value"]: e["count"] for e in payload["statistics"]["variety"]["angle"]}
     assert angle == {"front": 9, "left": 3, "right": 3}
+
+
+def test_top_tags_order_ties_by_the_tag() -> None:
+    """Tags held by as many captions come in the tag's order, whichever was
+    seen first (a Counter kept the order of its sets' hashes, which changed
+    from run to run), and the top list's cut falls by that order too."""
+    from lintcap.statistics import TOP_TAGS
+    from lintcap.variety import ItemView
+
+    names = [f"tag {n:03d}" for n in range(TOP_TAGS + 5)]
+    views = [
+        ItemView(index=i, display=f"{i}.txt", tags=[name]) for i, name in enumerate(reversed(names))
+    ]
+    views.append(ItemView(index=len(views), display="x.txt", tags=["zz", "tag 004"]))
+    statistics = compute(views, [])
+    assert list(statistics.tags) == [
+        "tag 004",
+        *[n for n in names if n != "tag 004"][: TOP_TAGS - 1],
+    ]
+    assert statistics.other_tags == len(names) + 2 - sum(statistics.tags.values())
