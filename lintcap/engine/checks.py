@@ -355,9 +355,9 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
     if check.categories:  # most forbids rules name patterns only
         for hit in caption.hits_in(*check.categories):
             found.append((Span(hit.start, hit.end), hit.category))
-    phrases = list(check.phrases)
+    phrases = check.phrases
     if "subject.intrinsic" in check.config:
-        phrases.extend(ctx.subject.intrinsic)
+        phrases = [*phrases, *ctx.subject.intrinsic]
     if phrases:
         for span in _phrase_spans(caption.text, phrases, check.ignore_case):
             found.append((span, "phrase"))
@@ -375,6 +375,8 @@ def forbids(check: ForbidsCheck, caption: ParsedCaption, ctx: CheckContext) -> l
             group = check.keep_group
             if group and group in match.re.groupindex and match.group(group) is not None:
                 kept.setdefault(span, match.group(group))
+    if not found:
+        return []  # most captions
     found.sort(key=lambda pair: (pair[0].start, -pair[0].end))
     # One finding per stretch of text: hits inside or overlapping another
     # ("it appears" / "appears to be", "the overall mood" / "the image is")

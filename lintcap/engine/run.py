@@ -608,6 +608,7 @@ def _diagnose(
     image_paths = {f.image_display: f.item.image for f in facts if f.image_display}
     diagnostics: list[Diagnostic] = []
     captions: list[ParsedCaption | None] = []
+    parsed: list[tuple[ItemFacts, ParsedCaption]] | None = None
     for rule in rules:
         if not _applies(rule, context):
             continue
@@ -633,13 +634,13 @@ def _diagnose(
             stemmed = isinstance(check, ForbidsCheck) and check.file_stem
             # One copy per rule, its stem set per caption (not a copy per caption).
             own = context.model_copy() if stemmed else context
-            for item_facts in facts:
-                if item_facts.parsed is None:
-                    continue
+            if parsed is None:  # the items with a parse, once for every caption rule
+                parsed = [(f, f.parsed) for f in facts if f.parsed is not None]
+            for item_facts, caption in parsed:
                 if stemmed:
                     source = item_facts.item.caption_path or item_facts.item.image
                     own.stem = source.stem if source else None
-                for finding in caption_check(check, item_facts.parsed, own):
+                for finding in caption_check(check, caption, own):
                     diagnostics.append(
                         make_diagnostic(
                             rule,
