@@ -4,6 +4,12 @@ process, start-up included, on a generated set of captioned tiny JPEGs.
     python bench/endtoend.py                       # 5,000 items, --select C,A,F, cold and warm
     python bench/endtoend.py --count 20000 --repeat 1 --select C   # 20,000 captions
     python bench/endtoend.py --data DIR --save-json out/   # a set already built; keep the JSON
+    python bench/endtoend.py --data DIR --tree /tmp/old    # another checkout's lintcap
+
+``python -m lintcap`` imports the lintcap of its working folder before any
+on ``PYTHONPATH``: ``--tree`` runs it from another checkout's root (an
+export of an older commit, say) so that two trees can be timed in turn on
+the same set.
 
 Every item is a distinct 16 x 16 JPEG with a house-style caption from
 ``bench/captions.py``. The table shows, per run, wall seconds (the best and
@@ -82,7 +88,7 @@ def reap_descendants(deadline_s: float = 10.0) -> None:
 
 
 def run_once(
-    data: Path, select: str, cold: bool, extra: list[str]
+    data: Path, select: str, cold: bool, extra: list[str], tree: Path | None = None
 ) -> tuple[float, float, int, bytes]:
     """Wall seconds, CPU seconds (every process of the run), peak RSS (KiB)
     and stdout of one check."""
@@ -93,7 +99,7 @@ def run_once(
     reap_descendants()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, env={**os.environ})
+    done = subprocess.run(command, capture_output=True, env={**os.environ}, cwd=tree)
     wall = time.perf_counter() - start
     reap_descendants()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -113,23 +119,25 @@ def main() -> None:
     parser.add_argument("--no-cold", dest="cold", action="store_false", help="warm runs only")
     parser.add_argument("--jobs", type=int, help="passed to lintcap check --jobs")
     parser.add_argument("--save-json", type=Path, help="folder for each kind's JSON output")
+    parser.add_argument("--tree", type=Path, help="the checkout whose lintcap runs (its root)")
     args = parser.parse_args()
     counted = become_subreaper()
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
-    table = Table(title=f"lintcap check, fresh process, --select {args.select}")
+    where = f" ({args.tree})" if args.tree else ""
+    table = Table(title=f"lintcap check{where}, fresh process, --select {args.select}")
     columns = ("items", "run", "wall s (best)", "wall s (median)", "CPU s (median)")
     for column in (*columns, "items/s (best)", "peak RSS MiB"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data or build(Path(tmp), args.count)
+        data = args.data.resolve() if args.data else build(Path(tmp), args.count)
         count = len(list(data.glob("*.txt"))) if args.data else args.count
         kinds = [("cold", True)] * args.cold + [("warm", False)] * args.warm
         for name, cold in kinds:
             runs: list[tuple[float, float, int, bytes]] = []
             for _ in range(args.repeat):
                 if not cold:
-                    run_once(data, args.select, False, extra)  # fill the cache
-                runs.append(run_once(data, args.select, cold, extra))
+                    run_once(data, args.select, False, extra, args.tree)  # fill the cache
+                runs.append(run_once(data, args.select, cold, extra, args.tree))
             wall, _, _, stdout = min(runs, key=lambda run: run[0])
             median_wall = statistics.median(run[0] for run in runs)
             cpu = statistics.median(run[1] for run in runs)
