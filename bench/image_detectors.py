@@ -65,6 +65,9 @@ def main() -> None:
     unsplit = ruled.model_copy(update={"split_max_lines": 0})
     corners = plain.model_copy(update={"corner_pass": True})
     turned = plain.model_copy(update={"turned_pass": True})
+    larger = plain.model_copy(update={"large_pass": True})
+    # ...and as a user's `thorough: true` runs it: both second looks, read.
+    thorough = ruled.model_copy(update={"thorough": True})
 
     def quality_and_colour(im: LoadedImage) -> None:
         planes = colour_planes(im.working, im.gray)  # made once, as the analyser shares them
@@ -83,6 +86,8 @@ def main() -> None:
         "text: ... less halves reading": lambda im: text.find_text(im.working, unsplit),
         "text: learned + corner pass": lambda im: text.find_text(im.working, corners),
         "text: learned + turned pass": lambda im: text.find_text(im.working, turned),
+        "text: learned + larger pass": lambda im: text.find_text(im.working, larger),
+        "text: thorough (+ reading)": lambda im: text.find_text(im.working, thorough),
         "faces: mediapipe boxes alone": lambda im: detect_faces(
             im.working, people, "mediapipe", im.gray
         ),

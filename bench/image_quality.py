@@ -11,7 +11,7 @@ Two sets:
   faces, yaw and framing.
 
     .venv/bin/python bench/image_quality.py [--misses] [--keep DIR]
-    .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split]
+    .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split] [--thorough]
         [--people-backend B] [--other-words]
     .venv/bin/python bench/image_quality.py --grade-sets [DIR] [--misses]
 
@@ -60,6 +60,11 @@ def main() -> None:
     )
     parser.add_argument("--originals", action="store_true", help="--real: no edits")
     parser.add_argument("--people-backend", choices=("opencv", "mediapipe"))
+    parser.add_argument(
+        "--thorough",
+        action="store_true",
+        help="--real: both second looks of the text detector (text setting thorough: true)",
+    )
     parser.add_argument(
         "--other-words",
         action="store_true",
@@ -138,6 +143,10 @@ def real(args: argparse.Namespace) -> None:
         # A010 reads the people facts scored below (the I and W rules read
         # the face boxes alone); its findings are not scored.
         config = Config(select=["I", "W", "A010"], cache=False, people_backend=args.people_backend)
+        if args.thorough:  # the user's override of README's Images section
+            override = Path(scratch) / "thorough.yaml"
+            override.write_text("settings:\n  image-analysis:\n    text:\n      thorough: true\n")
+            config.extend_rules = [override]
         start = time.perf_counter()
         result = lint([folder], config)
         elapsed = time.perf_counter() - start

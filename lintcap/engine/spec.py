@@ -717,7 +717,22 @@ def _load_one(
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, dict):
         raise RuleFileError(f"{path}: 'settings' must be a mapping")
-    settings.update(raw_settings)
+    merge_settings(settings, raw_settings)
+
+
+def merge_settings(settings: dict[str, Any], more: dict[str, Any]) -> None:
+    """``more`` laid over ``settings`` key by key, into nested mappings: a
+    user's file setting ``image-analysis: {text: {thorough: true}}`` changes
+    that one knob (a whole replacement reset every other image setting to the
+    code's defaults, the read-cues lists to empty). Lists and values replace."""
+    for key, value in more.items():
+        old = settings.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged = dict(old)
+            merge_settings(merged, value)
+            settings[key] = merged
+        else:
+            settings[key] = value
 
 
 def _check_presets(book: RuleBook) -> None:

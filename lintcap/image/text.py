@@ -122,6 +122,17 @@ class TextSettings(BaseModel):
     turned_pass_angles: list[Annotated[float, Field(ge=-89.0, le=89.0)]] = Field(
         default_factory=lambda: [35.0, -35.0], max_length=8
     )
+    #: A second look at the picture at ``large-pass-size`` on its long side
+    #: (:mod:`lintcap.image.larger`), for small faint marks the first size
+    #: loses; a new line is kept only if the recogniser reads it at
+    #: ``large-pass-min-confidence`` or more. Off by default (one more run of
+    #: the model at about 2.5 times the pixels, bench/RESULTS.md).
+    large_pass: bool = False
+    large_pass_size: int = Field(default=1024, ge=64, le=2048)
+    large_pass_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    #: Both second looks (turned and larger) at once: the one switch for a
+    #: user who would rather pay for recall (README, Images).
+    thorough: bool = False
     #: Boxes of text whose height is below this share of the image's short
     #: side are ignored (noise, distant lettering).
     min_height_share: float = Field(default=0.012, ge=0.0)
@@ -371,10 +382,14 @@ def find_text(
     boxes = boxes_from_map(probability, scale_x, scale_y, settings)
     if settings.corner_pass:
         boxes += corner_boxes(rgb, boxes, settings)
-    if settings.turned_pass:
+    if settings.turned_pass or settings.thorough:
         from lintcap.image.turned import turned_boxes
 
         boxes += turned_boxes(rgb, boxes, settings)
+    if settings.large_pass or settings.thorough:
+        from lintcap.image.larger import larger_boxes
+
+        boxes += larger_boxes(rgb, boxes, settings)
     height, width = rgb.shape[:2]
     boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
     boxes = merge_lines(boxes, settings.level_max_angle)

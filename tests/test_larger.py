@@ -1,0 +1,81 @@
+"""The larger second look (lintcap.image.larger): a small faint web address
+the detector misses at 640 px is found at 1024 px and kept because the
+recogniser reads it; a line read unsurely is dropped; a clean photograph
+gains no line. And the one switch a user sets for both second looks
+(``thorough``) changes that knob alone when laid over the shipped settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from lintcap.config import Config
+from lintcap.engine.spec import load_rulebook
+from lintcap.image import reading
+from lintcap.image.larger import larger_boxes
+from lintcap.image.text import TextSettings, find_text
+
+PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0)
+LARGE = PLAIN.model_copy(update={"large_pass": True})
+
+
+def cat_1024() -> np.ndarray:
+    """scikit-image's cat enlarged to a working picture of 1024 px."""
+    rgb = data.chelsea()
+    height, width = rgb.shape[:2]
+    size = (1024, round(height * 1024 / width))
+    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC), np.uint8)
+
+
+def small_faint_address(rgb: np.ndarray) -> np.ndarray:
+    """ "www.example.com", 11 px high, at 45 % opacity near the bottom."""
+    height, width = rgb.shape[:2]
+    mask = np.zeros((height, width), np.uint8)
+    (text_w, _), _ = cv2.getTextSize("www.example.com", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    cv2.putText(mask, "www.example.com", ((width - text_w) // 2, int(height * 0.9)),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_AA)  # fmt: skip
+    alpha = (mask / 255.0 * 0.45)[..., None]
+    return (rgb * (1 - alpha) + 255 * alpha).astype(np.uint8)
+
+
+def test_a_small_faint_mark_is_found_only_by_the_larger_look() -> None:
+    rgb = small_faint_address(cat_1024())
+    assert find_text(rgb, PLAIN) == []
+    (box,) = find_text(rgb, LARGE)  # of the new lines, the one read as text
+    assert "example" in box.read  # read by the pass, so not read again
+    height, width = rgb.shape[:2]
+    assert box.y + box.h > 0.8 * height and abs(box.x + box.w / 2 - width / 2) < 0.1 * width
+    # The same line through the thorough switch.
+    assert find_text(rgb, PLAIN.model_copy(update={"thorough": True})) == [box]
+
+
+def test_a_new_line_read_unsurely_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb = small_faint_address(cat_1024())
+    monkeypatch.setattr(reading, "read_boxes", lambda rgb, boxes, width: [("ww", 0.6)] * len(boxes))
+    assert larger_boxes(rgb, [], LARGE) == []
+    strict = LARGE.model_copy(update={"large_pass_min_confidence": 0.5})
+    kept = larger_boxes(rgb, [], strict)  # the address and a patch of fur
+    assert len(kept) >= 1 and {b.read for b in kept} == {"ww"}
+
+
+def test_a_clean_photograph_gains_no_line_and_no_larger_look_at_the_first_size() -> None:
+    rgb = cat_1024()
+    assert find_text(rgb, LARGE) == find_text(rgb, PLAIN) == []
+    # A "larger" look no larger than the first is not taken.
+    marked = small_faint_address(rgb)
+    assert larger_boxes(marked, [], LARGE) != []
+    assert larger_boxes(marked, [], LARGE.model_copy(update={"large_pass_size": 640})) == []
+
+
+def test_the_thorough_switch_in_a_users_rule_file_changes_that_knob_alone(tmp_path: Path) -> None:
+    override = tmp_path / "thorough.yaml"
+    override.write_text("settings:\n  image-analysis:\n    text:\n      thorough: true\n")
+    shipped = load_rulebook(Config()).settings.model_dump()
+    changed = load_rulebook(Config(extend_rules=[override])).settings.model_dump()
+    assert changed["image_analysis"]["text"]["thorough"] is True
+    changed["image_analysis"]["text"]["thorough"] = False
+    assert changed == shipped  # read-cues, people thresholds: the shipped ones
