@@ -445,3 +445,15 @@ def test_vignette_falloff_tells_a_vignette_from_a_dark_background() -> None:
     assert vignette(vignetted) > 0.3 and vignette(spotlit) > 0.3
     assert vignette_falloff(vignetted) > 0.1
     assert vignette_falloff(spotlit) < 0.02
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 900), (900, 1)])
+def test_one_pixel_thin_pictures_have_no_border_and_no_failure(shape: tuple[int, int]) -> None:
+    from lintcap.image.overlay import measure_overlay
+
+    overlay = measure_overlay(np.zeros((*shape, 3), np.uint8), search_text=False)
+    # A side under three pixels has no room for a bar (it used to raise IndexError).
+    if shape[0] < 3:
+        assert (overlay.border_top, overlay.border_bottom) == (0, 0)
+    if shape[1] < 3:
+        assert (overlay.border_left, overlay.border_right) == (0, 0)

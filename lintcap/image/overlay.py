@@ -114,8 +114,9 @@ def _borders(gray: Gray, overlay: Overlay) -> None:
 def _flat_run(lines: Gray, limit: int) -> int:
     """How many rows of ``lines``, from its first, are flat and of the first
     row's colour. Most pictures have no bar: their first row settles it, so
-    the statistics of the other rows are taken only when it is flat."""
-    if len(lines) == 0 or float(lines[0].std()) > FLAT_STD:
+    the statistics of the other rows are taken only when it is flat. A side
+    under three pixels long (``limit`` 0) has no room for a bar: 0."""
+    if limit <= 0 or len(lines) == 0 or float(lines[0].std()) > FLAT_STD:
         return 0
     strip = lines[:limit]
     stds, means = strip.std(axis=1), strip.mean(axis=1)
