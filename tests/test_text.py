@@ -356,3 +356,43 @@ def test_a_small_picture_is_enlarged_for_the_detector() -> None:
     boxes = find_text(rgb, unread)
     assert [(b.kind, b.reason) for b in boxes] == [("overlay", "see-through")]
     assert 140 <= boxes[0].y <= 160 and 110 <= boxes[0].x <= 130  # in the picture's pixels
+
+
+def test_classify_and_overlay_facts_compare_lines_by_identity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Value equality of boxes in a list test made classify cubic in the
+    number of lines (a page of 480 words took 53 CPU s): no line is compared
+    by value, and the tiling, the sign block and the corner mark still come out."""
+    from lintcap.image.facts import Overlay
+    from lintcap.image.overlay import apply_text_boxes
+
+    def refuse(self: TextBox, other: object) -> bool:
+        raise AssertionError("a line compared by value")
+
+    gray = np.full((400, 600), 128, np.uint8)
+    pattern = [_box(x, y, 120, 20) for x in (60, 300) for y in (40, 200, 350)]
+    sign_lines = [_box(400, y, 190, 36) for y in (210, 250, 290, 330)]
+    corner = _box(20, 372, 60, 12)
+    boxes = [*pattern, *sign_lines, corner]
+    monkeypatch.setattr(TextBox, "__eq__", refuse)
+    text.classify(boxes, gray, TextSettings())
+    overlay = Overlay()
+    apply_text_boxes(overlay, boxes)
+    assert {b.reason for b in pattern} == {"tiled"}
+    assert {b.kind for b in sign_lines} == {"scene"}
+    assert (corner.kind, corner.position) == ("overlay", "corner")
+    assert overlay.corner_overlay_lines == 1 and overlay.overlay_text_lines == len(pattern)
+
+
+def test_lines_taken_from_a_map_are_bounded_by_max_lines() -> None:
+    """A page of small words: at most max-lines lines, the highest scoring."""
+    probability = np.zeros((200, 400), np.float32)
+    for i in range(40):
+        row, col = divmod(i, 8)
+        probability[10 + row * 40 : 22 + row * 40, 10 + col * 48 : 50 + col * 48] = 0.7 + i / 200
+    everything = text.boxes_from_map(probability, 1.0, 1.0, TextSettings())
+    assert len(everything) == 40
+    kept = text.boxes_from_map(probability, 1.0, 1.0, TextSettings(max_lines=5))
+    assert len(kept) == 5
+    assert sorted(b.score for b in kept) == sorted(b.score for b in everything)[-5:]

@@ -80,7 +80,8 @@ def apply_text_boxes(overlay: Overlay, boxes: list[TextBox]) -> None:
     # A corner mark stands alone (W002): a credit, a signature, a channel logo.
     # A tiled or diagonal pattern reaching into a corner is a watermark (W001).
     corner = [b for b in added if b.position == "corner" and b.reason in CORNER_REASONS]
-    rest = [b for b in added if b not in corner]
+    in_corner = {id(b) for b in corner}  # identity: value equality made this quadratic
+    rest = [b for b in added if id(b) not in in_corner]
     overlay.overlay_text_lines = len(rest)
     overlay.corner_overlay_lines = len(corner)
     overlay.scene_text_lines = len(boxes) - len(added)

@@ -95,6 +95,11 @@ class TextSettings(BaseModel):
 
     #: Long side, in pixels, at which the detector looks (rounded to 32).
     size: int = Field(default=640, ge=64, le=2048)
+    #: Bound of the work per image: at most this many lines, the highest
+    #: scoring, are taken from each probability map and from all looks
+    #: together (the line passes compare every line with every other: a page
+    #: of small words took a minute). The real bench photos have 29 at most.
+    max_lines: int = Field(default=200, ge=1, le=2000)
     #: A picture whose long side is below this share of ``size`` is enlarged
     #: to ``size`` (cubic) before the detector looks: the model misses text
     #: only a few pixels high (a 400 px picture's tiled web address), and
@@ -392,7 +397,7 @@ def find_text(
         boxes += larger_boxes(rgb, boxes, settings)
     height, width = rgb.shape[:2]
     boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
-    boxes = merge_lines(boxes, settings.level_max_angle)
+    boxes = strongest(merge_lines(boxes, settings.level_max_angle), settings.max_lines)
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     classify(boxes, gray, settings)
@@ -474,7 +479,15 @@ def boxes_from_map(
                 score=round(score, 3),
             )
         )
-    return boxes
+    return strongest(boxes, settings.max_lines)
+
+
+def strongest(boxes: list[TextBox], most: int) -> list[TextBox]:
+    """At most ``most`` of ``boxes``, the highest scoring, in their order."""
+    if len(boxes) <= most:
+        return boxes
+    kept = sorted(range(len(boxes)), key=lambda i: -boxes[i].score)[:most]
+    return [boxes[i] for i in sorted(kept)]
 
 
 def merge_lines(boxes: list[TextBox], level_max_angle: float) -> list[TextBox]:
@@ -510,16 +523,24 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
     short = min(height, width)
     for box in boxes:
         box.position = _position(box, width, height, settings.margin_band, settings.corner_reach)
+    # Members are compared by identity: a box's value equality (pydantic)
+    # in a list test made this cubic in the number of lines.
+    seen: set[frozenset[int]] = set()
     for group in _tiled_groups(boxes, width, height, settings):
+        members = frozenset(id(b) for b in group)
+        if members in seen:  # each seed of one tiling finds it again
+            continue
+        seen.add(members)
         # Copies cut by the picture's edge are shorter, not lower.
         tall = float(np.median([b.height for b in group]))
         for box in boxes:
-            if box in group or (
+            if id(box) in members or (
                 abs(box.angle - group[0].angle) <= settings.tiled_max_angle
                 and _within(box.height / max(1.0, tall), settings.tiled_extend_height_ratio)
             ):
                 box.kind, box.reason = "overlay", "tiled"
     blocks = _blocks(boxes, settings) if settings.margin_block_gap else []
+    in_block = {id(b) for block in blocks for b in block}
     for box in boxes:
         if box.kind == "overlay":
             continue
@@ -538,7 +559,7 @@ def classify(boxes: list[TextBox], gray: NDArray[np.uint8], settings: TextSettin
             and box.height
             <= settings.margin_max_height * short * (1.4 if box.position == "edge-band" else 1.0)
             and elongation >= settings.margin_min_elongation
-            and not any(box in block for block in blocks)
+            and id(box) not in in_block
         ):
             box.kind, box.reason = "overlay", "margin"
         elif (
