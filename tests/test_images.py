@@ -351,6 +351,29 @@ def test_settings_are_part_of_the_cache_key() -> None:
     assert analyser.AnalysisSettings().cache_key() == analyser.AnalysisSettings().cache_key()
 
 
+def test_the_text_key_takes_in_the_code_that_decides_text_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited reading or classifying module must not serve the text facts
+    cached by the old one: the text family's key changes with its source."""
+    shipped = analyser.TEXT_SOURCE
+    for name in analyser.TEXT_MODULES:
+        (tmp_path / name).write_bytes((shipped / name).read_bytes())
+
+    def text_key() -> str:
+        analyser._FAMILY_KEYS.clear()
+        return analyser.AnalysisSettings().family_keys()["text"]
+
+    before = text_key()
+    monkeypatch.setattr(analyser, "TEXT_SOURCE", tmp_path)
+    assert text_key() == before
+    with (tmp_path / "wording.py").open("a") as module:
+        module.write("# a new reading rule\n")
+    edited = text_key()
+    monkeypatch.setattr(analyser, "TEXT_SOURCE", shipped)
+    assert edited != before and text_key() == before
+
+
 # --- people facts in the run -------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.spans import LexiconHit, Segment, Span, Tag
 from lintcap.image.cache import FactCache
 from lintcap.safefs import create_exclusive, read_regular
+from lintcap.sourcekey import add_sources
 
 #: Bump when the stored form changes.
 FORMAT_VERSION = "1"
@@ -86,9 +87,7 @@ def parse_key(*parts: Any) -> str:
     parsing modules, so that an edited parser never reads an old parse."""
     digest = hashlib.sha256(FORMAT_VERSION.encode())
     folder = Path(__file__).resolve().parent
-    for name in _PARSER_MODULES:
-        with contextlib.suppress(OSError):
-            digest.update((folder / name).read_bytes())
+    add_sources(digest, folder, _PARSER_MODULES)
     digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 

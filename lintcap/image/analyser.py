@@ -131,7 +131,7 @@ class AnalysisSettings(BaseModel):
                 from lintcap.image.reading import recogniser_id
 
                 learned = [MODEL_ID, recogniser_id() or "not read"]
-            text = [backend, *learned, per_image]
+            text = [backend, *learned, per_image, text_source()]
             parts["text"] = [*decode, "text", *text]
         return {family: _digest(parts[family]) for family in wanted}
 
@@ -176,6 +176,31 @@ _FAMILY_KEYS: dict[tuple[str, tuple[str | None, ...]], dict[str, str]] = {}
 SET_LEVEL_TEXT_SETTINGS = frozenset(
     name for name in TextSettings.model_fields if name.startswith("repeated_")
 )
+
+
+#: The modules whose code decides an image's text facts (the text family's
+#: key takes in their source: an edited reading rule never serves old facts).
+TEXT_MODULES = (
+    "text.py",
+    "wording.py",
+    "halves.py",
+    "turned.py",
+    "pieces.py",
+    "reading.py",
+    "larger.py",
+    "overlay.py",
+)
+#: Where they are (a test points it at edited copies).
+TEXT_SOURCE = Path(__file__).resolve().parent
+
+
+def text_source() -> str:
+    """A digest of the source of :data:`TEXT_MODULES`."""
+    from lintcap.sourcekey import add_sources
+
+    digest = hashlib.sha256()
+    add_sources(digest, TEXT_SOURCE, TEXT_MODULES)
+    return digest.hexdigest()[:16]
 
 
 def _digest(parts: Any) -> str:
