@@ -10,10 +10,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from skimage import data
 
 from lintcap.image import turned
-from lintcap.image.text import TextSettings, find_text
+from lintcap.image.text import TextBox, TextSettings, find_text
 
 PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0)
 TURNED = PLAIN.model_copy(update={"turned_pass": True})
@@ -76,3 +77,37 @@ def test_only_lines_level_in_the_turned_view_are_kept(monkeypatch: pytest.Monkey
     assert turned.turned_boxes(rgb, [box], settings) == []  # found already
     monkeypatch.setattr(turned, "probability_map", _view_with_a_line(-20.0))
     assert turned.turned_boxes(rgb, [], settings) == []
+
+
+def test_a_level_line_in_the_empty_corner_of_a_turned_box_does_not_hide_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line falling to the right leaves the top right and bottom left of
+    its upright rectangle empty: a level line there is not the same line (the
+    rectangles overlap, the turned boxes do not); one across it is."""
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    settings = TextSettings(turned_pass_angles=[35.0])
+    monkeypatch.setattr(turned, "probability_map", _view_with_a_line(0.0))
+    (box,) = turned.turned_boxes(rgb, [], settings)
+    corners = [
+        TextBox(x=box.x + box.w - 40, y=box.y, w=40, h=16, angle=0.0, height=14, score=0.9),
+        TextBox(x=box.x, y=box.y + box.h - 16, w=40, h=16, angle=0.0, height=14, score=0.9),
+    ]
+    assert [(b.x, b.angle) for b in turned.turned_boxes(rgb, corners, settings)] == [
+        (box.x, box.angle)
+    ]
+    across = TextBox(x=300, y=230, w=40, h=20, angle=0.0, height=18, score=0.9)
+    assert turned.turned_boxes(rgb, [across], settings) == []
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"turned_pass_angles": [35.0, 4.0]},  # 4 < diagonal-min-degrees 15 - level-max-angle 10
+        {"read_steep_min_degrees": 50.0, "read_steep_max_degrees": 45.0},
+    ],
+)
+def test_settings_that_can_find_nothing_are_refused(update: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TextSettings(**update)
+    assert TextSettings(turned_pass_angles=[-5.0, 5.0], level_max_angle=12.0).turned_pass_angles

@@ -62,7 +62,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from lintcap.grouping import DisjointSets
 from lintcap.image.wording import ReadCues, read_unsure
@@ -272,6 +272,21 @@ class TextSettings(BaseModel):
     extend_factor: float = Field(default=3.0, ge=1.0, le=10.0)
     extend_min_letters: int = Field(default=3, ge=1)
     extend_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _angles_that_can_find(self) -> TextSettings:
+        # A turn smaller than this keeps a diagonal mark askew in the view or
+        # finds only lines level in the picture: the pass would keep nothing.
+        least = self.diagonal_min_degrees - self.level_max_angle
+        useless = [a for a in self.turned_pass_angles if abs(a) < least]
+        if useless:
+            raise ValueError(
+                f"turned-pass-angles {useless}: each must turn at least diagonal-min-degrees"
+                f" - level-max-angle = {least:g} degrees (a smaller turn keeps no line)"
+            )
+        if self.read_steep_min_degrees > self.read_steep_max_degrees:
+            raise ValueError("read-steep-min-degrees must not exceed read-steep-max-degrees")
+        return self
 
 
 #: What is kept of a line read (a bound on the cached facts).

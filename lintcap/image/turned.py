@@ -22,7 +22,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from lintcap.image.text import TextBox, TextSettings, boxes_from_map, overlap, probability_map
+from lintcap.image.text import (
+    TextBox,
+    TextSettings,
+    _length,
+    boxes_from_map,
+    overlap,
+    probability_map,
+)
 from lintcap.lazy import cv2
 
 
@@ -49,10 +56,27 @@ def turned_boxes(
             # Turned by ``angle`` (counter-clockwise), a line at ``box.angle``
             # ran at box.angle + angle in the turned view.
             askew = abs(box.angle + angle) > settings.level_max_angle
-            if level or askew or any(overlap(box, other) for other in [*found, *extra]):
+            if level or askew or any(_meet(box, other) for other in [*found, *extra]):
                 continue
             extra.append(box)
     return extra
+
+
+def _meet(a: TextBox, b: TextBox) -> bool:
+    """Whether two lines' turned boxes share pixels. Their upright bounding
+    rectangles are not enough: a diagonal mark's rectangle has wide empty
+    corners, and a level line lying in one hid the mark."""
+    if not overlap(a, b):
+        return False
+    kind, _ = cv2.rotatedRectangleIntersection(_turned_box(a), _turned_box(b))
+    return bool(kind != cv2.INTERSECT_NONE)
+
+
+def _turned_box(box: TextBox) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """The line's rotated box (centre, length and height, angle as OpenCV
+    counts it: clockwise, the image's y pointing down)."""
+    centre = (box.x + box.w / 2.0, box.y + box.h / 2.0)
+    return centre, (_length(box), float(box.height)), -float(box.angle)
 
 
 def _back(
