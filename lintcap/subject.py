@@ -144,6 +144,14 @@ def cues_in(
     return {kind: hits for kind, hits in found.items() if hits}
 
 
+def _most_seen(seen: Counter[str], count: int = 3) -> list[str]:
+    """The ``count`` cue words seen in most captions, ties by the word: a
+    caption's cues are a set, so the order they were first counted in (which
+    ``Counter.most_common`` keeps for ties) changes with string hashing from
+    one run to the next."""
+    return sorted(seen, key=lambda word: (-seen[word], word))[:count]
+
+
 def decide_subject(
     texts: Iterable[str],
     settings: SubjectInference,
@@ -165,7 +173,7 @@ def decide_subject(
     decision = SubjectDecision(
         captions=len(captions),
         counts={kind: counts[kind] for kind in KINDS},
-        cues={k: [w for w, _ in words_seen[k].most_common(3)] for k in KINDS if words_seen[k]},
+        cues={k: _most_seen(words_seen[k]) for k in KINDS if words_seen[k]},
         images_analysed=analysed,
         images_with_faces=with_faces,
     )

@@ -266,3 +266,15 @@ def test_a010_judges_people_facts_on_person_sets_only(parse) -> None:  # type: i
     person = agreement(rule.check, [view], [facts], CheckContext(subject_kind="person"))
     assert ["angle" in f.values["detail"] for f in person] == [True]
     assert agreement(rule.check, [view], [facts], CheckContext(subject_kind="object")) == []
+
+
+def test_tied_cue_words_are_listed_by_name() -> None:
+    # One caption names six person cues, so all six are tied; the three shown
+    # are the first by name, whatever order the caption's set of cues has.
+    cues = load_cues()
+    person = sorted(cues.phrases["person"])
+    tied = [w for w in person if " " not in w][:6]
+    assert len(tied) == 6
+    text = "a photo of " + " and ".join(reversed(tied))
+    decision = decide_subject([text], SubjectInference(), cues)
+    assert decision.cues["person"] == tied[:3]
