@@ -252,6 +252,11 @@ def test_a_long_part_of_a_name_inside_the_picture_is_a_cue_and_a_word_is_not() -
     assert cue_in("Dreamsti", cues) == "dreamstime"
     for word in ["SHUTTERS", "COLOURS", "COURTESY", "PICTURES", "DREAMS"]:
         assert cue_in(word, cues) is None, word
+    # Ordinary words a letter or two from a part of a name, or from a name.
+    for word in ["MASTERFUL", "PHOTOCAST", "SUPERSTOR"]:
+        assert cue_in(word, cues) is None, word
+        assert cue_in(f"OPEN {word}", cues) is None, word
+    assert cue_in("dreamstine", cues) == "dreamstime"  # a letter misread inside the name
     assert cue_in("SHUTTERS", cues, cut=True) == "shutterstock"  # two thirds, cut by the edge
     assert cue_in("PICTURES", cues, cut=True) is None
     assert cue_in("COURTESY", cues, cut=True) is None

@@ -106,8 +106,15 @@ class ReadCues(BaseModel):
     #: Shutterstock, DREAMS of Dreamstime), three quarters of a long name
     #: rarely is.
     inner_partial_min_share: float = Field(default=0.75, gt=0.0, le=1.0)
-    #: ...and of this many letters at least (COLOURS of Colourbox is a word).
+    #: ...and of this many letters at least (COLOURS of Colourbox is a word),
+    #: its first and last this many letters standing in the name as read
+    #: (MASTERFUL is not a part of masterfile read with one error: "ul").
     inner_partial_min_letters: int = Field(default=8, ge=1)
+    inner_partial_exact_ends: int = Field(default=2, ge=0)
+    #: Away from the edge, a name read with errors reads its first and last
+    #: this many letters right (PHOTOCAST is a word, not photocase misread;
+    #: a misread letter inside a name is the common error: 'dreamstine').
+    fuzzy_exact_ends: int = Field(default=1, ge=0)
 
     @field_validator("patterns")
     @classmethod
@@ -204,7 +211,11 @@ def _name_in(name: list[str], read: list[str], cues: ReadCues, cut: bool) -> boo
     for size in range(1, len(name) + 2):
         for start in range(len(read) - size + 1):
             seen = "".join(read[start : start + size])
-            if abs(len(seen) - len(want)) <= errors and levenshtein(seen, want) <= errors:
+            if (
+                abs(len(seen) - len(want)) <= errors
+                and levenshtein(seen, want) <= errors
+                and (cut or seen == want or _ends_read(seen, want, cues.fuzzy_exact_ends))
+            ):
                 return True
     if len(name) > 1:
         return False
@@ -219,9 +230,24 @@ def _name_in(name: list[str], read: list[str], cues: ReadCues, cut: bool) -> boo
             least <= len(part) < len(want)
             and len(part) >= share * len(want)
             and near_in(part, want) <= len(part) // cues.fuzzy_letters
+            and (cut or _ends_in(part, want, cues.inner_partial_exact_ends))
         ):
             return True
     return False
+
+
+def _ends_read(seen: str, want: str, letters: int) -> bool:
+    """Whether ``seen`` begins and ends with ``want``'s first and last ``letters``."""
+    if letters <= 0:
+        return True
+    return seen[:letters] == want[:letters] and seen[-letters:] == want[-letters:]
+
+
+def _ends_in(part: str, want: str, letters: int) -> bool:
+    """Whether ``part``'s first and last ``letters`` stand in ``want``."""
+    if letters <= 0:
+        return True
+    return part[:letters] in want and part[-letters:] in want
 
 
 def touches_edge(box: TextBox, width: int, height: int, share: float) -> bool:
