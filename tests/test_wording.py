@@ -362,3 +362,17 @@ def test_a_corner_line_cut_by_the_edge_at_a_marks_height_is_a_copy_of_it() -> No
     clear = cut.model_copy(update={"y": 30, **corner})
     read_unsure(blank, _gray(blank), [mark2, clear], _settings())
     assert (mark2.reason, clear.reason) == ("wording", "margin")
+
+
+def test_a_signature_beside_a_web_address_along_the_same_edge_stands_alone() -> None:
+    """A credit band along the bottom edge: a web address (edge, wording) and
+    a signature of its lettering in the corner, touching the edge. The
+    signature is a corner mark (W002), not a cut copy of the address, though
+    the address holds its words."""
+    blank = np.zeros((600, 900, 3), np.uint8)
+    site = TextBox(x=330, y=570, w=240, h=22, angle=0.0, height=20.0, score=0.9,
+                   read="www.janeroe.com", position="edge")  # fmt: skip
+    sig = TextBox(x=760, y=578, w=130, h=22, angle=0.0, height=20.0, score=0.9, read="Jane Roe",
+                  kind="overlay", reason="margin", position="corner")  # fmt: skip
+    read_unsure(blank, _gray(blank), [site, sig], _settings())
+    assert (site.reason, sig.kind, sig.reason) == ("wording", "overlay", "margin")

@@ -474,7 +474,11 @@ def read_unsure(
     # picture's edge (as the shape's tiling takes in such lines: classify),
     # whatever piece of the word it reads: not a credit standing alone. So is
     # one cut by the edge at the height and angle of a mark read inside the
-    # picture (a tiling of which the detector saw two copies).
+    # picture (a tiling of which the detector saw two copies) when that mark
+    # lies in the centre, is tiled or diagonal, or is turned: a web address
+    # along the same edge, of the same lettering, beside a signature in the
+    # corner is a credit band, not a tiling (its words may hold the
+    # signature's: www.janeroe.com, Jane Roe).
     tiles = [b for b in text_lines if b.reason == "tiled"]
     inside = [b for b in text_lines if b.kind == "overlay" and b.position != "corner"]
     for box in boxes:
@@ -482,7 +486,7 @@ def read_unsure(
             any(alike(box, copy, settings) for copy in tiles)
             or (
                 touches_edge(box, picture_w, picture_h, settings.read_cues.edge_touch)
-                and any(alike(box, mark, settings) for mark in inside)
+                and any(alike(box, mark, settings) and _copied(mark, settings) for mark in inside)
             )
         ):
             box.kind, box.reason = "overlay", "tiled"
@@ -509,6 +513,17 @@ def read_unsure(
         if _corner_mark(box) and any(_stacked(box, line, settings) for line in backdrops):
             box.kind, box.reason = "scene", ""
     return len(read) - before
+
+
+def _copied(mark: TextBox, settings: TextSettings) -> bool:
+    """Whether a corner line alike ``mark`` can be a cut copy of it: the mark
+    lies in the centre, is called tiled or diagonal, or is turned (a credit
+    along an edge is level and stands alone)."""
+    return (
+        mark.position == "centre"
+        or mark.reason in ("tiled", "diagonal")
+        or abs(mark.angle) > settings.level_max_angle
+    )
 
 
 def _stacked(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
