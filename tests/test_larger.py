@@ -53,13 +53,21 @@ def test_a_small_faint_mark_is_found_only_by_the_larger_look() -> None:
     assert find_text(rgb, PLAIN.model_copy(update={"thorough": True})) == [box]
 
 
-def test_a_new_line_read_unsurely_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_line_read_unsurely_or_short_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     rgb = small_faint_address(cat_1024())
-    monkeypatch.setattr(reading, "read_boxes", lambda rgb, boxes, width: [("ww", 0.6)] * len(boxes))
+
+    def read_as(words: str, confidence: float) -> None:
+        monkeypatch.setattr(
+            reading, "read_boxes", lambda rgb, boxes, width: [(words, confidence)] * len(boxes)
+        )
+
+    read_as("www", 0.6)
     assert larger_boxes(rgb, [], LARGE) == []
-    strict = LARGE.model_copy(update={"large_pass_min_confidence": 0.5})
-    kept = larger_boxes(rgb, [], strict)  # the address and a patch of fur
-    assert len(kept) >= 1 and {b.read for b in kept} == {"ww"}
+    lenient = LARGE.model_copy(update={"large_pass_min_confidence": 0.5})
+    kept = larger_boxes(rgb, [], lenient)  # the address and a patch of fur
+    assert len(kept) >= 1 and {b.read for b in kept} == {"www"}
+    read_as("es", 0.9)  # two letters, however sure: texture as often as text
+    assert larger_boxes(rgb, [], LARGE) == []
 
 
 def test_a_clean_photograph_gains_no_line_and_no_larger_look_at_the_first_size() -> None:

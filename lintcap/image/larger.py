@@ -8,9 +8,11 @@ four such marks on the real set). At that size the model also sees more
 texture as text (hair, foliage, a shirt's print): kept as they came, those
 new lines cost a false W001 and W002 on the real set and one more clean
 original with a false alarm. So a new line is kept only when the recogniser
-reads it as text with confidence (``large-pass-min-confidence``, stricter
-than ``read-min-confidence``, and ``read-min-characters``); texture reads as
-nothing or as a letter or two at low confidence. Kept lines carry what was
+reads it as text with confidence (``large-pass-min-confidence`` and
+``large-pass-min-characters``, stricter than ``read-min-confidence`` and
+``read-min-characters``); texture reads as nothing, or as a letter or two
+('es' at 0.82 in a saturated picture's corner: a false W002 without the
+letter count). Kept lines carry what was
 read, so :func:`lintcap.image.wording.read_unsure` does not read them again.
 One more run of the model at about 2.5 times the pixels, plus a read per new
 line: off by default (``large-pass``, or ``thorough``).
@@ -62,7 +64,10 @@ def larger_boxes(
         new, reading.read_boxes(rgb, new, settings.read_max_width), strict=True
     ):
         if readable(
-            words, confidence, settings.large_pass_min_confidence, settings.read_min_characters
+            words,
+            confidence,
+            settings.large_pass_min_confidence,
+            settings.large_pass_min_characters,
         ):
             box.read = words[:READ_MAX_CHARACTERS]
             kept.append(box)

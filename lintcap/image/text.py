@@ -130,11 +130,13 @@ class TextSettings(BaseModel):
     #: A second look at the picture at ``large-pass-size`` on its long side
     #: (:mod:`lintcap.image.larger`), for small faint marks the first size
     #: loses; a new line is kept only if the recogniser reads it at
-    #: ``large-pass-min-confidence`` or more. Off by default (one more run of
+    #: ``large-pass-min-confidence`` or more, as ``large-pass-min-characters``
+    #: letters or digits (a corner's texture read 'es' at 0.82). Off by default (one more run of
     #: the model at about 2.5 times the pixels, bench/RESULTS.md).
     large_pass: bool = False
     large_pass_size: int = Field(default=1024, ge=64, le=2048)
     large_pass_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    large_pass_min_characters: int = Field(default=3, ge=0)
     #: Both second looks (turned and larger) at once: the one switch for a
     #: user who would rather pay for recall (README, Images).
     thorough: bool = False
