@@ -7,9 +7,12 @@ mark across a clock's digits). The recogniser of :mod:`lintcap.image.reading`
 is trained on single lines and reads such a box as a mix of both, with a low
 confidence ('YeguantiRd', '?uttck'); each half of the box, read apart, reads
 as one of the lines ('dreamstime', 'Yuyuan Rd.'). Reading the halves costs
-two recogniser calls a line, so only level scene lines read with less than
-``split-max-confidence`` are read again, at most ``split-max-lines`` an
-image, the least sure first. What a half says counts only as a mark's
+two recogniser calls a line, so only level scene lines read as text
+(``read-min-confidence`` or more: :mod:`lintcap.image.wording` passes no
+other) but with less than ``split-max-confidence`` are read again, at most
+``split-max-lines`` an image, the least sure first. (Passing the lines read
+below ``read-min-confidence`` too gave the same bench figures at more
+recogniser calls: left out.) What a half says counts only as a mark's
 wording (:func:`lintcap.image.wording.cue_in`): the box stays one line for
 every other question.
 """
@@ -36,7 +39,7 @@ def read_halves(
     is_mark: Callable[[TextBox, str], bool],
 ) -> int:
     """Read the upper and lower half of each unsure level scene line apart
-    (``lines``: a line and the confidence it was read with); a line whose
+    (``lines``: a line read as text and the confidence it was read with); a line whose
     half ``is_mark`` (a mark's wording) is added, with the reason
     ``wording`` and that half's words as its reading. Returns how many
     lines were read again."""

@@ -255,10 +255,10 @@ class TextSettings(BaseModel):
     read_steep_max_degrees: float = Field(default=45.0, ge=0.0, le=90.0)
     read_steep_min_letters: int = Field(default=3, ge=0)
     read_steep_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
-    #: ...a level scene line read with less than this confidence may be two
-    #: lines in one box (a mark across a sign's line): its halves are read
-    #: apart, at most this many lines an image (0: none)
-    #: (:mod:`lintcap.image.halves`)...
+    #: ...a level scene line read as text (``read-min-confidence`` or more)
+    #: but with less than this confidence may be two lines in one box (a mark
+    #: across a sign's line): its halves are read apart, at most this many
+    #: lines an image (0: none) (:mod:`lintcap.image.halves`)...
     split_max_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     split_max_lines: int = Field(default=2, ge=0, le=16)
     #: ...and a line is read scaled to 48 px high and at most this wide

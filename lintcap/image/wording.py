@@ -432,7 +432,8 @@ def read_unsure(
         text_lines.append(box)
         if box.kind == "scene" and is_mark(box, box.read):
             box.kind, box.reason = "overlay", "wording"
-    # Two lines read as one (a mark across a sign's line): halves read apart.
+    # Two lines read as one (a mark across a sign's line): halves read apart,
+    # of lines read as text only (read-min-confidence or more).
     if settings.split_max_lines:
         from lintcap.image.halves import read_halves
 
