@@ -471,8 +471,17 @@ def test_vignette_falloff_tells_a_vignette_from_a_dark_background() -> None:
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 900), (900, 1)])
-def test_one_pixel_thin_pictures_have_no_border_and_no_failure(shape: tuple[int, int]) -> None:
+def test_one_pixel_thin_pictures_have_no_border_and_no_failure(
+    shape: tuple[int, int], tmp_path: Path
+) -> None:
     from lintcap.image.overlay import measure_overlay
+
+    # Every family measured (they raised IndexError in the border bars, then
+    # an OpenCV error halving the colour thumbnail to 0 pixels).
+    path = tmp_path / "thin.png"
+    Image.new("RGB", shape[::-1]).save(path)
+    facts = analyser.analyse_image(path, "thin.png", "0" * 64, analyser.AnalysisSettings())
+    assert facts.problems == [] and facts.colour is not None
 
     overlay = measure_overlay(np.zeros((*shape, 3), np.uint8), search_text=False)
     # A side under three pixels has no room for a bar (it used to raise IndexError).

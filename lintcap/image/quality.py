@@ -448,12 +448,12 @@ def _mean_square_difference(a: NDArray[np.float32], b: NDArray[np.float32]) -> f
 def _thumbnail(rgb: RGB, size: int) -> RGB:
     """``rgb`` shrunk to ``size`` on its long side by area averaging: first
     halved while it is at least twice as large (OpenCV's exact 2 x 2 average
-    is several times faster than one large area step), then the rest."""
+    is several times faster than one large area step), then the rest. A
+    side of one pixel stays one (a 1 x 900 picture)."""
     while max(rgb.shape[:2]) >= 2 * size:
         height, width = rgb.shape[:2]
-        rgb = np.asarray(
-            cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA), dtype=np.uint8
-        )
+        half = (max(1, width // 2), max(1, height // 2))
+        rgb = np.asarray(cv2.resize(rgb, half, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return resize_long(rgb, size)
 
 
