@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -170,6 +171,22 @@ def create_exclusive(folder: int, name: str, data: bytes, mode: int = 0o644) -> 
             os.unlink(name, dir_fd=folder)
         raise
     os.close(descriptor)
+
+
+def replace_file(folder: int, name: str, data: bytes) -> bool:
+    """Put ``data`` in ``name`` in the open ``folder`` at once: written to a
+    new hidden file beside it, then swapped in (a reader sees the old file or
+    the new one, never half of one). False, with nothing left behind, when
+    it could not be written; for caches, which are never worth an error."""
+    temporary = f".{secrets.token_hex(6)}.tmp"
+    try:
+        create_exclusive(folder, temporary, data)
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
+        return False
+    return True
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

@@ -409,3 +409,19 @@ def test_a_bounded_read_goes_past_a_size_that_lies_but_not_past_the_limit(tmp_pa
         read_regular(exact, 2999)
     (tmp_path / "empty").write_bytes(b"")
     assert read_regular(tmp_path / "empty", 10) == b""
+
+
+def test_replace_file_swaps_whole_files_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from lintcap.safefs import replace_file
+
+    folder = os.open(tmp_path, os.O_RDONLY)
+    try:
+        (tmp_path / "entry.json").write_bytes(b"old")
+        assert replace_file(folder, "entry.json", b"new")
+        assert (tmp_path / "entry.json").read_bytes() == b"new"
+        (tmp_path / "taken").mkdir()  # a folder where the file would go: refused
+        assert not replace_file(folder, "taken", b"data")
+        assert (tmp_path / "taken").is_dir()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["entry.json", "taken"]
+    finally:
+        os.close(folder)

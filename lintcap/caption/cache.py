@@ -19,12 +19,9 @@ or oversized file is a miss, a failed write is ignored.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
-import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.spans import LexiconHit, Segment, Span, Tag
 from lintcap.image.cache import FactCache
-from lintcap.safefs import create_exclusive, read_regular
+from lintcap.safefs import read_regular, replace_file
 from lintcap.sourcekey import add_sources
 
 #: Bump when the stored form changes.
@@ -140,10 +137,4 @@ class ParseCache(FactCache):
         folder = self._key_folder(create=True)
         if folder is None:
             return
-        temporary = f".{secrets.token_hex(6)}.tmp"
-        try:
-            create_exclusive(folder, temporary, data)
-            os.replace(temporary, PACK_NAME, src_dir_fd=folder, dst_dir_fd=folder)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary, dir_fd=folder)
+        replace_file(folder, PACK_NAME, data)

@@ -31,7 +31,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -46,6 +45,7 @@ from lintcap.safefs import (
     make_folders,
     open_folder,
     read_regular,
+    replace_file,
 )
 
 CACHE_DIR_NAME = ".lintcap_cache"
@@ -161,13 +161,7 @@ class FactCache:
         sub = self._subfolder(facts.sha256[:2], create=True)
         if sub is None:
             return
-        temporary = f".{secrets.token_hex(6)}.tmp"
-        try:
-            create_exclusive(sub, temporary, facts.model_dump_json().encode())
-            os.replace(temporary, f"{facts.sha256}.json", src_dir_fd=sub, dst_dir_fd=sub)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary, dir_fd=sub)
+        replace_file(sub, f"{facts.sha256}.json", facts.model_dump_json().encode())
 
     def flush(self) -> None:
         """Write the entries waiting for a pack as one pack; with more than

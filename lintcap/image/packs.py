@@ -26,7 +26,7 @@ import re
 import secrets
 import time
 
-from lintcap.safefs import TooLarge, create_exclusive, read_regular
+from lintcap.safefs import TooLarge, read_regular, replace_file
 
 PACK_FOLDER = "packs"
 _PACK_NAME = re.compile(r"^\d{20}-[0-9a-f]{12}\.pack$")
@@ -70,16 +70,8 @@ def write_pack(folder: int, entries: dict[str, bytes]) -> bool:
     """One new pack of ``entries`` in the open ``folder``; False when it
     could not be written (the cache is an optimisation: nothing is raised)."""
     name = f"{time.time_ns():020d}-{secrets.token_hex(6)}.pack"
-    temporary = f".{name}.tmp"
     data = b"".join(sha.encode("ascii") + b" " + json + b"\n" for sha, json in entries.items())
-    try:
-        create_exclusive(folder, temporary, data)
-        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary, dir_fd=folder)
-        return False
-    return True
+    return replace_file(folder, name, data)
 
 
 def remove_packs(folder: int, names: list[str]) -> None:
