@@ -28,6 +28,7 @@ from lintcap.image.text import (
     TextBox,
     TextSettings,
     boxes_from_map,
+    detector_scale,
     overlap,
     probability_map,
 )
@@ -45,8 +46,8 @@ def larger_boxes(
 
     long_side = max(rgb.shape[:2])
     if (
-        _scale(long_side, settings.large_pass_size, settings.upscale_below)
-        <= _scale(long_side, settings.size, settings.upscale_below)
+        detector_scale(long_side, settings.large_pass_size, settings.upscale_below)
+        <= detector_scale(long_side, settings.size, settings.upscale_below)
         or not reading.available()
     ):
         return []
@@ -72,11 +73,3 @@ def larger_boxes(
             box.read = words[:READ_MAX_CHARACTERS]
             kept.append(box)
     return kept
-
-
-def _scale(long_side: int, size: int, upscale_below: float) -> float:
-    """The scale at which the detector sees a picture of ``long_side`` at
-    ``size`` (as :func:`lintcap.image.text.model_input` chooses it)."""
-    if long_side < upscale_below * size:
-        return size / long_side
-    return min(1.0, size / long_side)

@@ -364,6 +364,15 @@ def _session() -> Any:
     return single_thread_session(path)
 
 
+def detector_scale(long_side: int, size: int, upscale_below: float = 0.0) -> float:
+    """The scale at which the detector sees a picture of ``long_side`` at
+    ``size``: enlarged to ``size`` when below ``upscale_below`` times it,
+    else shrunk to it (never enlarged)."""
+    if long_side < upscale_below * size:
+        return size / long_side
+    return min(1.0, size / long_side)
+
+
 def model_input(
     rgb: RGB, size: int, upscale_below: float = 0.0
 ) -> tuple[NDArray[np.float32], float, float]:
@@ -372,8 +381,7 @@ def model_input(
     whose long side is below ``upscale_below`` times ``size`` is enlarged to
     ``size`` instead (see :attr:`TextSettings.upscale_below`)."""
     height, width = rgb.shape[:2]
-    long_side = max(height, width)
-    scale = size / long_side if long_side < upscale_below * size else min(1.0, size / long_side)
+    scale = detector_scale(max(height, width), size, upscale_below)
     new_h = max(32, round(height * scale / 32) * 32)
     new_w = max(32, round(width * scale / 32) * 32)
     method = cv2.INTER_CUBIC if scale > 1.0 else cv2.INTER_AREA
