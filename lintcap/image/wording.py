@@ -438,25 +438,20 @@ def read_unsure(
         from lintcap.image.halves import read_halves
 
         read_halves(rgb, [(b, read[id(b)][1]) for b in text_lines], settings, is_mark)
-    groups = [
-        [text_lines[i] for i in group]
-        for group in same_word_groups(
-            [(b.read, b.height, b.angle) for b in text_lines],
-            settings.read_same_word_min_letters,
-            settings.tiled_max_height_ratio,
-            settings.tiled_max_angle,
-            settings.read_letters_per_error,
-        )
-    ]
-    # Turned lines reading one word: their heights from the detector are
-    # rough (a faint copy's box is thinner), so a looser height ratio.
+    # All lines reading one word, and the turned ones again with a looser
+    # height ratio: their heights from the detector are rough (a faint
+    # copy's box is thinner).
     turned = [b for b in text_lines if abs(b.angle) > settings.level_max_angle]
-    groups += [
-        [turned[i] for i in group]
+    groups = [
+        [lines[i] for i in group]
+        for lines, height_ratio in (
+            (text_lines, settings.tiled_max_height_ratio),
+            (turned, settings.read_same_word_turned_height_ratio),
+        )
         for group in same_word_groups(
-            [(b.read, b.height, b.angle) for b in turned],
+            [(b.read, b.height, b.angle) for b in lines],
             settings.read_same_word_min_letters,
-            settings.read_same_word_turned_height_ratio,
+            height_ratio,
             settings.tiled_max_angle,
             settings.read_letters_per_error,
         )
