@@ -12,7 +12,7 @@ import importlib.util
 import json
 import os
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
@@ -258,20 +258,27 @@ def _lint(
         )
     cwd = os.getcwd()  # once: every item's paths are shown from it
     facts = [read_item(item, needs, overrides, cwd) for item in dataset.items]
+    triggers = [_configured(config)]
+
+    def parse_captions() -> None:
+        if needs.parse:
+            lexicons = json.dumps(config.lexicons, sort_keys=True)
+            triggers[0] = _trigger(config, facts, book, _lexicon(lexicons))
+            _parse_all(facts, config, dataset, triggers[0].word, book)
+
     stats = PoolStats()
     if needs.image_analysis:
-        stats = _analyse_images(facts, dataset, config, book, needs)
+        # The captions are parsed while the image pool's workers analyse.
+        stats = _analyse_images(facts, dataset, config, book, needs, parse_captions)
         if needs.image_text and not _lines_read(book):
             notes.append(
                 "W001/W002 judged lines by their shape alone: the recogniser that reads "
                 "unsure lines comes with rapidocr-onnxruntime; `pip install 'lintcap[text]'` "
                 "adds it (fewer false alarms on scene text, marks found by their words)."
             )
-    trigger = _configured(config)
-    if needs.parse:
-        lexicons = json.dumps(config.lexicons, sort_keys=True)
-        trigger = _trigger(config, facts, book, _lexicon(lexicons))
-        _parse_all(facts, config, dataset, trigger.word, book)
+    else:
+        parse_captions()
+    trigger = triggers[0]
     parsed = [f.parsed for f in facts] if needs.parse else []
     if needs.parse:
         hint = preset_hint(config.preset, parsed, book.settings.preset_hint)
@@ -353,7 +360,12 @@ def _lines_read(book: RuleBook) -> bool:
 
 
 def _analyse_images(
-    facts: list[ItemFacts], dataset: Dataset, config: Config, book: RuleBook, needs: Needs
+    facts: list[ItemFacts],
+    dataset: Dataset,
+    config: Config,
+    book: RuleBook,
+    needs: Needs,
+    meanwhile: Callable[[], None],
 ) -> PoolStats:
     # Fact families (detectors above all) are measured only for the rules that read them.
     wanted = {
@@ -382,6 +394,7 @@ def _analyse_images(
         settings,
         cache,
         config.jobs or default_jobs(),
+        meanwhile=meanwhile,
     )
     if cache is not None:
         cache.close()  # writes the entries that wait for a pack

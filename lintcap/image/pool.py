@@ -56,10 +56,21 @@ def analyse_all(
     cache: FactCache | None,
     jobs: int,
     show_progress: bool | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[list[ImageFacts], PoolStats]:
     """Facts for each ``(path, display)``, in order: the wanted families,
     from the cache where it holds them under the current keys; the others
-    are measured (only those) and added to the cache's entry."""
+    are measured (only those) and added to the cache's entry.
+
+    ``meanwhile`` is called once, while the pool's workers analyse (this
+    process would only wait for them), or after the images where there is
+    no pool: the run parses its captions there (bench/endtoend.py)."""
+    pending = [meanwhile] if meanwhile is not None else []
+
+    def call_meanwhile() -> None:
+        while pending:
+            pending.pop()()
+
     stats = PoolStats()
     keys = settings.family_keys()
     results: list[ImageFacts | None] = [None] * len(images)
@@ -85,11 +96,13 @@ def analyse_all(
         misses.append((index, sha256))
     if show_progress is None:
         show_progress = sys.stderr.isatty() and len(misses) > 1
-    for index, facts in _analyse(images, misses, settings, jobs, show_progress, known):
+    analysed = _analyse(images, misses, settings, jobs, show_progress, known, call_meanwhile)
+    for index, facts in analysed:
         results[index] = facts
         stats.analysed += 1
         if cache is not None and facts.sha256:
             cache.put(merge(known.get(index), facts))
+    call_meanwhile()
     return [facts for facts in results if facts is not None], stats
 
 
@@ -100,6 +113,7 @@ def _analyse(
     jobs: int,
     show_progress: bool,
     known: dict[int, ImageFacts],
+    meanwhile: Callable[[], None],
 ) -> Iterator[tuple[int, ImageFacts]]:
     with _progress(show_progress) as progress:
         task = progress.add_task("analysing images", total=len(misses))
@@ -131,6 +145,7 @@ def _analyse(
                 ): batch
                 for batch in batches
             }
+            meanwhile()
             for future in as_completed(futures):
                 batch = futures[future]
                 try:
