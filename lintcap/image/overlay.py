@@ -10,6 +10,7 @@ measurements; ``rules/images.yaml`` decides what counts as a watermark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -106,24 +107,29 @@ def _borders(gray: Gray, overlay: Overlay) -> None:
     """Flat bars along each edge (letterbox, frame): counted in pixels until
     the rows stop being flat or change colour."""
     height, width = gray.shape
-    overlay.border_top = _flat_run(gray, height // 3)
-    overlay.border_bottom = _flat_run(gray[::-1], height // 3)
-    overlay.border_left = _flat_run(gray.T, width // 3)
-    overlay.border_right = _flat_run(gray.T[::-1], width // 3)
+    overlay.border_top = _flat_run(lambda k: gray[k], height // 3)
+    overlay.border_bottom = _flat_run(lambda k: gray[height - 1 - k], height // 3)
+    overlay.border_left = _flat_run(lambda k: gray[:, k], width // 3)
+    overlay.border_right = _flat_run(lambda k: gray[:, width - 1 - k], width // 3)
 
 
-def _flat_run(lines: Gray, limit: int) -> int:
-    """How many rows of ``lines``, from its first, are flat and of the first
-    row's colour. Most pictures have no bar: their first row settles it, so
-    the statistics of the other rows are taken only when it is flat. A side
-    under three pixels long (``limit`` 0) has no room for a bar: 0."""
-    if limit <= 0 or len(lines) == 0 or float(lines[0].std()) > FLAT_STD:
+def _flat_run(line: Callable[[int], NDArray[np.uint8]], limit: int) -> int:
+    """How many lines (``line(0)``, ``line(1)``, ...: rows or columns from
+    one edge inwards) are flat and of the first line's colour. Most pictures
+    have no bar: their first line settles it. Each line's statistics are
+    OpenCV's (a tenth of numpy's cost on a short line: a set of small flat
+    pictures spent a quarter of its image time here). A side under three
+    pixels long (``limit`` 0) has no room for a bar: 0."""
+    if limit <= 0:
         return 0
-    strip = lines[:limit]
-    stds, means = strip.std(axis=1), strip.mean(axis=1)
-    reference = means[0]
+    reference = 0.0
     run = 0
-    while run < limit and stds[run] <= FLAT_STD and abs(means[run] - reference) <= 2 * FLAT_STD:
+    while run < limit:
+        mean, std = cv2.meanStdDev(np.ascontiguousarray(line(run)))
+        if run == 0:
+            reference = float(mean[0, 0])
+        if float(std[0, 0]) > FLAT_STD or abs(float(mean[0, 0]) - reference) > 2 * FLAT_STD:
+            break
         run += 1
     return run
 
