@@ -12,7 +12,7 @@ Two sets:
 
     .venv/bin/python bench/image_quality.py [--misses] [--keep DIR]
     .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split] [--thorough]
-        [--people-backend B] [--other-words]
+        [--text KEY=VALUE ...] [--people-backend B] [--other-words]
     .venv/bin/python bench/image_quality.py --grade-sets [DIR] [--misses]
 
 ``--grade-sets``: I008 (an image graded unlike the rest of its set) and D010
@@ -64,6 +64,13 @@ def main() -> None:
         "--thorough",
         action="store_true",
         help="--real: both second looks of the text detector (text setting thorough: true)",
+    )
+    parser.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="--real: a text detector setting for this run (YAML value), e.g. turned-pass=true",
     )
     parser.add_argument(
         "--other-words",
@@ -143,9 +150,15 @@ def real(args: argparse.Namespace) -> None:
         # A010 reads the people facts scored below (the I and W rules read
         # the face boxes alone); its findings are not scored.
         config = Config(select=["I", "W", "A010"], cache=False, people_backend=args.people_backend)
+        text = dict(item.split("=", 1) for item in args.text)
         if args.thorough:  # the user's override of README's Images section
-            override = Path(scratch) / "thorough.yaml"
-            override.write_text("settings:\n  image-analysis:\n    text:\n      thorough: true\n")
+            text["thorough"] = "true"
+        if text:
+            override = Path(scratch) / "text.yaml"
+            override.write_text(
+                "settings:\n  image-analysis:\n    text:\n"
+                + "".join(f"      {key}: {value}\n" for key, value in text.items())
+            )
             config.extend_rules = [override]
         start = time.perf_counter()
         result = lint([folder], config)
