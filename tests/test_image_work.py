@@ -4,6 +4,8 @@ numbers the plain computation gives)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,55 @@ def test_colour_planes_are_made_once_an_image_and_change_nothing() -> None:
     colour = quality.measure_colour(rgb, gray, content, planes)
     assert colour == quality.measure_colour(rgb, gray, content)
     assert colour != quality.measure_colour(rgb, gray, None)  # the bar's pixels differ
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_meanwhile_runs_once_while_the_images_are_analysed(jobs: int, tmp_path: Path) -> None:
+    # The run parses its captions there: with a pool, before this process
+    # waits for the workers' results; without one, after the images.
+    from PIL import Image
+
+    images = []
+    for index in range(6):
+        path = tmp_path / f"{index}.png"
+        Image.new("RGB", (24, 24), (index * 40, 0, 0)).save(path)
+        images.append((path, path.name))
+    calls: list[int] = []
+    settings = AnalysisSettings(families=frozenset({"colour"}))
+    facts, stats = pool.analyse_all(
+        images, settings, None, jobs, show_progress=False, meanwhile=lambda: calls.append(1)
+    )
+    assert calls == [1]
+    assert stats.analysed == 6 and all(f.colour is not None for f in facts)
+
+
+@pytest.mark.parametrize(
+    ("bars", "expected"),
+    [
+        ({"top": 5, "bottom": 3}, (5, 3, 0, 0)),
+        ({"left": 7, "right": 2}, (0, 0, 7, 2)),
+        ({}, (0, 0, 0, 0)),
+    ],
+)
+def test_border_bars_are_counted_line_by_line(
+    bars: dict[str, int], expected: tuple[int, int, int, int]
+) -> None:
+    from lintcap.image.facts import Overlay
+    from lintcap.image.overlay import _borders
+
+    rng = np.random.default_rng(1)
+    gray = rng.integers(40, 220, (60, 80)).astype(np.uint8)  # busy: no line is flat
+    ink = {"top": 10, "bottom": 250, "left": 12, "right": 245}
+    for side, size in bars.items():
+        if side == "top":
+            gray[:size] = ink[side]
+        elif side == "bottom":
+            gray[-size:] = ink[side]
+        elif side == "left":
+            gray[:, :size] = ink[side]
+        else:
+            gray[:, -size:] = ink[side]
+    overlay = Overlay()
+    _borders(gray, overlay)
+    found = (overlay.border_top, overlay.border_bottom, overlay.border_left, overlay.border_right)
+    assert found == expected
