@@ -11,7 +11,7 @@ Two sets:
   faces, yaw and framing.
 
     .venv/bin/python bench/image_quality.py [--misses] [--keep DIR]
-    .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split] [--thorough]
+    .venv/bin/python bench/image_quality.py --real [DIR] [--originals] [--split]
         [--text KEY=VALUE ...] [--people-backend B] [--other-words]
     .venv/bin/python bench/image_quality.py --grade-sets [DIR] [--misses]
 
@@ -61,16 +61,11 @@ def main() -> None:
     parser.add_argument("--originals", action="store_true", help="--real: no edits")
     parser.add_argument("--people-backend", choices=("opencv", "mediapipe"))
     parser.add_argument(
-        "--thorough",
-        action="store_true",
-        help="--real: both second looks of the text detector (text setting thorough: true)",
-    )
-    parser.add_argument(
         "--text",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="--real: a text detector setting for this run (YAML value), e.g. turned-pass=true",
+        help="--real: a text detector setting for this run (YAML value), e.g. thorough=false",
     )
     parser.add_argument(
         "--other-words",
@@ -151,8 +146,6 @@ def real(args: argparse.Namespace) -> None:
         # the face boxes alone); its findings are not scored.
         config = Config(select=["I", "W", "A010"], cache=False, people_backend=args.people_backend)
         text = dict(item.split("=", 1) for item in args.text)
-        if args.thorough:  # the user's override of README's Images section
-            text["thorough"] = "true"
         if text:
             override = Path(scratch) / "text.yaml"
             override.write_text(

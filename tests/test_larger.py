@@ -1,8 +1,8 @@
 """The larger second look (lintcap.image.larger): a small faint web address
 the detector misses at 640 px is found at 1024 px and kept because the
 recogniser reads it; a line read unsurely is dropped; a clean photograph
-gains no line. And the one switch a user sets for both second looks
-(``thorough``) changes that knob alone when laid over the shipped settings."""
+gains no line. And the one switch for both second looks (``thorough``,
+shipped on) changes that knob alone when a user's rule file turns it off."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lintcap.image import reading
 from lintcap.image.larger import larger_boxes
 from lintcap.image.text import TextSettings, find_text
 
-PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0)
+PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0, thorough=False)
 LARGE = PLAIN.model_copy(update={"large_pass": True})
 
 
@@ -80,10 +80,12 @@ def test_a_clean_photograph_gains_no_line_and_no_larger_look_at_the_first_size()
 
 
 def test_the_thorough_switch_in_a_users_rule_file_changes_that_knob_alone(tmp_path: Path) -> None:
-    override = tmp_path / "thorough.yaml"
-    override.write_text("settings:\n  image-analysis:\n    text:\n      thorough: true\n")
+    # Shipped on; a user who would rather pay less turns it off.
+    override = tmp_path / "fast.yaml"
+    override.write_text("settings:\n  image-analysis:\n    text:\n      thorough: false\n")
     shipped = load_rulebook(Config()).settings.model_dump()
+    assert shipped["image_analysis"]["text"]["thorough"] is True
     changed = load_rulebook(Config(extend_rules=[override])).settings.model_dump()
-    assert changed["image_analysis"]["text"]["thorough"] is True
-    changed["image_analysis"]["text"]["thorough"] = False
+    assert changed["image_analysis"]["text"]["thorough"] is False
+    changed["image_analysis"]["text"]["thorough"] = True
     assert changed == shipped  # read-cues, people thresholds: the shipped ones

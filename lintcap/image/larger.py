@@ -15,7 +15,7 @@ reads it as text with confidence (``large-pass-min-confidence`` and
 letter count). Kept lines carry what was
 read, so :func:`lintcap.image.wording.read_unsure` does not read them again.
 One more run of the model at about 2.5 times the pixels, plus a read per new
-line: off by default (``large-pass``, or ``thorough``).
+line: on as shipped through ``thorough`` (or alone, ``large-pass``).
 """
 
 from __future__ import annotations

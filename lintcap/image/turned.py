@@ -13,8 +13,8 @@ is one the first pass had its chance at (a duplicate would change the
 scene's geometry), and a line found askew in the turned view is one the
 turn did not help with (a blurred shirt print at -16 degrees, found in the
 view turned by +35, was the one false alarm on the real set without this).
-Each angle costs one more run of the model, so the pass is off by default
-(``turned-pass``).
+Each angle costs one more run of the model: the pass is on as shipped
+through ``thorough`` (or alone, ``turned-pass``).
 """
 
 from __future__ import annotations
