@@ -58,17 +58,18 @@ def main() -> None:
     # The detector alone, and as the rules run it: with the recogniser
     # reading the unsure lines (lintcap.image.wording, read-cues), and without
     # reading again the turned pieces of a tiling (lintcap.image.pieces)...
-    plain = text.TextSettings(read_max_lines=0, extend_max_lines=0, thorough=False)
+    plain = text.TextSettings(
+        read_max_lines=0, extend_max_lines=0, turned_pass=False, large_pass=False
+    )
     shipped = load_rulebook(Config()).settings.image_analysis.text
-    ruled = shipped.model_copy(update={"thorough": False})
+    ruled = shipped.model_copy(update={"turned_pass": False, "large_pass": False})
     unextended = ruled.model_copy(update={"extend_max_lines": 0})
     # ...and without reading by halves the lines read unsurely (lintcap.image.halves).
     unsplit = ruled.model_copy(update={"split_max_lines": 0})
     corners = plain.model_copy(update={"corner_pass": True})
     turned = plain.model_copy(update={"turned_pass": True})
     larger = plain.model_copy(update={"large_pass": True})
-    # ...and as shipped (`thorough: true`): both second looks, read.
-    thorough = shipped
+    # ...and as shipped: both second looks, read.
 
     def quality_and_colour(im: LoadedImage) -> None:
         planes = colour_planes(im.working, im.gray)  # made once, as the analyser shares them
@@ -82,13 +83,13 @@ def main() -> None:
         "borders only": lambda im: measure_overlay(im.working, im.gray, search_text=False),
         "text: morphology (+ borders)": lambda im: measure_overlay(im.working, im.gray),
         "text: learned (DB, 640 px)": lambda im: text.find_text(im.working, plain),
-        "text: learned + reading (thorough: false)": lambda im: text.find_text(im.working, ruled),
+        "text: learned + reading (second looks off)": lambda im: text.find_text(im.working, ruled),
         "text: ... less piece reading": lambda im: text.find_text(im.working, unextended),
         "text: ... less halves reading": lambda im: text.find_text(im.working, unsplit),
         "text: learned + corner pass": lambda im: text.find_text(im.working, corners),
         "text: learned + turned pass": lambda im: text.find_text(im.working, turned),
         "text: learned + larger pass": lambda im: text.find_text(im.working, larger),
-        "text: as shipped (thorough, + reading)": lambda im: text.find_text(im.working, thorough),
+        "text: as shipped (both looks, + reading)": lambda im: text.find_text(im.working, shipped),
         "faces: mediapipe boxes alone": lambda im: detect_faces(
             im.working, people, "mediapipe", im.gray
         ),

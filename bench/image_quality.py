@@ -65,7 +65,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="--real: a text detector setting for this run (YAML value), e.g. thorough=false",
+        help="--real: a text detector setting for this run (YAML value), e.g. large-pass=false",
     )
     parser.add_argument(
         "--other-words",

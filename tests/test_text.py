@@ -318,10 +318,10 @@ def test_the_corner_pass_finds_a_name_too_small_for_the_first() -> None:
         boxes = find_text(rgb, settings)
         return [(b.reason, b.position) for b in boxes if b.y < 100 and b.x > 700]
 
-    first_look = TextSettings(thorough=False)
+    first_look = TextSettings(turned_pass=False, large_pass=False)
     assert corner(first_look) == []
     assert corner(first_look.model_copy(update={"corner_pass": True})) == [("margin", "corner")]
-    # The shipped larger second look (thorough) finds it too, read.
+    # The shipped larger second look finds it too, read.
     assert corner(TextSettings()) == [("margin", "corner")]
 
 
@@ -399,3 +399,29 @@ def test_lines_taken_from_a_map_are_bounded_by_max_lines() -> None:
     kept = text.boxes_from_map(probability, 1.0, 1.0, TextSettings(max_lines=5))
     assert len(kept) == 5
     assert sorted(b.score for b in kept) == sorted(b.score for b in everything)[-5:]
+
+
+def test_the_corner_look_on_a_banner_keeps_its_boxes_inside() -> None:
+    """A side under 32 px (the model's stride): the crop is the whole side,
+    not wider, so no box lands at a negative place."""
+    rgb = np.full((20, 1024, 3), 255, np.uint8)
+    cv2.putText(rgb, "BANNER TEXT", (10, 16), cv2.FONT_HERSHEY_PLAIN, 1.0, (0, 0, 0), 1)
+    boxes = text.corner_boxes(rgb, [], TextSettings(corner_pass=True))
+    assert all(b.x >= 0 and b.y >= 0 and b.x + b.w <= 1024 for b in boxes)
+
+
+def test_lines_joined_on_one_level_forget_what_one_piece_read() -> None:
+    left = _box(100, 200, 120, 30)
+    left.read = "STUDIO"
+    right = _box(230, 200, 120, 30)
+    (joined,) = text.merge_lines([left, right], TextSettings().level_max_angle)
+    assert (joined.x, joined.w, joined.read) == (100, 250, "")
+
+
+def test_overlap_is_the_turned_boxes_meeting_not_their_rectangles() -> None:
+    diagonal = TextBox(x=100, y=100, w=300, h=300, angle=-45.0, height=30, score=0.9)
+    in_its_empty_corner = TextBox(x=340, y=110, w=50, h=20, angle=0.0, height=18, score=0.9)
+    across_it = TextBox(x=230, y=240, w=40, h=20, angle=0.0, height=18, score=0.9)
+    assert not text.overlap(diagonal, in_its_empty_corner)
+    assert text.overlap(diagonal, across_it)
+    assert not text.overlap(across_it, _box(600, 600, 10, 10))

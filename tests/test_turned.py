@@ -16,7 +16,7 @@ from skimage import data
 from lintcap.image import turned
 from lintcap.image.text import TextBox, TextSettings, find_text
 
-PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0, thorough=False)
+PLAIN = TextSettings(read_max_lines=0, extend_max_lines=0, turned_pass=False, large_pass=False)
 TURNED = PLAIN.model_copy(update={"turned_pass": True})
 
 

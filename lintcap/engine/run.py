@@ -258,13 +258,14 @@ def _lint(
         )
     cwd = os.getcwd()  # once: every item's paths are shown from it
     facts = [read_item(item, needs, overrides, cwd) for item in dataset.items]
-    triggers = [_configured(config)]
+    trigger = _configured(config)
 
     def parse_captions() -> None:
+        nonlocal trigger
         if needs.parse:
             lexicons = json.dumps(config.lexicons, sort_keys=True)
-            triggers[0] = _trigger(config, facts, book, _lexicon(lexicons))
-            _parse_all(facts, config, dataset, triggers[0].word, book)
+            trigger = _trigger(config, facts, book, _lexicon(lexicons))
+            _parse_all(facts, config, dataset, trigger.word, book)
 
     stats = PoolStats()
     if needs.image_analysis:
@@ -278,7 +279,6 @@ def _lint(
             )
     else:
         parse_captions()
-    trigger = triggers[0]
     parsed = [f.parsed for f in facts] if needs.parse else []
     if needs.parse:
         hint = preset_hint(config.preset, parsed, book.settings.preset_hint)

@@ -722,7 +722,7 @@ def _load_one(
 
 def merge_settings(settings: dict[str, Any], more: dict[str, Any]) -> None:
     """``more`` laid over ``settings`` key by key, into nested mappings: a
-    user's file setting ``image-analysis: {text: {thorough: true}}`` changes
+    user's file setting ``image-analysis: {text: {large-pass: false}}`` changes
     that one knob (a whole replacement reset every other image setting to the
     code's defaults, the read-cues lists to empty). Lists and values replace."""
     for key, value in more.items():

@@ -15,7 +15,7 @@ reads it as text with confidence (``large-pass-min-confidence`` and
 letter count). Kept lines carry what was
 read, so :func:`lintcap.image.wording.read_unsure` does not read them again.
 One more run of the model at about 2.5 times the pixels, plus a read per new
-line: on as shipped through ``thorough`` (or alone, ``large-pass``).
+line; on as shipped (``large-pass``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from lintcap.image.text import (
     detector_scale,
     overlap,
     probability_map,
+    strongest,
 )
 from lintcap.image.wording import readable
 
@@ -58,6 +59,7 @@ def larger_boxes(
     for box in boxes_from_map(probability, scale_x, scale_y, settings):
         if not any(overlap(box, other) for other in [*found, *new]):
             new.append(box)
+    new = strongest(new, settings.large_pass_max_reads)
     if not new:
         return []
     kept: list[TextBox] = []

@@ -65,12 +65,6 @@ def analyse_all(
     ``meanwhile`` is called once, while the pool's workers analyse (this
     process would only wait for them), or after the images where there is
     no pool: the run parses its captions there (bench/endtoend.py)."""
-    pending = [meanwhile] if meanwhile is not None else []
-
-    def call_meanwhile() -> None:
-        while pending:
-            pending.pop()()
-
     stats = PoolStats()
     keys = settings.family_keys()
     results: list[ImageFacts | None] = [None] * len(images)
@@ -96,13 +90,14 @@ def analyse_all(
         misses.append((index, sha256))
     if show_progress is None:
         show_progress = sys.stderr.isatty() and len(misses) > 1
-    analysed = _analyse(images, misses, settings, jobs, show_progress, known, call_meanwhile)
+    analysed = _analyse(
+        images, misses, settings, jobs, show_progress, known, meanwhile or (lambda: None)
+    )
     for index, facts in analysed:
         results[index] = facts
         stats.analysed += 1
         if cache is not None and facts.sha256:
             cache.put(merge(known.get(index), facts))
-    call_meanwhile()
     return [facts for facts in results if facts is not None], stats
 
 
@@ -122,6 +117,7 @@ def _analyse(
                 path, display = images[index]
                 yield index, _safe_analyse(path, display, sha256, settings, known.get(index))
                 progress.advance(task)
+            meanwhile()
             return
         workers = min(jobs, len(misses))
         shas = dict(misses)

@@ -128,8 +128,10 @@ class TextSettings(BaseModel):
     #: degrees (:mod:`lintcap.image.turned`), for faint diagonal marks the
     #: model misses at their own angle: one more run of the model per angle
     #: (about +136 CPU ms an image with two, bench/RESULTS.md). On as shipped
-    #: through ``thorough``.
-    turned_pass: bool = False
+    #: with the larger look: together they take W001 recall on the real
+    #: photographs from 0.83 to 0.92 at precision 1.00, for five times the
+    #: text search's CPU; both off is the fast look (README, Images).
+    turned_pass: bool = True
     turned_pass_angles: list[Annotated[float, Field(ge=-89.0, le=89.0)]] = Field(
         default_factory=lambda: [35.0, -35.0], max_length=8
     )
@@ -139,16 +141,14 @@ class TextSettings(BaseModel):
     #: ``large-pass-min-confidence`` or more, as ``large-pass-min-characters``
     #: letters or digits (a corner's texture read 'es' at 0.82): one more run of
     #: the model at about 2.5 times the pixels (bench/RESULTS.md). On as
-    #: shipped through ``thorough``.
-    large_pass: bool = False
+    #: shipped.
+    large_pass: bool = True
     large_pass_size: int = Field(default=1024, ge=64, le=2048)
     large_pass_min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     large_pass_min_characters: int = Field(default=3, ge=0)
-    #: Both second looks (turned and larger) at once, on by default: on the
-    #: real photographs they take W001 recall from 0.83 to 0.92 at precision
-    #: 1.00, for five times the text search's CPU (bench/RESULTS.md). False
-    #: is the one switch for a user who would rather pay less (README, Images).
-    thorough: bool = True
+    #: Bound: at most this many of the larger look's new lines (the highest
+    #: scoring) are read, each a run of the recogniser.
+    large_pass_max_reads: int = Field(default=8, ge=0, le=200)
     #: Boxes of text whose height is below this share of the image's short
     #: side are ignored (noise, distant lettering).
     min_height_share: float = Field(default=0.012, ge=0.0)
@@ -422,11 +422,11 @@ def find_text(
     boxes = boxes_from_map(probability, scale_x, scale_y, settings)
     if settings.corner_pass:
         boxes += corner_boxes(rgb, boxes, settings)
-    if settings.turned_pass or settings.thorough:
+    if settings.turned_pass:
         from lintcap.image.turned import turned_boxes
 
         boxes += turned_boxes(rgb, boxes, settings)
-    if settings.large_pass or settings.thorough:
+    if settings.large_pass:
         from lintcap.image.larger import larger_boxes
 
         boxes += larger_boxes(rgb, boxes, settings)
@@ -449,8 +449,10 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
     first pass shrinks it to ``size``): thin signatures and small studio
     names. Lines the first pass found already are not repeated."""
     height, width = rgb.shape[:2]
-    crop_w = max(32, int(width * settings.corner_pass_width))
-    crop_h = max(32, int(height * settings.corner_pass_height))
+    # At least 32 px a side (the model's stride), at most the picture (a
+    # 1024 x 20 banner: a wider crop put its boxes at a negative x).
+    crop_w = min(width, max(32, int(width * settings.corner_pass_width)))
+    crop_h = min(height, max(32, int(height * settings.corner_pass_height)))
     extra: list[TextBox] = []
     for left, top in (
         (0, 0),
@@ -468,9 +470,24 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
 
 
 def overlap(a: TextBox, b: TextBox) -> bool:
-    """Whether two boxes' rectangles share any pixel (a second look's line
-    that the first look found already)."""
-    return min(a.x + a.w, b.x + b.w) > max(a.x, b.x) and min(a.y + a.h, b.y + b.h) > max(a.y, b.y)
+    """Whether two lines' turned boxes share pixels (a second look's line
+    that an earlier look found already). Their upright bounding rectangles
+    are the cheap first test, not the answer: a diagonal mark's rectangle
+    has wide empty corners, and a level line lying in one was hidden by it
+    (a tiling's parallel copies, too, whose rectangles overlap)."""
+    if not (
+        min(a.x + a.w, b.x + b.w) > max(a.x, b.x) and min(a.y + a.h, b.y + b.h) > max(a.y, b.y)
+    ):
+        return False
+    kind, _ = cv2.rotatedRectangleIntersection(_turned_box(a), _turned_box(b))
+    return bool(kind != cv2.INTERSECT_NONE)
+
+
+def _turned_box(box: TextBox) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """The line's rotated box (centre, length and height, angle as OpenCV
+    counts it: clockwise, the image's y pointing down)."""
+    centre = (box.x + box.w / 2.0, box.y + box.h / 2.0)
+    return centre, (_length(box), float(box.height)), -float(box.angle)
 
 
 def boxes_from_map(
@@ -547,6 +564,7 @@ def merge_lines(boxes: list[TextBox], level_max_angle: float) -> list[TextBox]:
             last.height = max(last.height, box.height)
             last.score = max(last.score, box.score)
             last.angle = 0.0
+            last.read = ""  # what one piece read is not the joined line's words
         else:
             merged.append(box.model_copy())
     return merged + others

@@ -13,8 +13,7 @@ is one the first pass had its chance at (a duplicate would change the
 scene's geometry), and a line found askew in the turned view is one the
 turn did not help with (a blurred shirt print at -16 degrees, found in the
 view turned by +35, was the one false alarm on the real set without this).
-Each angle costs one more run of the model: the pass is on as shipped
-through ``thorough`` (or alone, ``turned-pass``).
+Each angle costs one more run of the model; on as shipped (``turned-pass``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from numpy.typing import NDArray
 from lintcap.image.text import (
     TextBox,
     TextSettings,
-    _length,
     boxes_from_map,
     overlap,
     probability_map,
@@ -56,27 +54,10 @@ def turned_boxes(
             # Turned by ``angle`` (counter-clockwise), a line at ``box.angle``
             # ran at box.angle + angle in the turned view.
             askew = abs(box.angle + angle) > settings.level_max_angle
-            if level or askew or any(_meet(box, other) for other in [*found, *extra]):
+            if level or askew or any(overlap(box, other) for other in [*found, *extra]):
                 continue
             extra.append(box)
     return extra
-
-
-def _meet(a: TextBox, b: TextBox) -> bool:
-    """Whether two lines' turned boxes share pixels. Their upright bounding
-    rectangles are not enough: a diagonal mark's rectangle has wide empty
-    corners, and a level line lying in one hid the mark."""
-    if not overlap(a, b):
-        return False
-    kind, _ = cv2.rotatedRectangleIntersection(_turned_box(a), _turned_box(b))
-    return bool(kind != cv2.INTERSECT_NONE)
-
-
-def _turned_box(box: TextBox) -> tuple[tuple[float, float], tuple[float, float], float]:
-    """The line's rotated box (centre, length and height, angle as OpenCV
-    counts it: clockwise, the image's y pointing down)."""
-    centre = (box.x + box.w / 2.0, box.y + box.h / 2.0)
-    return centre, (_length(box), float(box.height)), -float(box.angle)
 
 
 def _back(
