@@ -425,3 +425,17 @@ def test_overlap_is_the_turned_boxes_meeting_not_their_rectangles() -> None:
     assert not text.overlap(diagonal, in_its_empty_corner)
     assert text.overlap(diagonal, across_it)
     assert not text.overlap(across_it, _box(600, 600, 10, 10))
+
+
+def test_lines_under_the_least_height_are_dropped_where_they_are_read_off_the_map() -> None:
+    """Before a later look compares its lines with them or reads them: a
+    speck the first look kept used to hide a second look's line."""
+    probability = np.zeros((200, 300), np.float32)
+    probability[40:70, 20:260] = 0.9  # a line 30 map pixels high
+    probability[150:153, 20:120] = 0.9  # a speck of a line, 3 high
+    settings = TextSettings()
+    every = text.boxes_from_map(probability, 2.0, 2.0, settings)
+    kept = text.boxes_from_map(probability, 2.0, 2.0, settings, min_height=20.0)
+    assert len(every) == 2 and len(kept) == 1 and kept[0].height >= 20.0
+    rgb = np.zeros((400, 600, 3), np.uint8)
+    assert text.lowest_line(rgb, settings) == settings.min_height_share * 400

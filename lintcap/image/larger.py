@@ -29,6 +29,7 @@ from lintcap.image.text import (
     TextSettings,
     boxes_from_map,
     detector_scale,
+    lowest_line,
     overlap,
     probability_map,
     strongest,
@@ -56,7 +57,7 @@ def larger_boxes(
         rgb, settings.large_pass_size, settings.upscale_below
     )
     new: list[TextBox] = []
-    for box in boxes_from_map(probability, scale_x, scale_y, settings):
+    for box in boxes_from_map(probability, scale_x, scale_y, settings, lowest_line(rgb, settings)):
         if not any(overlap(box, other) for other in [*found, *new]):
             new.append(box)
     new = strongest(new, settings.large_pass_max_reads)

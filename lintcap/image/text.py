@@ -419,7 +419,7 @@ def find_text(
     Raises :class:`TextBackendUnavailable` without the text extra."""
     settings = settings or TextSettings()
     probability, scale_x, scale_y = probability_map(rgb, settings.size, settings.upscale_below)
-    boxes = boxes_from_map(probability, scale_x, scale_y, settings)
+    boxes = boxes_from_map(probability, scale_x, scale_y, settings, lowest_line(rgb, settings))
     if settings.corner_pass:
         boxes += corner_boxes(rgb, boxes, settings)
     if settings.turned_pass:
@@ -430,8 +430,6 @@ def find_text(
         from lintcap.image.larger import larger_boxes
 
         boxes += larger_boxes(rgb, boxes, settings)
-    height, width = rgb.shape[:2]
-    boxes = [b for b in boxes if b.height >= settings.min_height_share * min(height, width)]
     boxes = strongest(merge_lines(boxes, settings.level_max_angle), settings.max_lines)
     if gray is None:
         gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
@@ -453,6 +451,7 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
     # 1024 x 20 banner: a wider crop put its boxes at a negative x).
     crop_w = min(width, max(32, int(width * settings.corner_pass_width)))
     crop_h = min(height, max(32, int(height * settings.corner_pass_height)))
+    lowest = lowest_line(rgb, settings)  # of the picture, not of the corner
     extra: list[TextBox] = []
     for left, top in (
         (0, 0),
@@ -462,7 +461,7 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
     ):
         crop = np.ascontiguousarray(rgb[top : top + crop_h, left : left + crop_w])
         probability, scale_x, scale_y = probability_map(crop, max(crop_w, crop_h))
-        for box in boxes_from_map(probability, scale_x, scale_y, settings):
+        for box in boxes_from_map(probability, scale_x, scale_y, settings, lowest):
             box.x, box.y = box.x + left, box.y + top
             if not any(overlap(box, other) for other in [*found, *extra]):
                 extra.append(box)
@@ -490,11 +489,23 @@ def _turned_box(box: TextBox) -> tuple[tuple[float, float], tuple[float, float],
     return centre, (_length(box), float(box.height)), -float(box.angle)
 
 
+def lowest_line(rgb: RGB, settings: TextSettings) -> float:
+    """The least height of a line kept in ``rgb``, pixels (``min-height-share``
+    of its short side): lower ones are noise or distant lettering."""
+    return settings.min_height_share * min(rgb.shape[:2])
+
+
 def boxes_from_map(
-    probability: NDArray[np.float32], scale_x: float, scale_y: float, settings: TextSettings
+    probability: NDArray[np.float32],
+    scale_x: float,
+    scale_y: float,
+    settings: TextSettings,
+    min_height: float = 0.0,
 ) -> list[TextBox]:
     """DB post-processing: the map thresholded, each region's rotated box
-    scored by its mean probability and grown by the unclip distance."""
+    scored by its mean probability and grown by the unclip distance; a box
+    lower than ``min_height`` (pixels of the picture) is dropped here, before
+    a later look compares its lines with it or reads them."""
     mask = (probability > settings.pixel_threshold).astype(np.uint8)
     mask = np.asarray(cv2.dilate(mask, np.ones((2, 2), np.uint8)), dtype=np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
@@ -520,6 +531,9 @@ def boxes_from_map(
         corners *= np.array([scale_x, scale_y])
         left, top = corners.min(axis=0)
         right, bottom = corners.max(axis=0)
+        height = round(float(rh * (scale_x + scale_y) / 2), 1)
+        if height < min_height:
+            continue
         boxes.append(
             TextBox(
                 x=max(0, int(left)),
@@ -527,7 +541,7 @@ def boxes_from_map(
                 w=int(right - max(0.0, left)),
                 h=int(bottom - max(0.0, top)),
                 angle=round(float(angle), 1),
-                height=round(float(rh * (scale_x + scale_y) / 2), 1),
+                height=height,
                 score=round(score, 3),
             )
         )

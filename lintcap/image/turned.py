@@ -25,6 +25,7 @@ from lintcap.image.text import (
     TextBox,
     TextSettings,
     boxes_from_map,
+    lowest_line,
     overlap,
     probability_map,
 )
@@ -39,6 +40,7 @@ def turned_boxes(
     ``rgb``; lines the first pass found (``found``) are not repeated."""
     height, width = rgb.shape[:2]
     centre = (width / 2.0, height / 2.0)
+    lowest = lowest_line(rgb, settings)
     extra: list[TextBox] = []
     for angle in settings.turned_pass_angles:
         turn = np.asarray(cv2.getRotationMatrix2D(centre, angle, 1.0), np.float64)
@@ -49,7 +51,7 @@ def turned_boxes(
             turned, settings.size, settings.upscale_below
         )
         back = _back(probability, turn, scale_x, scale_y)
-        for box in boxes_from_map(back, scale_x, scale_y, settings):
+        for box in boxes_from_map(back, scale_x, scale_y, settings, lowest):
             level = abs(box.angle) < settings.diagonal_min_degrees
             # Turned by ``angle`` (counter-clockwise), a line at ``box.angle``
             # ran at box.angle + angle in the turned view.
