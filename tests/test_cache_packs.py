@@ -134,3 +134,26 @@ def test_packs_past_the_byte_limit_are_not_read(
     assert FactCache(root, "key").get(_sha(0)) is None
     monkeypatch.setattr(packs, "MAX_PACKS_BYTES", pack.stat().st_size)
     assert FactCache(root, "key").get(_sha(0)) == _facts(0)
+
+
+def test_the_newest_packs_are_read_first_and_win_when_the_budget_runs_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        old = {_sha(1): b'{"width": 1}', _sha(2): b'{"width": 2}'}
+        assert packs.write_pack(fd, old)
+        new = {_sha(1): b'{"width": 10}'}
+        assert packs.write_pack(fd, new)
+        entries, read = packs.read_packs(fd, 1 << 20)
+        assert entries == {_sha(1): b'{"width": 10}', _sha(2): b'{"width": 2}'}
+        assert len(read) == 2
+        # Room for the newest pack alone: its entry, not the older one's.
+        newest = max(os.listdir(folder))
+        monkeypatch.setattr(packs, "MAX_PACKS_BYTES", (folder / newest).stat().st_size)
+        entries, read = packs.read_packs(fd, 1 << 20)
+        assert entries == {_sha(1): b'{"width": 10}'} and read == [newest]
+    finally:
+        os.close(fd)

@@ -8,8 +8,9 @@ measuring them. A run that writes many entries writes them as one pack per
 ``images/KEY/packs/``: one line an entry, ``SHA256 JSON``. JSON holds no raw
 line break, so lines split cleanly.
 
-Packs are named by the time they were written, so the newest entry of an
-image wins when several packs hold it. A pack is written once (a rename of a
+Packs are named by the time they were written and read newest first, so the
+newest entry of an image wins when several packs hold it (and the packs a
+byte budget leaves unread are the oldest). A pack is written once (a rename of a
 complete temporary file) and never changed; when more than :data:`MAX_PACKS`
 are read, the next write folds every entry read into the new pack and
 removes the packs it read (a pack another run writes meanwhile is not among
@@ -50,7 +51,10 @@ def read_packs(folder: int, max_entry: int) -> tuple[dict[str, bytes], list[str]
     entries: dict[str, bytes] = {}
     read: list[str] = []
     budget = MAX_PACKS_BYTES
-    for name in names[-MAX_READ_PACKS:]:
+    # Newest first, each image's first entry kept: when the byte budget runs
+    # out, the packs left unread are the oldest (read oldest first, the
+    # newest were skipped and a fold wrote their images' older facts anew).
+    for name in reversed(names[-MAX_READ_PACKS:]):
         try:
             data = read_regular(name, budget, follow=False, at=folder)
         except TooLarge:
@@ -62,7 +66,7 @@ def read_packs(folder: int, max_entry: int) -> tuple[dict[str, bytes], list[str]
         for line in data.split(b"\n"):
             if len(line) > 65 + max_entry or line[64:65] != b" " or not _SHA256.match(line[:64]):
                 continue
-            entries[line[:64].decode("ascii")] = line[65:]
+            entries.setdefault(line[:64].decode("ascii"), line[65:])
     return entries, read
 
 
