@@ -86,3 +86,26 @@ def test_a_pattern_missing_a_required_word_is_left_out(nlp: CaptionNLP) -> None:
     doc = nlp.nlp.make_doc("her mouth is open")
     assert only_a(doc) == full(doc) and len(full(doc)) == 1
     assert subsets.matcher_for(ids("lips open")) is only_a  # made once, then kept
+
+
+def test_negated_and_ranged_tokens_are_read_alike_by_both_prefilters() -> None:
+    """A negated token (``!``: any word but these) or one that may be
+    skipped (``{0,2}``) holds none of its words in every match: neither the
+    per-caption subsets nor the anchor windows may wait for them; a range
+    widens the window by its most."""
+    from lintcap.caption.patterns import PatternSet, _width, anchor_words, holds_its_words
+
+    pattern = [
+        {"LOWER": "not", "OP": "!"},
+        {"LOWER": {"IN": ["very", "so"]}, "OP": "{0,2}"},
+        {"LOWER": "big", "OP": "{2}"},
+        {"LOWER": "smile"},
+    ]
+    assert [holds_its_words(token) for token in pattern] == [False, False, True, True]
+    assert required_words(pattern) == [frozenset({"big"}), frozenset({"smile"})]
+    assert [_width(token) for token in pattern] == [1, 2, 2, 1]
+    anchors = anchor_words({"x": PatternSet(by_label={"a": [pattern]})}, frozenset())
+    # The first of the equally selective held tokens; the window reaches
+    # over "not" (1) and up to two of "very"/"so" before it, "smile" after.
+    assert anchors is not None
+    assert (anchors.words, anchors.before, anchors.after) == ({"big"}, 3, 1)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lintcap.caption.patterns import Pattern, _values
+from lintcap.caption.patterns import Pattern, _values, holds_its_words
 
 if TYPE_CHECKING:
     from spacy.matcher import Matcher
@@ -33,23 +33,14 @@ if TYPE_CHECKING:
 #: building one matcher per caption for ever).
 MAX_SUBSET_MATCHERS = 256
 
-#: Quantifiers under which a token must match at least once.
-_ONCE_OR_MORE = (None, "+")
-
 
 def required_words(pattern: Pattern) -> list[frozenset[str]]:
-    """For each token that every match of ``pattern`` must hold (no ``?``,
-    ``*`` or ``!`` quantifier, a ``LOWER`` value or ``IN`` list), the words
-    it may be. A token known only by other attributes (``IS_ALPHA``,
-    ``REGEX``, ``NOT_IN``) requires nothing here."""
-    required = []
-    for token in pattern:
-        if token.get("OP") not in _ONCE_OR_MORE:
-            continue
-        words = _values(token)
-        if words:
-            required.append(frozenset(words))
-    return required
+    """For each token that every match of ``pattern`` must hold (a ``LOWER``
+    value or ``IN`` list, not skippable nor negated:
+    :func:`~lintcap.caption.patterns.holds_its_words`), the words it may be.
+    A token known only by other attributes (``IS_ALPHA``, ``REGEX``,
+    ``NOT_IN``) requires nothing here."""
+    return [frozenset(_values(token) or ()) for token in pattern if holds_its_words(token)]
 
 
 class PatternSubsets:

@@ -116,6 +116,33 @@ def _values(token: dict[str, Any]) -> set[str] | None:
 STAR_TOKENS = 4
 
 
+def _repeats(token: dict[str, Any]) -> tuple[int, int]:
+    """How many caption tokens a pattern token takes, least and most, by its
+    ``OP`` (spaCy's quantifiers: ``?``, ``*``, ``+``, ``!``, ``{n}``,
+    ``{n,m}``, ``{n,}``, ``{,m}``); an unbounded repeat counts as STAR_TOKENS.
+    ``!`` takes one token that is *not* the token's words."""
+    op = token.get("OP")
+    if op is None or op == "!":
+        return 1, 1
+    bounded = {"?": (0, 1), "*": (0, STAR_TOKENS), "+": (1, STAR_TOKENS)}
+    if op in bounded:
+        return bounded[op]
+    if isinstance(op, str) and op.startswith("{") and op.endswith("}"):
+        low, _, high = op[1:-1].partition(",")
+        least = int(low) if low.isdigit() else 0
+        if "," not in op:
+            return least, least
+        return least, int(high) if high.isdigit() else max(least, STAR_TOKENS)
+    return 0, STAR_TOKENS  # an unknown quantifier: assume nothing
+
+
+def holds_its_words(token: dict[str, Any]) -> bool:
+    """Whether every match of a pattern holds one of this token's words: it
+    lists them (``LOWER``, ``IN``) and must match at least once, not negated
+    (``!``: any word but these) nor skippable (``?``, ``*``, ``{0,m}``)."""
+    return token.get("OP") != "!" and _repeats(token)[0] >= 1 and bool(_values(token))
+
+
 class Anchors(BaseModel):
     """Words of which every match of a category holds one, and how far a
     match reaches before and after that word, in tokens."""
@@ -127,8 +154,8 @@ class Anchors(BaseModel):
 
 def _width(token: dict[str, Any]) -> int:
     """Tokens a pattern token is taken to cover: a repeated one (``*``, ``+``)
-    up to STAR_TOKENS, any other one."""
-    return STAR_TOKENS if token.get("OP") in ("*", "+") else 1
+    up to STAR_TOKENS, a range (``{n,m}``) up to its most, any other one."""
+    return _repeats(token)[1]
 
 
 def anchor_words(sets: dict[str, PatternSet], common: frozenset[str]) -> Anchors | None:
@@ -147,7 +174,7 @@ def anchor_words(sets: dict[str, PatternSet], common: frozenset[str]) -> Anchors
                 best: int | None = None
                 best_score = (0, 0)
                 for index, token in enumerate(pattern):
-                    values = _values(token) if token.get("OP") not in ("?", "*") else None
+                    values = _values(token) if holds_its_words(token) else None
                     if not values:
                         continue
                     score = (-len(values & common), -len(values))
