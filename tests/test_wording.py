@@ -376,3 +376,16 @@ def test_a_signature_beside_a_web_address_along_the_same_edge_stands_alone() -> 
                   kind="overlay", reason="margin", position="corner")  # fmt: skip
     read_unsure(blank, _gray(blank), [site, sig], _settings())
     assert (site.reason, sig.kind, sig.reason) == ("wording", "overlay", "margin")
+
+
+def test_one_word_is_the_pair_test_of_the_same_word_groups() -> None:
+    from lintcap.image.wording import clean, one_word
+
+    # The shorter within the longer, an error per four letters.
+    assert one_word(clean("PHOTOSTUDIO"), clean("Photostud1o Berlin"), 4, 4)
+    assert not one_word(clean("PHOTOSTUDIO"), clean("Bakery"), 4, 4)
+    # Short words: only the same word, and only when asked (a tiling's initials).
+    assert not one_word("ok", "ok", 3, 4)
+    assert one_word("ok", "ok", 3, 4, same_short=True)
+    assert not one_word("ok", "on", 3, 4, same_short=True)
+    assert not one_word("", "anything", 0, 4)

@@ -306,17 +306,27 @@ def same_word_groups(
 
     for i in range(len(reads)):
         for j in range(i + 1, len(reads)):
-            a, b = sorted((words[i], words[j]), key=len)
-            if not a or (len(a) < min_letters and not (same_short_words and a == b)):
-                continue
             ratio = reads[i][1] / max(1.0, reads[j][1])
             if not 1 / max_height_ratio <= ratio <= max_height_ratio:
                 continue
             if abs(reads[i][2] - reads[j][2]) > max_angle:
                 continue
-            if near_in(a, b) <= len(a) // letters_per_error:
+            if one_word(words[i], words[j], min_letters, letters_per_error, same_short_words):
                 sets.join(i, j)
     return [group for group in sets.groups() if len(group) > 1]
+
+
+def one_word(
+    first: str, second: str, min_letters: int, letters_per_error: int, same_short: bool = False
+) -> bool:
+    """Whether two cleaned reads are one word (see :func:`same_word_groups`):
+    the shorter, of ``min_letters`` or more, within the other with an error
+    per ``letters_per_error`` letters; with ``same_short``, short words the
+    same."""
+    a, b = sorted((first, second), key=len)
+    if not a or (len(a) < min_letters and not (same_short and a == b)):
+        return False
+    return near_in(a, b) <= len(a) // letters_per_error
 
 
 def read_unsure(
@@ -490,21 +500,21 @@ def read_unsure(
     # backdrop's name repeated), is the scene's, not a mark standing alone;
     # so are the corner lines stacked on it (the backdrop's line above, cut
     # by the picture's edge, reads as nothing the scene shows).
-    scene_words = [b.read for b in text_lines if b.kind == "scene"]
+    scene_words = [clean(b.read) for b in text_lines if b.kind == "scene"]
     backdrops: list[TextBox] = []
     for box in text_lines:
-        if _corner_mark(box) and scene_words:
-            pairs = [(box.read, 1.0, 0.0), *((w, 1.0, 0.0) for w in scene_words)]
-            backdrop = same_word_groups(
-                pairs,
+        # At any size and angle; each scene word against this line alone.
+        if _corner_mark(box) and any(
+            one_word(
+                clean(box.read),
+                word,
                 settings.read_backdrop_min_letters,
-                float("inf"),  # at any size: the heights and angles above are placeholders
-                180.0,
                 settings.read_backdrop_letters_per_error,
             )
-            if any(0 in group for group in backdrop):
-                box.kind, box.reason = "scene", ""
-                backdrops.append(box)
+            for word in scene_words
+        ):
+            box.kind, box.reason = "scene", ""
+            backdrops.append(box)
     for box in boxes:
         if _corner_mark(box) and any(_stacked(box, line, settings) for line in backdrops):
             box.kind, box.reason = "scene", ""
