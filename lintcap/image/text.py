@@ -673,18 +673,12 @@ def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]
     caption or credit is one or two lines inside the band."""
     flat = [b for b in boxes if abs(b.angle) <= settings.level_max_angle]
     sets = DisjointSets(len(flat))
-    gap, least = settings.margin_block_gap, settings.margin_block_min_overlap
     low, high = settings.margin_block_min_height_ratio, settings.margin_block_max_height_ratio
 
     for i, a in enumerate(flat):
         for j in range(i + 1, len(flat)):
             b = flat[j]
-            ratio = a.height / max(1.0, b.height)
-            if not low <= ratio <= high:
-                continue
-            overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-            between = max(a.y, b.y) - min(a.y + a.h, b.y + b.h)
-            if overlap > least * min(a.w, b.w) and between <= gap * max(a.height, b.height):
+            if low <= a.height / max(1.0, b.height) <= high and stacked(a, b, settings):
                 sets.join(i, j)
     groups = [[flat[i] for i in members] for members in sets.groups()]
     margin = ("corner", "edge-band")
@@ -693,6 +687,19 @@ def _blocks(boxes: list[TextBox], settings: TextSettings) -> list[list[TextBox]]
         for group in groups
         if any(b.position not in margin for b in group) and any(b.position in margin for b in group)
     ]
+
+
+def stacked(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
+    """Whether ``line`` stands right above or below ``other``, over it by
+    ``margin-block-min-overlap`` of the narrower width, at most
+    ``margin-block-gap`` line heights apart: lines of one block of text (at
+    any height: :func:`_blocks` asks for alike heights itself, and a line cut
+    by the picture's edge is thinner than its block's)."""
+    overlap = min(line.x + line.w, other.x + other.w) - max(line.x, other.x)
+    between = max(line.y, other.y) - min(line.y + line.h, other.y + other.h)
+    return overlap > settings.margin_block_min_overlap * min(line.w, other.w) and (
+        between <= settings.margin_block_gap * max(line.height, other.height)
+    )
 
 
 def _tiled_groups(

@@ -335,7 +335,7 @@ def read_unsure(
     """Read the unsure lines of one image and settle them by what they say
     (see the module); returns how many lines were read."""
     from lintcap.image import reading
-    from lintcap.image.text import READ_MAX_CHARACTERS, _length, alike, classify
+    from lintcap.image.text import READ_MAX_CHARACTERS, _length, alike, classify, stacked
 
     budget = settings.read_max_lines
     if budget <= 0 or not boxes or not reading.available():
@@ -516,7 +516,7 @@ def read_unsure(
             box.kind, box.reason = "scene", ""
             backdrops.append(box)
     for box in boxes:
-        if _corner_mark(box) and any(_stacked(box, line, settings) for line in backdrops):
+        if _corner_mark(box) and any(stacked(box, line, settings) for line in backdrops):
             box.kind, box.reason = "scene", ""
     return len(read) - before
 
@@ -529,18 +529,6 @@ def _copied(mark: TextBox, settings: TextSettings) -> bool:
         mark.position == "centre"
         or mark.reason in ("tiled", "diagonal")
         or abs(mark.angle) > settings.level_max_angle
-    )
-
-
-def _stacked(line: TextBox, other: TextBox, settings: TextSettings) -> bool:
-    """Whether ``line`` stands right above or below ``other``, over it by
-    ``margin-block-min-overlap`` of the narrower width, at most
-    ``margin-block-gap`` line heights apart: lines of one block of text. At
-    any height: a line cut by the picture's edge is thinner than its block's."""
-    overlap = min(line.x + line.w, other.x + other.w) - max(line.x, other.x)
-    between = max(line.y, other.y) - min(line.y + line.h, other.y + other.h)
-    return overlap > settings.margin_block_min_overlap * min(line.w, other.w) and (
-        between <= settings.margin_block_gap * max(line.height, other.height)
     )
 
 
