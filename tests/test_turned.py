@@ -111,3 +111,19 @@ def test_settings_that_can_find_nothing_are_refused(update: dict[str, Any]) -> N
     with pytest.raises(ValidationError):
         TextSettings(**update)
     assert TextSettings(turned_pass_angles=[-5.0, 5.0], level_max_angle=12.0).turned_pass_angles
+
+
+def test_the_map_turned_back_is_the_turn_conjugated_by_the_maps_scale() -> None:
+    """The map's pixels are the picture's scaled by 1/scale_x, 1/scale_y:
+    turned back by S F^-1 S^-1 (F the picture's turn), as the 3 x 3 matrices
+    say, with uneven scales."""
+    rng = np.random.default_rng(3)
+    probability = rng.random((96, 160)).astype(np.float32)
+    scale_x, scale_y = 2.1, 1.7
+    turn = np.asarray(cv2.getRotationMatrix2D((170.0, 80.0), 35.0, 1.0), np.float64)
+    scale = np.diag([1.0 / scale_x, 1.0 / scale_y, 1.0])
+    forward = np.vstack([turn, [0.0, 0.0, 1.0]])
+    in_map = (scale @ np.linalg.inv(forward) @ np.linalg.inv(scale))[:2]
+    expected = cv2.warpAffine(probability, in_map, (160, 96), flags=cv2.INTER_LINEAR)
+    back = turned._back(probability, turn, scale_x, scale_y)
+    assert np.abs(back - expected).max() < 1e-5

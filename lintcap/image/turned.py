@@ -68,12 +68,17 @@ def _back(
     """The map of the turned picture turned back, in the map's own pixels
     (the map is the picture scaled by 1/scale_x, 1/scale_y: the turn is
     conjugated by that scaling, so a slightly uneven rounding to 32 pixels
-    does not skew it)."""
-    scale = np.diag([1.0 / scale_x, 1.0 / scale_y, 1.0])
-    forward = np.vstack([turn, [0.0, 0.0, 1.0]])
-    in_map = np.asarray(scale @ np.linalg.inv(forward) @ np.linalg.inv(scale), np.float64)
+    does not skew it). No numpy.linalg nor matrix product: they call
+    OpenBLAS, whose threads then spin on the other core (about 140 CPU ms an
+    image for these 3 x 3 matrices, bench/RESULTS.md)."""
+    inverse = np.asarray(cv2.invertAffineTransform(turn), np.float64)
+    # The scaling S = diag(k) around the inverse [A | b]: [k_i A_ij / k_j | k_i b_i].
+    k = np.array([1.0 / scale_x, 1.0 / scale_y])
+    in_map = np.empty((2, 3), np.float64)
+    in_map[:, :2] = inverse[:, :2] * k[:, None] / k[None, :]
+    in_map[:, 2] = inverse[:, 2] * k
     rows, cols = probability.shape
     return np.asarray(
-        cv2.warpAffine(probability, in_map[:2], (cols, rows), flags=cv2.INTER_LINEAR),
+        cv2.warpAffine(probability, in_map, (cols, rows), flags=cv2.INTER_LINEAR),
         np.float32,
     )
