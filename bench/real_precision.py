@@ -41,6 +41,7 @@ import argparse
 import csv
 import dataclasses
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -61,9 +62,25 @@ NOT_DATASET = frozenset(
     {"SOURCE.txt", "images.txt", "README_upstream.md", "sdxl_caption_examples.md"}
 )
 SELECT = "C,A,D,F"
-#: Rules that read image analysis; stand-in images would make them measure
-#: the stand-ins (D002/D003 hashes, people facts for D004-D007, A010 agreement).
-PIXEL_CODES = ("D002", "D003", "D004", "D005", "D006", "D007", "A010")
+
+
+@functools.cache
+def pixel_codes() -> tuple[str, ...]:
+    """The rules of SELECT that read image analysis, from the rule book (a
+    hand list had missed D010, the set graded alike, which then judged the
+    solid stand-ins 'lifted blacks'): stand-in images would make them measure
+    the stand-ins (hashes, people facts, grades, caption-image agreement)."""
+    from lintcap.config import Config
+    from lintcap.engine.run import needs_for
+    from lintcap.engine.select import select_rules
+    from lintcap.engine.spec import load_rulebook
+
+    config = Config(select=SELECT.split(","))
+    book = load_rulebook(config)
+    chosen = select_rules(book, config.preset, config.select, [], [])
+    return tuple(sorted(rule.code for rule in chosen if needs_for([rule]).image_analysis))
+
+
 _QUOTED = re.compile(r"'([^']*)'")
 _LFS_SIZE = re.compile(r"git-lfs pointer \(real size (\d+) bytes\)")
 
@@ -293,7 +310,7 @@ def lint_command(unit: Unit) -> list[str]:
         "--select",
         SELECT,
         "--ignore",
-        ",".join(PIXEL_CODES),
+        ",".join(pixel_codes()),
         "--format",
         "json",
         "--no-cache",
@@ -507,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             findings += run_unit(Path(tmp), unit)
     result = score(findings, labels, problems)
     print(
-        f"lintcap check --select {SELECT} --ignore {','.join(PIXEL_CODES)} on "
+        f"lintcap check --select {SELECT} --ignore {','.join(pixel_codes())} on "
         f"{len(units)} lint units of {args.corpus}; "
         "triggers from trainer configs: "
         + ", ".join(f"{u.dataset}/{u.folder}={u.trigger}" for u in units if u.trigger)
