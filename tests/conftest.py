@@ -109,3 +109,28 @@ def run_lintcap(
         cwd=cwd,
         timeout=300,
     )
+
+
+@pytest.fixture
+def analyser_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[list[str]], dict[str, int]]:
+    """Counts of the image analyser's calls of each stage named (serial runs:
+    a pool's workers are other processes): ``calls = analyser_calls([...])``."""
+    from lintcap.image import analyser
+
+    def count(names: list[str]) -> dict[str, int]:
+        calls = dict.fromkeys(names, 0)
+        for name in names:
+            original = getattr(analyser, name)
+
+            def counting(
+                *args: object, _name: str = name, _f: object = original, **kw: object
+            ) -> object:
+                calls[_name] += 1
+                return _f(*args, **kw)  # type: ignore[operator]
+
+            monkeypatch.setattr(analyser, name, counting)
+        return calls
+
+    return count

@@ -5,11 +5,11 @@ cache, so that a later run that reads quality measures only adds them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from imageset import base_photo
 from PIL import Image
 
@@ -35,21 +35,6 @@ def _tiny_set(root: Path) -> Path:
     return root
 
 
-def _count(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> dict[str, int]:
-    calls = dict.fromkeys(names, 0)
-    for name in names:
-        original = getattr(analyser, name)
-
-        def counting(
-            *args: object, _name: str = name, _f: object = original, **kw: object
-        ) -> object:
-            calls[_name] += 1
-            return _f(*args, **kw)  # type: ignore[operator]
-
-        monkeypatch.setattr(analyser, name, counting)
-    return calls
-
-
 def _findings(root: Path, select: list[str], cache: bool = True) -> list[tuple[str, str, str]]:
     result = lint([root], Config(select=select, trigger=TRIGGER, jobs=1, cache=cache))
     return [(d.code, d.path or "", d.message) for d in result.diagnostics]
@@ -66,14 +51,15 @@ def test_the_agreement_rule_reads_colour_and_people_only() -> None:
 
 
 def test_a_run_reading_more_measures_adds_only_the_missing_families(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    analyser_calls: Callable[[list[str]], dict[str, int]],
 ) -> None:
     root = _tiny_set(tmp_path / "set")
     cold_agreement = _findings(root, ["A010"], cache=False)
     cold_quality = _findings(root, ["I006", "I007"], cache=False)
     assert sum(code == "A010" for code, _, _ in cold_agreement) == 3
     assert sum(code == "I007" for code, _, _ in cold_quality) == 3
-    calls = _count(monkeypatch, ["measure_colour", "measure_quality", "detect_people"])
+    calls = analyser_calls(["measure_colour", "measure_quality", "detect_people"])
     assert _findings(root, ["A010"]) == cold_agreement
     assert calls == {"measure_colour": 6, "measure_quality": 0, "detect_people": 6}
     # The quality rules after it: quality measured, the colour family from the cache.

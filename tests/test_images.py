@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -260,28 +261,13 @@ def test_process_pool_gives_the_serial_result(tmp_path: Path) -> None:
 EQUAL_WORK = ["I004", "I005", "I006", "I007", "I001", "I003", "D002", "D003"]
 
 
-def _count_calls(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> dict[str, int]:
-    """Count the analyser's calls of each stage in ``names`` (serial runs)."""
-    calls = dict.fromkeys(names, 0)
-    for name in names:
-        original = getattr(analyser, name)
-
-        def counting(
-            *args: object, _name: str = name, _f: object = original, **kw: object
-        ) -> object:
-            calls[_name] += 1
-            return _f(*args, **kw)  # type: ignore[operator]
-
-        monkeypatch.setattr(analyser, name, counting)
-    return calls
-
-
 def test_equal_work_decodes_once_and_runs_no_text_or_people_detector(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    analyser_calls: Callable[[list[str]], dict[str, int]],
 ) -> None:
     root = _photos(tmp_path, 3)
     stages = ["load_image", "detect_faces", "find_text", "detect_people", "measure_overlay"]
-    calls = _count_calls(monkeypatch, stages)
+    calls = analyser_calls(stages)
     result = lint([root], Config(select=EQUAL_WORK, jobs=1, cache=False))
     # measure_overlay here is the border bars alone (decode family), no text search.
     assert calls == {
@@ -295,7 +281,8 @@ def test_equal_work_decodes_once_and_runs_no_text_or_people_detector(
 
 
 def test_a_run_that_needs_more_measures_only_the_missing_families(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    analyser_calls: Callable[[list[str]], dict[str, int]],
 ) -> None:
     """The cache keeps families apart: after an equal-work run, a run of every
     image rule measures text and people only (quality and hashes come from
@@ -304,7 +291,7 @@ def test_a_run_that_needs_more_measures_only_the_missing_families(
     root = _photos(tmp_path, 2)
     cold_all = _codes(root, jobs=1, cache=False)
     cold_equal = _codes(root, select=EQUAL_WORK, jobs=1, cache=False)
-    calls = _count_calls(monkeypatch, ["measure_quality", "perceptual_hash", "find_text"])
+    calls = analyser_calls(["measure_quality", "perceptual_hash", "find_text"])
     assert _codes(root, select=EQUAL_WORK, jobs=1) == cold_equal
     assert calls == {"measure_quality": 2, "perceptual_hash": 2, "find_text": 0}
     assert _codes(root, jobs=1) == cold_all
@@ -330,7 +317,8 @@ def test_text_rules_get_the_perceptual_hash_their_set_level_pass_reads() -> None
 
 
 def test_a_cached_reading_problem_serves_every_selection(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    analyser_calls: Callable[[list[str]], dict[str, int]],
 ) -> None:
     """A file that cannot be decoded has no other family to measure: once
     cached, a run that reads more families does not try it again."""
@@ -338,7 +326,7 @@ def test_a_cached_reading_problem_serves_every_selection(
     Image.fromarray(base_photo("coffee")).save(buffer, "JPEG")
     root = _dataset(tmp_path, {"cut.jpg": buffer.getvalue()[:2000]})
     first = lint([root], Config(select=["I001", "F006"], jobs=1))
-    calls = _count_calls(monkeypatch, ["load_image"])
+    calls = analyser_calls(["load_image"])
     second = lint([root], Config(select=["I", "W", "D002", "D003", "F006"], jobs=1))
     assert calls == {"load_image": 0} and second.images_cached == 1
     broken = [[d.message for d in run.diagnostics if d.code == "F006"] for run in (first, second)]
