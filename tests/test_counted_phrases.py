@@ -8,39 +8,14 @@ from __future__ import annotations
 
 import random
 
-from lintcap.caption.lexicon import normalise_phrase
+import pytest
+
 from lintcap.caption.parse import ParsedCaption
 from lintcap.caption.spans import LexiconHit
 from lintcap.engine import checks
 
 
-def _spelt_out(caption: ParsedCaption, categories: list[str]) -> tuple[list[str], list[str]]:
-    """The phrases and side-by-side pairs, each hit asked about every other."""
-    hits = [h for h in caption.hits if not h.cue]
-    own = [
-        h
-        for h in hits
-        if h.category in categories
-        and not any(
-            o.category != h.category
-            and o.start <= h.start
-            and h.end <= o.end
-            and (o.end - o.start) > (h.end - h.start)
-            for o in hits
-        )
-    ]
-    own.sort(key=lambda h: (h.start, -h.end))
-    phrases = [normalise_phrase(caption.text[h.start : h.end]) for h in own]
-    pairs = [
-        f"{phrases[i]} {phrases[i + 1]}"
-        for i in range(len(own) - 1)
-        if own[i].end <= own[i + 1].start
-        and caption.text[own[i].end : own[i + 1].start] in (" ", "-")
-    ]
-    return phrases, pairs
-
-
-def test_counted_phrases_as_each_hit_against_every_other() -> None:
+def test_counted_phrases_as_each_hit_against_every_other(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(4)
     words = ["red", "dress", "studio", "lighting", "soft", "light", "hat", "-", " "]
     categories = ["clothing", "lighting", "setting"]
@@ -61,6 +36,10 @@ def test_counted_phrases_as_each_hit_against_every_other() -> None:
             start = end
         caption = ParsedCaption(text=text, hits=hits)
         wanted = rng.sample(categories, rng.randint(1, 3))
-        assert checks._counted_phrases(caption, wanted) == _spelt_out(caption, wanted), hits
+        taken = checks._counted_phrases(caption, wanted)
+        # The same caption with the shortcut barred: each hit against every other.
+        with monkeypatch.context() as barred:
+            barred.setattr(checks, "_apart", lambda hits: False)
+            assert taken == checks._counted_phrases(caption, wanted), hits
         shortcut += checks._apart([h for h in hits if not h.cue])
     assert 500 < shortcut < 2900  # both ways taken
