@@ -30,9 +30,9 @@ from lintcap.image.text import (
     boxes_from_map,
     detector_scale,
     lowest_line,
-    overlap,
     probability_map,
     strongest,
+    unseen,
 )
 from lintcap.image.wording import readable
 
@@ -56,11 +56,8 @@ def larger_boxes(
     probability, scale_x, scale_y = probability_map(
         rgb, settings.large_pass_size, settings.upscale_below
     )
-    new: list[TextBox] = []
-    for box in boxes_from_map(probability, scale_x, scale_y, settings, lowest_line(rgb, settings)):
-        if not any(overlap(box, other) for other in [*found, *new]):
-            new.append(box)
-    new = strongest(new, settings.large_pass_max_reads)
+    boxes = boxes_from_map(probability, scale_x, scale_y, settings, lowest_line(rgb, settings))
+    new = strongest(unseen(boxes, found), settings.large_pass_max_reads)
     if not new:
         return []
     kept: list[TextBox] = []

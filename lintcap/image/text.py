@@ -461,11 +461,24 @@ def corner_boxes(rgb: RGB, found: list[TextBox], settings: TextSettings) -> list
     ):
         crop = np.ascontiguousarray(rgb[top : top + crop_h, left : left + crop_w])
         probability, scale_x, scale_y = probability_map(crop, max(crop_w, crop_h))
-        for box in boxes_from_map(probability, scale_x, scale_y, settings, lowest):
+        boxes = boxes_from_map(probability, scale_x, scale_y, settings, lowest)
+        for box in boxes:
             box.x, box.y = box.x + left, box.y + top
-            if not any(overlap(box, other) for other in [*found, *extra]):
-                extra.append(box)
+        extra += unseen(boxes, [*found, *extra])
     return extra
+
+
+def unseen(boxes: list[TextBox], found: list[TextBox]) -> list[TextBox]:
+    """Those of ``boxes`` (a later look's lines, in order) that meet none of
+    ``found`` nor one kept before them: what an earlier look found, or the
+    same look a moment ago, is not repeated."""
+    kept: list[TextBox] = []
+    for box in boxes:
+        if not any(overlap(box, other) for other in found) and not any(
+            overlap(box, other) for other in kept
+        ):
+            kept.append(box)
+    return kept
 
 
 def overlap(a: TextBox, b: TextBox) -> bool:

@@ -26,8 +26,8 @@ from lintcap.image.text import (
     TextSettings,
     boxes_from_map,
     lowest_line,
-    overlap,
     probability_map,
+    unseen,
 )
 from lintcap.lazy import cv2
 
@@ -51,14 +51,16 @@ def turned_boxes(
             turned, settings.size, settings.upscale_below
         )
         back = _back(probability, turn, scale_x, scale_y)
-        for box in boxes_from_map(back, scale_x, scale_y, settings, lowest):
-            level = abs(box.angle) < settings.diagonal_min_degrees
-            # Turned by ``angle`` (counter-clockwise), a line at ``box.angle``
-            # ran at box.angle + angle in the turned view.
-            askew = abs(box.angle + angle) > settings.level_max_angle
-            if level or askew or any(overlap(box, other) for other in [*found, *extra]):
-                continue
-            extra.append(box)
+        # Turned by ``angle`` (counter-clockwise), a line at ``box.angle`` ran
+        # at box.angle + angle in the turned view: kept if turned in the
+        # picture and level there.
+        turned_level = [
+            box
+            for box in boxes_from_map(back, scale_x, scale_y, settings, lowest)
+            if abs(box.angle) >= settings.diagonal_min_degrees
+            and abs(box.angle + angle) <= settings.level_max_angle
+        ]
+        extra += unseen(turned_level, [*found, *extra])
     return extra
 
 
