@@ -5,6 +5,7 @@ numbers the plain computation gives)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -100,13 +101,7 @@ def test_colour_planes_are_made_once_an_image_and_change_nothing() -> None:
 def test_meanwhile_runs_once_while_the_images_are_analysed(jobs: int, tmp_path: Path) -> None:
     # The run parses its captions there: with a pool, before this process
     # waits for the workers' results; without one, after the images.
-    from PIL import Image
-
-    images = []
-    for index in range(6):
-        path = tmp_path / f"{index}.png"
-        Image.new("RGB", (24, 24), (index * 40, 0, 0)).save(path)
-        images.append((path, path.name))
+    images = _six_images(tmp_path)
     calls: list[int] = []
     settings = AnalysisSettings(families=frozenset({"colour"}))
     facts, stats = pool.analyse_all(
@@ -114,6 +109,61 @@ def test_meanwhile_runs_once_while_the_images_are_analysed(jobs: int, tmp_path: 
     )
     assert calls == [1]
     assert stats.analysed == 6 and all(f.colour is not None for f in facts)
+
+
+def _six_images(folder: Path) -> list[tuple[Path, str]]:
+    from PIL import Image
+
+    images = []
+    for index in range(6):
+        path = folder / f"{index}.png"
+        Image.new("RGB", (24, 24), (index * 40, 0, 0)).save(path)
+        images.append((path, path.name))
+    return images
+
+
+def test_meanwhile_runs_while_the_pool_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tasks are submitted from a thread: the first submit waits for the
+    # fork server to import the analyser, and this thread parses meanwhile.
+    # Here each submit waits (10 s at most) for ``meanwhile`` to have begun.
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    begun = threading.Event()
+    waited: list[bool] = []
+    submit = ProcessPoolExecutor.submit
+
+    def submit_after_meanwhile(self: ProcessPoolExecutor, *args: Any) -> Any:
+        waited.append(begun.wait(10))
+        return submit(self, *args)
+
+    def meanwhile() -> None:
+        assert threading.current_thread() is threading.main_thread()
+        begun.set()
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit_after_meanwhile)
+    settings = AnalysisSettings(families=frozenset({"colour"}))
+    facts, stats = pool.analyse_all(
+        _six_images(tmp_path), settings, None, 2, show_progress=False, meanwhile=meanwhile
+    )
+    assert waited and all(waited)
+    assert stats.analysed == 6 and all(f.colour is not None for f in facts)
+
+
+def test_an_error_while_the_pool_starts_ends_the_run(tmp_path: Path) -> None:
+    import threading
+
+    def meanwhile() -> None:
+        raise KeyError("a parse went wrong")
+
+    settings = AnalysisSettings(families=frozenset({"colour"}))
+    with pytest.raises(KeyError, match="a parse went wrong"):
+        pool.analyse_all(
+            _six_images(tmp_path), settings, None, 2, show_progress=False, meanwhile=meanwhile
+        )
+    assert not [t for t in threading.enumerate() if t.name == "lintcap-submit"]
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from lintcap.engine.patterns import PatternTimeout
 from lintcap.image.analyser import AnalysisSettings, analyse_image, merge, present, restrict
@@ -132,16 +133,15 @@ def _analyse(
             ) as pool,
             _stopped_on_exit(pool),
         ):
-            futures = {
-                pool.submit(
-                    _analyse_batch,
+            tasks = [
+                (
                     _safe_analyse,  # looked up here, where a test may stand in for it
                     [(*images[index], sha256, known.get(index)) for index, sha256 in batch],
                     settings,
-                ): batch
+                )
                 for batch in batches
-            }
-            meanwhile()
+            ]
+            futures = dict(zip(_submitted_meanwhile(pool, tasks, meanwhile), batches, strict=True))
             for future in as_completed(futures):
                 batch = futures[future]
                 try:
@@ -156,6 +156,36 @@ def _analyse(
         for index, facts in _isolate(images, sorted(left), shas, settings, known):
             yield index, facts
             progress.advance(task)
+
+
+def _submitted_meanwhile(
+    pool: ProcessPoolExecutor,
+    tasks: list[tuple[Callable[..., ImageFacts], list[Any], AnalysisSettings]],
+    meanwhile: Callable[[], None],
+) -> list[Future[list[ImageFacts]]]:
+    """``tasks`` submitted to ``pool`` from a thread of their own while this
+    one runs ``meanwhile``. The first submit starts the workers, and with
+    them the fork server, which imports the analyser (and mediapipe) before
+    it forks one: about half a second that this thread would only wait
+    (bench/endtoend.py). This process forks nothing, so the thread is safe."""
+    futures: list[Future[list[ImageFacts]]] = []
+    failed: list[BaseException] = []
+
+    def submit_all() -> None:
+        try:
+            futures.extend(pool.submit(_analyse_batch, *task) for task in tasks)
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    submitter = threading.Thread(target=submit_all, name="lintcap-submit", daemon=True)
+    submitter.start()
+    try:
+        meanwhile()
+    finally:
+        submitter.join()
+    if failed:
+        raise failed[0]
+    return futures
 
 
 def batched(misses: list[tuple[int, str]], workers: int) -> list[list[tuple[int, str]]]:
