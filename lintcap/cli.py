@@ -177,8 +177,8 @@ _DATASET_OPTIONS = [
     click.option(
         "--jobs",
         type=click.IntRange(min=1),
-        help="Processes for image analysis (default: one per core) and for parsing "
-        "1,000 or more new captions (default: one).",
+        help="Processes for image analysis and for parsing 1,000 or more new captions "
+        "(default: one per core).",
     ),
 ]
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lintcap.caption import parallel
 from lintcap.caption.parse import CaptionParser, ParsedCaption
 from lintcap.config import Config
+from lintcap.engine import run
 from lintcap.engine.run import lint
 from tests.test_fix_safety import TRIGGER, write_set
 
@@ -120,3 +122,37 @@ def test_a_parallel_cold_run_finds_what_one_process_finds(
     assert len(calls) == 3  # this process's share; 5 distinct texts, the rest in a worker
     assert [p.parsed for p in two.items] == [p.parsed for p in one.items]
     assert two.diagnostics == one.diagnostics
+
+
+def test_without_jobs_a_cold_run_parses_on_every_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --jobs unset: as many parse processes as the image pool would have.
+    captions: dict[str, str | bytes] = {
+        f"{i:02}": f"{TRIGGER}, a photo of a woman in a {colour} coat, standing"
+        for i, colour in enumerate(["red", "blue", "green", "grey"])
+    }
+    root = write_set(tmp_path / "set", captions)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_CAPTIONS", 2)
+    monkeypatch.setattr(parallel, "_can_fork", lambda: True)  # as above
+    asked: list[int] = []
+    real_parse_many = parallel.parse_many
+
+    def parse_many(texts: Any, parser: CaptionParser, jobs: int) -> list[ParsedCaption]:
+        asked.append(jobs)
+        return real_parse_many(texts, parser, jobs)
+
+    monkeypatch.setattr(parallel, "parse_many", parse_many)
+    monkeypatch.setattr(run, "default_jobs", lambda: 2)
+    calls: list[int] = []
+    real = CaptionParser.parse
+
+    def parse(self: CaptionParser, text: str) -> ParsedCaption:
+        calls.append(os.getpid())
+        return real(self, text)
+
+    monkeypatch.setattr(CaptionParser, "parse", parse)
+    result = lint([root], Config(trigger=TRIGGER, select=["C"], cache=False))
+    assert asked == [2]
+    assert len(calls) == 2  # this process's half; the other half in the forked worker
+    assert all(item.parsed is not None for item in result.items)

@@ -10,10 +10,10 @@ built, in a few milliseconds, where a fresh process would pay the second of
 imports and matcher building again. The parses come back pickled (about
 0.1 ms a caption both ways, a fifth of a parse), which is why small sets are
 parsed here alone: below :data:`MIN_PARALLEL_CAPTIONS` the fork and the
-pickling cost more than they save. The run uses it only when ``--jobs``
-(``jobs`` in the config) asks for processes: on the shared two-core machine
-of bench/RESULTS.md, where each session's processes share one slice of the
-CPU, 20,000 captions took as long and 12 % more CPU over two processes.
+pickling cost more than they save. The run gives it ``--jobs`` (``jobs``
+in the config), by default one per core: on two cores 20,000 captions took
+7.87 s for 9.19 and 7 % more CPU (bench/RESULTS.md; when other sessions
+loaded the same two cores, as long and 12 % more CPU).
 
 A worker that dies (killed, out of memory), cannot be forked or does not
 answer in time (:data:`MIN_WAIT_SECONDS`) loses no parse: what it had is

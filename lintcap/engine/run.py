@@ -449,9 +449,12 @@ def _parse_all(
         parser = CaptionParser(
             _caption_nlp(lexicons, config.spacy_model), trigger, book.settings.parser
         )
-        # Over processes only when asked (--jobs): on two shared cores it cost
-        # 12 % more CPU for no time saved (bench/RESULTS.md).
-        jobs = config.jobs or 1
+        # Over the cores unless --jobs says otherwise, as the images are. On 2
+        # cores a cold run of 5,000 captions (--select C,F) took 2.43 s
+        # for 2.72, 20,000 took 7.87 s for 9.19, for 7 % more CPU
+        # (bench/RESULTS.md). parse_many forks only where no other thread
+        # runs: not while the image pool works, when no core is idle anyway.
+        jobs = config.jobs or default_jobs()
         parsed = dict(zip(missing, parse_many(missing, parser, jobs), strict=True))
     seen: dict[str, ParsedCaption] = {}
     for item_facts in facts:
