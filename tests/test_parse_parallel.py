@@ -97,19 +97,10 @@ def test_no_fork_possible_parses_everything_here(monkeypatch: pytest.MonkeyPatch
     assert {p.text.split(":")[0] for p in parsed} == {str(parser.main)}
 
 
-def test_a_parallel_cold_run_finds_what_one_process_finds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    captions: dict[str, str | bytes] = {
-        f"{i:02}": f"{TRIGGER}, a photo of a woman in a {colour} coat, standing. close-up, smiling"
-        for i, colour in enumerate(["red", "blue", "green", "grey", "red", "black"])
-    }
-    root = write_set(tmp_path / "set", captions)
-    one = lint([root], Config(trigger=TRIGGER, select=["C", "A"], cache=False, jobs=1))
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_CAPTIONS", 2)
-    # Earlier tests in the same process leave threads running (the image pool's,
-    # onnxruntime's), which makes _can_fork refuse: this test is about the result.
-    monkeypatch.setattr(parallel, "_can_fork", lambda: True)
+@pytest.fixture
+def parse_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The process of each CaptionParser.parse call, in this process: a
+    forked worker's calls are its own, so this lists this process's share."""
     calls: list[int] = []
     real = CaptionParser.parse
 
@@ -118,14 +109,31 @@ def test_a_parallel_cold_run_finds_what_one_process_finds(
         return real(self, text)
 
     monkeypatch.setattr(CaptionParser, "parse", parse)
+    return calls
+
+
+def test_a_parallel_cold_run_finds_what_one_process_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_pids: list[int]
+) -> None:
+    captions: dict[str, str | bytes] = {
+        f"{i:02}": f"{TRIGGER}, a photo of a woman in a {colour} coat, standing. close-up, smiling"
+        for i, colour in enumerate(["red", "blue", "green", "grey", "red", "black"])
+    }
+    root = write_set(tmp_path / "set", captions)
+    one = lint([root], Config(trigger=TRIGGER, select=["C", "A"], cache=False, jobs=1))
+    parse_pids.clear()
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_CAPTIONS", 2)
+    # Earlier tests in the same process leave threads running (the image pool's,
+    # onnxruntime's), which makes _can_fork refuse: this test is about the result.
+    monkeypatch.setattr(parallel, "_can_fork", lambda: True)
     two = lint([root], Config(trigger=TRIGGER, select=["C", "A"], cache=False, jobs=2))
-    assert len(calls) == 3  # this process's share; 5 distinct texts, the rest in a worker
+    assert len(parse_pids) == 3  # this process's share; 5 distinct texts, the rest in a worker
     assert [p.parsed for p in two.items] == [p.parsed for p in one.items]
     assert two.diagnostics == one.diagnostics
 
 
 def test_without_jobs_a_cold_run_parses_on_every_core(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parse_pids: list[int]
 ) -> None:
     # --jobs unset: as many parse processes as the image pool would have.
     captions: dict[str, str | bytes] = {
@@ -144,15 +152,7 @@ def test_without_jobs_a_cold_run_parses_on_every_core(
 
     monkeypatch.setattr(parallel, "parse_many", parse_many)
     monkeypatch.setattr(run, "default_jobs", lambda: 2)
-    calls: list[int] = []
-    real = CaptionParser.parse
-
-    def parse(self: CaptionParser, text: str) -> ParsedCaption:
-        calls.append(os.getpid())
-        return real(self, text)
-
-    monkeypatch.setattr(CaptionParser, "parse", parse)
     result = lint([root], Config(trigger=TRIGGER, select=["C"], cache=False))
     assert asked == [2]
-    assert len(calls) == 2  # this process's half; the other half in the forked worker
+    assert len(parse_pids) == 2  # this process's half; the other half in the forked worker
     assert all(item.parsed is not None for item in result.items)
