@@ -74,6 +74,17 @@ def make_images(folder: Path, count: int, seed: int = 0) -> None:
         Image.fromarray(rgb).save(folder / f"{index:04d}.jpg", quality=90)
 
 
+def text_rules() -> list[str]:
+    """The image rules that read the text search's facts (W001, W002, W004...):
+    those the run would measure the text family for."""
+    from lintcap.config import Config
+    from lintcap.engine.run import needs_for
+    from lintcap.engine.spec import load_rulebook
+
+    rules = load_rulebook(Config()).rules
+    return [rule.code for rule in rules if needs_for([rule]).image_text]
+
+
 def _descendants(root: int) -> set[int]:
     """``root`` and every process below it, from /proc."""
     parents: dict[int, int] = {}
@@ -143,6 +154,11 @@ def main() -> None:
         "--mediapipe", action="store_true", help="also time the mediapipe people backend (cold)"
     )
     parser.add_argument("--save-json", type=Path, help="keep each lintcap run's JSON here")
+    parser.add_argument(
+        "--no-text",
+        action="store_true",
+        help="also time every image rule but those that read the text search (cold)",
+    )
     args = parser.parse_args()
     if not become_subreaper():
         print("CPU s leaves out the image pool's workers (no subreaper on this system)")
@@ -179,6 +195,11 @@ def main() -> None:
                 [*mediapipe, "--no-cache", "--format", "json", str(folder)]
             )
             rows.append(("lintcap mediapipe (cold)", cold_mp, cpu, mib, out.count('"code"')))
+        if args.no_text:
+            ignore = ",".join(text_rules())
+            no_text = [*lintcap, "--ignore", ignore, "--no-cache", "--format", "json", str(folder)]
+            cold_nt, cpu, mib, out = timed(no_text)
+            rows.append(("lintcap but text (cold)", cold_nt, cpu, mib, out.count('"code"')))
         cleanvision = None
         if args.cleanvision_python:
             script = Path(scratch) / "cleanvision_run.py"
