@@ -167,7 +167,10 @@ def _submitted_meanwhile(
     one runs ``meanwhile``. The first submit starts the workers, and with
     them the fork server, which imports the analyser (and mediapipe) before
     it forks one: about half a second that this thread would only wait
-    (bench/endtoend.py). This process forks nothing, so the thread is safe."""
+    (bench/endtoend.py). The workers come from the fork server, and the parse
+    forks no worker of its own while another thread runs
+    (:func:`lintcap.caption.parallel.parse_many`): nothing is forked from a
+    process that holds this thread."""
     futures: list[Future[list[ImageFacts]]] = []
     failed: list[BaseException] = []
 
