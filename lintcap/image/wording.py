@@ -503,10 +503,13 @@ def read_unsure(
     scene_words = [clean(b.read) for b in text_lines if b.kind == "scene"]
     backdrops: list[TextBox] = []
     for box in text_lines:
+        if not (_corner_mark(box) and scene_words):
+            continue
         # At any size and angle; each scene word against this line alone.
-        if _corner_mark(box) and any(
+        mark = clean(box.read)
+        if any(
             one_word(
-                clean(box.read),
+                mark,
                 word,
                 settings.read_backdrop_min_letters,
                 settings.read_backdrop_letters_per_error,
