@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from endtoend import become_subreaper, reap_descendants
 from imageset import COLOUR, base_photo, blur, generated, sepia, watermark
+from rulebook import codes_reading
 
 CLEANVISION = """
 import sys
@@ -72,17 +73,6 @@ def make_images(folder: Path, count: int, seed: int = 0) -> None:
                 rgb = watermark("SAMPLE", cv2.FONT_HERSHEY_DUPLEX, 2.0, 0.5, "centre", 30)(rgb)
             rgb = np.clip(rgb + generator.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
         Image.fromarray(rgb).save(folder / f"{index:04d}.jpg", quality=90)
-
-
-def text_rules() -> list[str]:
-    """The image rules that read the text search's facts (W001, W002, W004...):
-    those the run would measure the text family for."""
-    from lintcap.config import Config
-    from lintcap.engine.run import needs_for
-    from lintcap.engine.spec import load_rulebook
-
-    rules = load_rulebook(Config()).rules
-    return [rule.code for rule in rules if needs_for([rule]).image_text]
 
 
 def _descendants(root: int) -> set[int]:
@@ -196,7 +186,8 @@ def main() -> None:
             )
             rows.append(("lintcap mediapipe (cold)", cold_mp, cpu, mib, out.count('"code"')))
         if args.no_text:
-            ignore = ",".join(text_rules())
+            # W001, W002, W004: the rules that read the text search's facts.
+            ignore = ",".join(codes_reading("I,W,D", "image_text"))
             no_text = [*lintcap, "--ignore", ignore, "--no-cache", "--format", "json", str(folder)]
             cold_nt, cpu, mib, out = timed(no_text)
             rows.append(("lintcap but text (cold)", cold_nt, cpu, mib, out.count('"code"')))

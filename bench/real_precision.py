@@ -55,6 +55,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rulebook import codes_reading
+
 REPO = Path(__file__).resolve().parents[1]
 LABELS = REPO / "bench" / "labels"
 #: Files of the corpus that are documentation, not dataset content.
@@ -70,15 +74,7 @@ def pixel_codes() -> tuple[str, ...]:
     hand list had missed D010, the set graded alike, which then judged the
     solid stand-ins 'lifted blacks'): stand-in images would make them measure
     the stand-ins (hashes, people facts, grades, caption-image agreement)."""
-    from lintcap.config import Config
-    from lintcap.engine.run import needs_for
-    from lintcap.engine.select import select_rules
-    from lintcap.engine.spec import load_rulebook
-
-    config = Config(select=SELECT.split(","))
-    book = load_rulebook(config)
-    chosen = select_rules(book, config.preset, config.select, [], [])
-    return tuple(sorted(rule.code for rule in chosen if needs_for([rule]).image_analysis))
+    return codes_reading(SELECT, "image_analysis")
 
 
 _QUOTED = re.compile(r"'([^']*)'")
